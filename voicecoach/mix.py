@@ -72,7 +72,9 @@ class Mixer:
         np.clip(out, -32768, 32767, out=out)
         return out.astype(np.int16)
 
-    def chunks(self, start: int = 0, stop: int | None = None, size: int = 1 << 16) -> Iterator[Samples]:
+    def chunks(
+        self, start: int = 0, stop: int | None = None, size: int = 1 << 16
+    ) -> Iterator[Samples]:
         """The session from ``start`` to ``stop`` (default: the end) in chunks of ``size``."""
         end = self.length if stop is None else min(stop, self.length)
         pos = start

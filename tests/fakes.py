@@ -1,0 +1,66 @@
+"""Deterministic stand-ins for the adapters, for unit tests of the core only."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import numpy.typing as npt
+
+from voicecoach.timeline import SAMPLE_RATE, SOUND_NAMES
+
+Samples = npt.NDArray[np.int16]
+
+
+def fake_length(text: str) -> int:
+    """A phrase's length: 50 ms a character plus 100 ms, like slow-ish speech."""
+    return int((0.1 + 0.05 * len(text)) * SAMPLE_RATE)
+
+
+def tone(length: int, freq: float, amp: float = 0.3) -> Samples:
+    t = np.arange(length) / SAMPLE_RATE
+    env = np.minimum(1.0, np.minimum(np.arange(length), np.arange(length)[::-1]) / 64)
+    return (np.sin(2 * np.pi * freq * t) * env * amp * 32767).astype(np.int16)
+
+
+class FakeSpeech:
+    """Clips are tones whose length depends on the text; counts what it synthesized."""
+
+    def __init__(self, length: Callable[[str], int] = fake_length) -> None:
+        self._length = length
+        self.synthesized: list[str] = []
+
+    def clip(self, text: str) -> Samples:
+        self.synthesized.append(text)
+        freq = 200 + zlib.crc32(text.encode()) % 600
+        return tone(self._length(text), freq)
+
+    def clips(
+        self, texts: Iterable[str], progress: Callable[[int, int], None] | None = None
+    ) -> dict[str, Samples]:
+        texts = list(dict.fromkeys(texts))
+        out = {}
+        for i, text in enumerate(texts):
+            out[text] = self.clip(text)
+            if progress:
+                progress(i + 1, len(texts))
+        return out
+
+
+FAKE_SOUND_LENGTHS = {
+    "start": 4410,
+    "hold": 6615,
+    "release": 5512,
+    "rest": 8820,
+    "switch": 5512,
+    "tick": 1323,
+    "finish": 17640,
+}
+
+
+def fake_sounds() -> dict[str, Samples]:
+    assert set(FAKE_SOUND_LENGTHS) == set(SOUND_NAMES)
+    return {
+        name: tone(n, 1000 + 150 * i, 0.2) for i, (name, n) in enumerate(FAKE_SOUND_LENGTHS.items())
+    }
