@@ -1,0 +1,256 @@
+"""Compiler invariants (Hypothesis) and unit checks, with fake clip lengths."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.fakes import FAKE_SOUND_LENGTHS, fake_length
+from voicecoach.compiler import compile_routine
+from voicecoach.model import Block, Exercise, Lines, Phase, Pos, Routine
+from voicecoach.timeline import Timeline, to_samples
+
+P = Pos(3, 5)
+secs = st.sampled_from([0.5, 1.0, 1.5, 2.0, 3.0, 4.0])
+
+
+@st.composite
+def exercises(draw: st.DrawFn, i: int) -> Exercise:
+    kind = draw(st.sampled_from(["reps", "timed", "hold", "breaths"]))
+    side_mode = draw(
+        st.sampled_from(["none", "each", "alternate"] if kind == "reps" else ["none", "each"])
+    )
+    sides = (
+        () if side_mode == "none" else draw(st.sampled_from([("left", "right"), ("right", "left")]))
+    )
+    phases = tuple(
+        Phase(
+            draw(secs),
+            draw(st.sampled_from([None, "in", "out", "hold"])),
+            draw(st.sampled_from([None, "lift"])),
+        )
+        for _ in range(draw(st.integers(1, 3)))
+    )
+    manual = kind == "reps" and draw(st.booleans()) and draw(st.booleans())
+    return Exercise(
+        name=f"Exercise {i}",
+        pos=Pos(10 + i, 5),
+        kind=kind,  # type: ignore[arg-type]
+        setup=draw(st.sampled_from([None, "Lie on your back on the mat with your knees bent."])),
+        cue=draw(st.sampled_from([None, "Lift slowly."])),
+        reps=draw(st.integers(1, 4)),
+        phases=phases if kind in ("reps", "breaths") else (),
+        hold=draw(st.sampled_from([0.0, 0.3, 3.0, 5.0, 25.0]))
+        if kind == "reps"
+        else (draw(st.sampled_from([2.0, 10.0, 35.0])) if kind == "hold" else 0.0),
+        hold_after=draw(st.integers(0, len(phases) - 1)),
+        time=draw(st.sampled_from([3.0, 12.0, 40.0])) if kind == "timed" else 0.0,
+        manual=manual,
+        estimate=30.0,
+        side_mode=side_mode,  # type: ignore[arg-type]
+        sides=sides,
+        switch=draw(st.sampled_from([1.0, 5.0, 10.0])),
+        sets=draw(st.integers(1, 3)),
+        set_rest=draw(st.sampled_from([2.0, 15.0])),
+        rest=draw(st.sampled_from([0.0, 3.0, 20.0])),
+        lead_in=draw(st.sampled_from([0.0, 5.0, 15.0])),
+        verbosity=draw(st.sampled_from(["full", "normal", "minimal"])),
+        count=draw(st.booleans()),
+        lines=Lines(
+            start=draw(st.sampled_from([None, "Go, {side} side."])),
+            end=draw(st.sampled_from([None, "Done with {exercise}."])),
+        ),
+    )
+
+
+@st.composite
+def routines(draw: st.DrawFn) -> Routine:
+    blocks = []
+    n = 0
+    for b in range(draw(st.integers(1, 2))):
+        exs = []
+        for _ in range(draw(st.integers(1, 3))):
+            exs.append(draw(exercises(n)))
+            n += 1
+        blocks.append(
+            Block(
+                f"Block {b}",
+                P,
+                tuple(exs),
+                rounds=draw(st.integers(1, 2)),
+                round_rest=draw(st.sampled_from([4.0, 30.0])),
+            )
+        )
+    return Routine(
+        title="Generated",
+        blocks=tuple(blocks),
+        path="gen.yaml",
+        name="gen",
+        digest="0",
+        safety=draw(st.sampled_from([None, "Stop if it hurts."])),
+    )
+
+
+def plan(routine: Routine) -> list[tuple[Block, int, Exercise]]:
+    return [(b, r, e) for b in routine.blocks for r in range(1, b.rounds + 1) for e in b.exercises]
+
+
+def warned(tl: Timeline, ex: Exercise, word: str) -> bool:
+    return any(w.line == ex.pos.line and word in w.message for w in tl.warnings)
+
+
+def check_invariants(routine: Routine, tl: Timeline) -> None:
+    ev = tl.events
+    # sorted, and nothing overlaps anything (speech, sounds and waits are exclusive)
+    assert all(a.start <= b.start for a, b in itertools.pairwise(ev))
+    for a, b in itertools.pairwise(ev):
+        assert a.end <= b.start, (a, b)
+    assert all(e.length > 0 for e in ev)
+    # total = end of the last event; chapters contiguous from 0 to the end
+    assert tl.length == ev[-1].end
+    assert tl.chapters[0].start == 0 and tl.chapters[-1].end == tl.length
+    for a, b in zip(tl.chapters, tl.chapters[1:], strict=False):
+        assert a.end == b.start, (a, b)
+    steps = plan(routine)
+    assert sorted({e.index for e in ev if e.index >= 0}) == list(range(len(steps)))
+    # holds last exactly their stated time between the hold and release sounds
+    for k, e in enumerate(ev):
+        if e.kind != "sound" or e.text != "hold":
+            continue
+        release = next(x for x in ev[k + 1 :] if x.kind == "sound")
+        assert release.text == "release"
+        ex = steps[e.index][2]
+        if not warned(tl, ex, "hold") and not warned(tl, ex, "shorter than its sounds"):
+            assert release.start - e.start == to_samples(ex.hold)
+    # rests and switches last exactly their stated time (unless the compiler warned)
+    for k, e in enumerate(ev):
+        if e.kind != "sound" or e.text not in ("rest", "switch"):
+            continue
+        block, _, ex = steps[e.index]
+        assert ev[k + 1].kind == "speech"  # what the pause says, then its ticks
+        nxt = next(x for x in ev[k + 2 :] if not (x.kind == "sound" and x.text == "tick"))
+        if e.text == "switch":
+            stated, word = ex.switch, "switch"
+        elif nxt.index != e.index:
+            last_of_round = (
+                ex is block.exercises[-1] and block.rounds > 1 and steps[nxt.index][0] is block
+            )
+            stated, word = (block.round_rest if last_of_round else ex.rest), "rest"
+        else:
+            stated, word = ex.set_rest, "rest between sets"
+        if not warned(tl, ex, f"the {word} "):
+            assert nxt.start - e.start == to_samples(stated), (e, nxt, stated)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(routines())
+def test_invariants_hold_for_any_routine(routine: Routine) -> None:
+    tl = compile_routine(routine, fake_length, FAKE_SOUND_LENGTHS)
+    check_invariants(routine, tl)
+
+
+@settings(max_examples=40, deadline=None)
+@given(routines(), st.sampled_from([0.4, 1.0, 2.5]))
+def test_invariants_hold_for_slow_and_fast_speech(routine: Routine, factor: float) -> None:
+    tl = compile_routine(
+        routine, lambda t: max(1, int(fake_length(t) * factor)), FAKE_SOUND_LENGTHS
+    )
+    check_invariants(routine, tl)
+
+
+def simple(**kw: object) -> Routine:
+    base = dict(
+        name="Bridge", pos=P, kind="reps", reps=3, phases=(Phase(2.0, "in"), Phase(2.0, "out"))
+    )
+    base.update(kw)
+    ex = Exercise(**base)  # type: ignore[arg-type]
+    return Routine(
+        title="T", blocks=(Block("Main", P, (ex,)),), path="t.yaml", name="t", digest="0"
+    )
+
+
+def speech(tl: Timeline) -> list[str]:
+    return [e.text for e in tl.events if e.kind == "speech"]
+
+
+def test_breathing_cues_are_full_first_then_faded() -> None:
+    tl = compile_routine(simple(), fake_length, FAKE_SOUND_LENGTHS)
+    said = speech(tl)
+    assert "One, inhale through your nose." in said
+    assert "Exhale through your mouth." in said
+    assert "Two, in." in said and "Out." in said
+    assert "Last one, in." in said
+    assert said.count("Exhale through your mouth.") == 1
+
+
+def test_minimal_verbosity_counts_only() -> None:
+    tl = compile_routine(
+        simple(setup="Lie down."), fake_length, FAKE_SOUND_LENGTHS, verbosity="minimal"
+    )
+    said = speech(tl)
+    assert "Lie down." not in said
+    assert "Two." in said and "Two, in." not in said
+
+
+def test_cue_too_long_for_phase_makes_room_and_warns() -> None:
+    routine = simple(phases=(Phase(0.5, "in"), Phase(0.5, "out")), count=True)
+    tl = compile_routine(routine, fake_length, FAKE_SOUND_LENGTHS)
+    assert any(
+        "phase was made longer" in w.message and w.line == 3 and w.column == 5 for w in tl.warnings
+    )
+    check_invariants(routine, tl)
+
+
+def test_long_setup_lengthens_lead_in_with_warning() -> None:
+    tl = compile_routine(simple(setup="word " * 60, lead_in=5.0), fake_length, FAKE_SOUND_LENGTHS)
+    assert any("lead-in" in w.message for w in tl.warnings)
+
+
+def test_static_hold_is_exact_between_sounds() -> None:
+    routine = simple(
+        kind="hold", hold=45.0, phases=(), reps=0, side_mode="each", sides=("left", "right")
+    )
+    tl = compile_routine(routine, fake_length, FAKE_SOUND_LENGTHS)
+    sounds = [e for e in tl.events if e.kind == "sound"]
+    holds = [e for e in sounds if e.text == "hold"]
+    releases = [e for e in sounds if e.text == "release"]
+    assert len(holds) == 2 and len(releases) == 2
+    for h, r in zip(holds, releases, strict=True):
+        assert r.start - h.start == to_samples(45.0)
+    said = speech(tl)
+    assert (
+        "Halfway." in said
+        and "Ten seconds left." in said
+        and "Switch sides. Now your right side." in said
+    )
+    chapter = tl.chapters[1]
+    assert [p.title for p in chapter.parts] == ["Left side", "Right side"]
+
+
+def test_manual_exercise_waits_for_the_user() -> None:
+    tl = compile_routine(simple(manual=True, estimate=40.0), fake_length, FAKE_SOUND_LENGTHS)
+    waits = [e for e in tl.events if e.kind == "wait"]
+    assert len(waits) == 1 and waits[0].length == to_samples(40.0)
+    assert "Three reps at your own pace. Press space when you're done." in speech(tl)
+
+
+def test_safety_note_can_be_left_out() -> None:
+    routine = simple()
+    routine = Routine(
+        **{
+            **{f: getattr(routine, f) for f in routine.__dataclass_fields__},
+            "safety": "Stop if it hurts.",
+        }
+    )
+    assert "Stop if it hurts." in speech(compile_routine(routine, fake_length, FAKE_SOUND_LENGTHS))
+    assert "Stop if it hurts." not in speech(
+        compile_routine(routine, fake_length, FAKE_SOUND_LENGTHS, include_safety=False)
+    )
+
+
+def test_compile_is_deterministic() -> None:
+    a = compile_routine(simple(sets=2), fake_length, FAKE_SOUND_LENGTHS)
+    b = compile_routine(simple(sets=2), fake_length, FAKE_SOUND_LENGTHS)
+    assert a == b
