@@ -143,5 +143,61 @@ def _prepare(
     )
 
 
+@cli.command("history")
+@click.option("--json", "as_json", is_flag=True, help="Export sessions, exercises, events as JSON.")
+@click.option("--csv", "as_csv", is_flag=True, help="Export one row per session as CSV.")
+@click.option("--routine", metavar="NAME", default=None, help="Only this routine, over time.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    metavar="N",
+    default=None,
+    help="Only the N latest sessions (table default: 10; exports: all).",
+)
+def history_cmd(as_json: bool, as_csv: bool, routine: str | None, limit: int | None) -> None:
+    """Show past sessions, the streak of days and this week's total."""
+    from voicecoach import history, store
+    from voicecoach.errors import UsageError
+
+    if as_json and as_csv:
+        raise UsageError("--json and --csv cannot be used together")
+    sessions = store.load_sessions(details=True)
+    if as_json or as_csv:
+        chosen = history.select(sessions, routine=routine, limit=limit)
+        click.echo((history.to_json if as_json else history.to_csv)(chosen), nl=False)
+    else:
+        now = history.current_time()
+        click.echo(history.report(sessions, now, routine=routine, limit=limit), nl=False)
+
+
+@cli.command("voices")
+@click.option(
+    "--language",
+    "-l",
+    metavar="LANG",
+    default=None,
+    help="Only voices for this language, e.g. en (all English voices) or en-gb.",
+)
+def voices_cmd(language: str | None) -> None:
+    """List the eSpeak NG voices (use an id with --voice or a routine's voice:)."""
+    from voicecoach.speech import list_voices
+
+    try:
+        voices = list_voices(language)
+        if not voices:
+            raise VoicecoachError(
+                f'no voice for language "{language}": run `voicecoach voices` to list them all'
+            )
+    except VoicecoachError as err:
+        click.echo(f"Error: {err}", err=True)
+        raise SystemExit(err.exit_code) from None
+    rows = [("ID", "NAME", "LANGUAGES")]
+    rows += [(v.id, v.name, ", ".join(v.languages)) for v in voices]
+    id_width = max(len(r[0]) for r in rows)
+    name_width = max(len(r[1]) for r in rows)
+    for vid, name, langs in rows:
+        click.echo(f"{vid:<{id_width}}  {name:<{name_width}}  {langs}")
+
+
 def main() -> None:
     cli()

@@ -1,0 +1,191 @@
+"""`voicecoach history`: the table, each option, and every error path, with exact output."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.test_store import make_routine, make_session
+from voicecoach import history
+from voicecoach.cli import cli
+from voicecoach.store import Recorder
+
+NOW = datetime(2024, 5, 8, 16, 0, tzinfo=UTC)  # Wednesday 18:00 in Berlin
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty data folder, Berlin time and a fixed 'now'."""
+    monkeypatch.setenv("VOICECOACH_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    monkeypatch.setattr(history, "current_time", lambda: NOW)
+    yield tmp_path
+    monkeypatch.undo()
+    time.tzset()
+
+
+def record(
+    folder: Path, started: datetime, seconds: float, *, completed: bool = True,
+    name: str = "back-strength", effort: int | None = None, pain: bool = False,
+) -> None:
+    clock = {"t": 0.0}
+    rec = Recorder(
+        folder / "history.sqlite3",
+        now=lambda: started + timedelta(seconds=clock["t"]),
+        monotonic=lambda: clock["t"],
+    )
+    with rec:
+        rec.started(make_session(make_routine(name, digest=f"sha-{name}")))
+        if pain:
+            rec.pain(0)
+            rec.exercise_done(0, 5.0, skipped=True, restarted=False)
+        clock["t"] = seconds
+        rec.finished(completed)
+        if effort is not None:
+            rec.checkin(effort)
+    assert rec.warning is None
+
+
+@pytest.fixture
+def three(data_dir: Path) -> Path:
+    record(data_dir, datetime(2024, 5, 6, 5, 30, tzinfo=UTC), 1450, effort=3)
+    record(data_dir, datetime(2024, 5, 7, 17, 5, tzinfo=UTC), 312, completed=False,
+           name="stretch", pain=True)
+    record(data_dir, datetime(2024, 5, 8, 5, 29, tzinfo=UTC), 3725, effort=4)
+    return data_dir
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["history", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_no_history_is_a_friendly_line_and_creates_nothing(data_dir: Path) -> None:
+    assert run() == (0, "No sessions yet. Start one with: voicecoach run\n", "")
+    assert list(data_dir.iterdir()) == []
+
+
+def test_the_table(three: Path) -> None:
+    assert run() == (0, (
+        "Date              Routine         Length  Completed\n"
+        "2024-05-08 07:29  back-strength  1:02:05  yes\n"
+        "2024-05-07 19:05  stretch          05:12  no\n"
+        "2024-05-06 07:30  back-strength    24:10  yes\n"
+        "Streak: 1 day · This week: 1h 31m\n"
+    ), "")
+
+
+def test_limit(three: Path) -> None:
+    assert run("--limit", "2") == (0, (
+        "Date              Routine         Length  Completed\n"
+        "2024-05-08 07:29  back-strength  1:02:05  yes\n"
+        "2024-05-07 19:05  stretch          05:12  no\n"
+        "2 of 3 sessions shown; --limit N shows more.\n"
+        "Streak: 1 day · This week: 1h 31m\n"
+    ), "")
+
+
+def test_one_routine(three: Path) -> None:
+    assert run("--routine", "back-strength") == (0, (
+        "Back strength (back-strength): 2 sessions, 2 completed, average effort 3.5\n"
+        "Date               Length  Completed  Effort  Skips  Pain\n"
+        "2024-05-08 07:29  1:02:05  yes             4      0     0\n"
+        "2024-05-06 07:30    24:10  yes             3      0     0\n"
+        "Streak: 1 day · This week: 1h 26m\n"
+    ), "")
+    assert run("--routine", "stretch", "--limit", "1") == (0, (
+        "Back strength (stretch): 1 session, 0 completed\n"
+        "Date              Length  Completed  Effort  Skips  Pain\n"
+        "2024-05-07 19:05   05:12  no              -      1     1\n"
+        "Streak: 0 days · This week: 5m\n"
+    ), "")
+
+
+def test_an_unknown_routine(three: Path) -> None:
+    assert run("--routine", "yoga") == (
+        0, "No sessions of 'yoga' yet. Routines in your history: back-strength, stretch.\n", ""
+    )
+
+
+def test_json_export(three: Path) -> None:
+    code, out, err = run("--json")
+    assert (code, err) == (0, "")
+    sessions = json.loads(out)["sessions"]
+    assert [(s["id"], s["routine_name"], s["status"], s["effort"]) for s in sessions] == [
+        (1, "back-strength", "completed", 3), (2, "stretch", "stopped", None),
+        (3, "back-strength", "completed", 4),
+    ]
+    assert sessions[1]["exercises"][0]["pain"] == 1
+    assert [e["kind"] for e in sessions[1]["events"]] == ["pain", "skip", "quit"]
+
+
+def test_json_export_of_one_routine_limited(three: Path) -> None:
+    code, out, _ = run("--json", "--routine", "back-strength", "--limit", "1")
+    assert code == 0
+    assert [s["id"] for s in json.loads(out)["sessions"]] == [3]
+
+
+def test_csv_export(three: Path) -> None:
+    code, out, err = run("--csv")
+    assert (code, err) == (0, "")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert tuple(rows[0]) == history.CSV_COLUMNS
+    assert [(r["id"], r["completed"], r["seconds"], r["pain"]) for r in rows] == [
+        ("1", "true", "1450.0", "0"), ("2", "false", "312.0", "1"), ("3", "true", "3725.0", "0"),
+    ]
+    code, out, _ = run("--csv", "--routine", "stretch")
+    assert [r["id"] for r in csv.DictReader(io.StringIO(out))] == ["2"]
+
+
+def test_empty_exports(data_dir: Path) -> None:
+    assert run("--csv") == (0, ",".join(history.CSV_COLUMNS) + "\n", "")
+    code, out, _ = run("--json")
+    assert (code, json.loads(out)["sessions"]) == (0, [])
+
+
+def test_json_and_csv_together_is_bad_usage(three: Path) -> None:
+    assert run("--json", "--csv") == (2, "", "Error: --json and --csv cannot be used together\n")
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "many"])
+def test_a_bad_limit_is_bad_usage(data_dir: Path, value: str) -> None:
+    code, out, err = run("--limit", value)
+    assert (code, out) == (2, "")
+    last = err.splitlines()[-1]
+    assert last.startswith("Error: Invalid value for '--limit': ")
+
+
+def test_a_corrupt_database_is_one_line(data_dir: Path) -> None:
+    path = data_dir / "history.sqlite3"
+    path.write_bytes(b"not sqlite at all\n" * 50)
+    assert run() == (1, "", (
+        f"Error: history database {path}: file is not a database"
+        " (move it aside to start a new history)\n"
+    ))
+    assert run("--json")[0] == 1
+
+
+def test_a_database_from_a_newer_voicecoach(data_dir: Path) -> None:
+    path = data_dir / "history.sqlite3"
+    sqlite3.connect(path).execute("PRAGMA user_version = 9")
+    assert run() == (1, "", (
+        f"Error: history database {path}: schema 9 is newer than this voicecoach's 1\n"
+    ))
+
+
+def test_help_lists_every_option() -> None:
+    result = CliRunner().invoke(cli, ["history", "--help"])
+    assert result.exit_code == 0
+    for option in ("--json", "--csv", "--routine NAME", "--limit N"):
+        assert option in result.stdout
