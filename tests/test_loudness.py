@@ -1,0 +1,258 @@
+"""Level rules: streaming meter vs pyloudnorm, speech normalisation, and a whole session
+of real eSpeak NG speech and the bundled sounds measured against the -16 LUFS target."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import tracemalloc
+import zlib
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pyloudnorm
+import pytest
+import soundfile
+
+from voicecoach import loudness
+from voicecoach.loudness import (
+    PEAK_DBFS,
+    SOUND_LUFS,
+    SPEECH_LUFS,
+    TARGET_LUFS,
+    LoudnessMeter,
+    integrated_loudness,
+    limit,
+    match_sound,
+    normalize_speech,
+    peak_dbfs,
+    speech_loudness,
+    true_peak_dbfs,
+)
+from voicecoach.sounds import load_sounds
+from voicecoach.timeline import SAMPLE_RATE
+
+Samples = npt.NDArray[np.int16]
+RATE = SAMPLE_RATE
+
+
+def espeak(tmp_path: Path, text: str) -> Samples:
+    """A phrase from the real espeak-ng command, trimmed as the speech adapter does
+    (silence is |x| <= 32; 5 ms kept before the first sound, 10 ms after the last)."""
+    out = tmp_path / f"phrase-{zlib.crc32(text.encode()):08x}.wav"
+    subprocess.run(["espeak-ng", "-w", str(out), text], check=True, capture_output=True)
+    data, rate = soundfile.read(str(out), dtype="int16")
+    assert rate == RATE and data.ndim == 1
+    loud = np.flatnonzero(np.abs(data.astype(np.int32)) > 32)
+    clip: Samples = data[max(0, loud[0] - 110) : loud[-1] + 1 + 220]
+    return clip
+
+
+def reference(samples: npt.ArrayLike) -> float:
+    """pyloudnorm on the whole signal: the reference every measure here is held to."""
+    x = np.asarray(samples)
+    scaled = x / 32768.0 if x.dtype == np.int16 else x.astype(np.float64)
+    return float(pyloudnorm.Meter(RATE).integrated_loudness(scaled))
+
+
+def stream(samples: npt.ArrayLike, chunk: int) -> float:
+    x = np.asarray(samples)
+    meter = LoudnessMeter(RATE)
+    for i in range(0, len(x), chunk):
+        meter.add(x[i : i + chunk])
+    return meter.integrated()
+
+
+def signals(tmp_path: Path) -> dict[str, npt.NDArray[np.float64]]:
+    rng = np.random.default_rng(7)
+    t = np.arange(RATE * 5) / RATE
+    bursts = np.concatenate(
+        [np.concatenate([rng.normal(0, 0.2, RATE // 3) * (k + 1) / 8, np.zeros(RATE)])
+         for k in range(8)]
+    )
+    words = ["Rest, twenty seconds.", "one", "Next up: bird-dog.", "two", "Breathe in."]
+    speech = np.concatenate(
+        [np.concatenate([espeak(tmp_path, w), np.zeros(RATE, np.int16)]) for w in words]
+    )
+    return {
+        "noise": rng.normal(0, 0.1, RATE * 7 + 123),
+        "tone": 0.3 * np.sin(2 * np.pi * 997 * t),
+        "quiet then loud": np.concatenate(
+            [0.01 * np.sin(2 * np.pi * 200 * t), 0.2 * np.sin(2 * np.pi * 3000 * t)]
+        ),
+        "bursts": bursts,
+        "speech": speech / 32768.0,
+    }
+
+
+@pytest.mark.parametrize("chunk", [1000, 4097, 65536])
+def test_streaming_meter_equals_pyloudnorm(tmp_path: Path, chunk: int) -> None:
+    for name, x in signals(tmp_path).items():
+        expected = reference(x)
+        assert abs(stream(x, chunk) - expected) < 0.01, name
+        assert abs(integrated_loudness(x) - expected) < 0.01, name
+        assert abs(loudness.sound_loudness(x) - expected) < 0.01, name  # the fast path
+
+
+def test_streaming_meter_takes_int16_and_tracks_the_peak(tmp_path: Path) -> None:
+    clip = espeak(tmp_path, "Lie on your back on the mat.")
+    meter = LoudnessMeter()
+    for i in range(0, len(clip), 3000):
+        meter.add(clip[i : i + 3000])
+    assert abs(meter.integrated() - reference(clip)) < 0.01
+    assert meter.peak_dbfs() == pytest.approx(peak_dbfs(clip))
+    assert meter.samples == len(clip)
+
+
+def test_short_and_silent_signals() -> None:
+    # Shorter than one 400 ms block: pyloudnorm refuses; both measure it as one block.
+    x = 0.1 * np.sin(2 * np.pi * 500 * np.arange(3000) / RATE)
+    padded_view = integrated_loudness(x)
+    assert math.isfinite(padded_view)
+    assert stream(x, 700) == pytest.approx(padded_view, abs=1e-9)
+    assert integrated_loudness(np.zeros(RATE * 2)) == -math.inf
+    assert stream(np.zeros(RATE * 2, np.int16), 4096) == -math.inf
+    assert LoudnessMeter().integrated() == -math.inf
+    assert integrated_loudness(np.zeros(0, np.int16)) == -math.inf
+
+
+def test_streaming_meter_memory_stays_flat() -> None:
+    """Twenty minutes through the meter: it keeps one float per 100 ms block (~100 kB),
+    never the signal (which would be 200 MB as float64)."""
+    chunk = (np.random.default_rng(3).normal(0, 0.1, 1 << 16) * 32768).astype(np.int16)
+    meter = LoudnessMeter()
+    tracemalloc.start()
+    try:
+        for _ in range(20 * 60 * RATE // len(chunk)):
+            meter.add(chunk)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 1024 * 1024
+    assert math.isfinite(meter.integrated())
+
+
+def test_peak_dbfs() -> None:
+    assert peak_dbfs(np.array([0, 16384, -3], np.int16)) == pytest.approx(-6.0206, abs=1e-3)
+    assert peak_dbfs(np.array([-32768], np.int16)) == 0.0
+    assert peak_dbfs(np.zeros(10, np.int16)) == -math.inf
+    assert peak_dbfs(np.zeros(0, np.int16)) == -math.inf
+
+
+def test_true_peak_sees_between_samples() -> None:
+    # A quarter-rate sine sampled at 45 degrees: every sample is 0.707 of the crest.
+    n = np.arange(4000)
+    fade = np.minimum(1.0, np.minimum(n, n[::-1]) / 400)  # soft edges: no Gibbs overshoot
+    x = 0.5 * np.sin(2 * np.pi * n / 4 + np.pi / 4) * fade
+    assert peak_dbfs(x) == pytest.approx(20 * math.log10(0.5 * math.sqrt(0.5)), abs=0.01)
+    assert true_peak_dbfs(x) == pytest.approx(20 * math.log10(0.5), abs=0.05)
+
+
+def test_limiter_holds_the_ceiling_without_changing_length() -> None:
+    rng = np.random.default_rng(11)
+    x = np.clip(rng.normal(0, 0.5, RATE * 2), -1, 1)
+    y = limit(x, RATE, -3.0)
+    assert y.shape == x.shape
+    assert true_peak_dbfs(y) <= -3.0 + 0.01
+    quiet = 0.1 * x
+    assert np.array_equal(limit(quiet, RATE, -3.0), quiet)  # under the ceiling: untouched
+
+
+def test_normalize_speech_level_peaks_and_length(tmp_path: Path) -> None:
+    for text in ["two", "Halfway", "Inhale through your nose.",
+                 "Lie on your back on the mat with your knees bent and feet flat on the floor."]:
+        clip = espeak(tmp_path, text)
+        out = normalize_speech(clip)
+        assert out.dtype == np.int16 and out.shape == clip.shape, text
+        assert peak_dbfs(out) <= PEAK_DBFS, text
+        assert true_peak_dbfs(out) <= PEAK_DBFS, text
+        # Gating makes the loudness of a lone word jump a little as gain changes.
+        assert abs(speech_loudness(out) - SPEECH_LUFS) < 0.75, text
+        assert np.array_equal(normalize_speech(clip), out), "deterministic"
+
+
+def test_normalize_speech_edge_cases() -> None:
+    empty = np.zeros(0, np.int16)
+    assert normalize_speech(empty).size == 0
+    assert match_sound(empty).size == 0
+    silent = np.zeros(5000, np.int16)
+    assert np.array_equal(normalize_speech(silent), silent)
+    # A clipped square wave at full scale: far too loud and all peak.
+    square = np.where(np.sin(2 * np.pi * 300 * np.arange(RATE) / RATE) >= 0, 32767, -32768)
+    out = normalize_speech(square.astype(np.int16))
+    assert len(out) == RATE
+    assert peak_dbfs(out) <= PEAK_DBFS
+    assert abs(speech_loudness(out) - SPEECH_LUFS) < 0.5
+
+
+def test_match_sound_level_and_peaks() -> None:
+    t = np.arange(int(0.3 * RATE)) / RATE
+    loud = np.sign(np.sin(2 * np.pi * 1000 * t)) * 0.99  # full-scale square
+    for sound in (loud, 0.001 * loud, loud[: int(0.05 * RATE)]):
+        out = match_sound(sound)
+        assert out.shape == sound.shape
+        assert loudness.sound_loudness(out) == pytest.approx(SOUND_LUFS, abs=0.3)
+        assert peak_dbfs(out) <= PEAK_DBFS
+
+
+def test_sounds_are_never_louder_than_the_speech(tmp_path: Path) -> None:
+    """Every cue sound's own loudness is at or under that of the speech around it."""
+    sentences = [normalize_speech(espeak(tmp_path, t)) for t in
+                 ["Rest, twenty seconds. Next up: bird-dog.", "Switch sides.", "Breathe out."]]
+    quietest_speech = min(loudness.sound_loudness(s) for s in sentences)
+    for name, sound in load_sounds().items():
+        own = loudness.sound_loudness(sound)
+        assert own <= quietest_speech + 0.1, name
+        assert own >= quietest_speech - 4.0, f"{name} is much quieter than the speech"
+
+
+def session_parts(tmp_path: Path) -> list[Samples]:
+    """A realistic few minutes of coaching: a welcome, set-up, counted reps with breath
+    cues, a hold, rests with a countdown, a side switch and the finish, separated by
+    1-5 s silences; each distinct phrase synthesized once and normalised, as the
+    session does."""
+    sounds = load_sounds()
+    said: dict[str, Samples] = {}
+
+    def say(text: str) -> Samples:
+        if text not in said:
+            said[text] = normalize_speech(espeak(tmp_path, text))
+        return said[text]
+
+    script: list[str] = [
+        "Welcome to the back strength routine. Take it slowly and stop if anything hurts.",
+        "Glute bridge.", "Lie on your back, knees bent, feet flat on the floor.",
+        "Three, two, one.", "#start",
+    ]
+    counts = ["one", "two", "three", "four", "five", "six", "seven", "eight"]
+    for i, count in enumerate(counts):
+        script += [count, "Breathe out as you lift." if i == 0 else "out",
+                   "Breathe in as you lower." if i == 0 else "in"]
+    script += ["#hold", "Hold it there.", "Halfway.", "Three, two, one.", "#release",
+               "#rest", "Rest, twenty seconds. Next up: bird-dog.", "#tick", "#tick", "#tick",
+               "Bird-dog.", "#start"]
+    script += [*counts[:5], "Switch sides.", "#switch", *counts[:5]]
+    script += ["#finish", "Well done. That was the back strength routine, twelve minutes."]
+
+    rng = np.random.default_rng(2024)
+    parts: list[Samples] = []
+    for item in script:
+        parts.append(sounds[item[1:]] if item.startswith("#") else say(item))
+        parts.append(np.zeros(int(rng.uniform(1.0, 5.0) * RATE), np.int16))
+    return parts
+
+
+def test_a_session_of_real_speech_and_sounds_meets_the_target(tmp_path: Path) -> None:
+    parts = session_parts(tmp_path)
+    session = np.concatenate(parts)
+    measured = reference(session)
+    assert abs(measured - TARGET_LUFS) <= 1.0, measured
+    assert peak_dbfs(session) <= PEAK_DBFS
+    assert true_peak_dbfs(session) <= PEAK_DBFS
+    # The streaming meter, fed part by part as a render would, agrees.
+    meter = LoudnessMeter()
+    for part in parts:
+        meter.add(part)
+    assert abs(meter.integrated() - measured) < 0.1
+    assert meter.peak_dbfs() <= PEAK_DBFS
