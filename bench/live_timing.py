@@ -1,0 +1,134 @@
+"""Live timing bench: how exactly `voicecoach run` keeps time, and how soon it starts.
+
+Starts a private PulseAudio server with a null sink (nothing is heard, nothing of the
+user's sound setup is touched), records its monitor while `voicecoach run` plays a
+10-minute routine (real speech and sounds, no keys: one buffer), finds every cue of the
+rendered session in the recording and prints:
+
+- onset error, max and mean (ms): each cue's position against the timeline's
+- drift (ms per minute): the slope of that error over the session
+- first-sound latency (s): from starting the command to the first sound, warm cache
+
+    .venv/bin/python bench/live_timing.py [--minutes 10] [--routine FILE]
+
+Takes as long as the session (plus a few seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from tests.pulse import Capture, find_onsets, start_pulse, stop_pulse, to_rate  # noqa: E402
+
+# About ten minutes; --minutes scales the work (holds, reps, the march) to fit.
+ROUTINE = """\
+title: Timing bench
+defaults: {{lead_in: 12s, rest: 15s}}
+exercises:
+  - name: Bridge
+    setup: Lie on your back, knees bent, feet flat.
+    hold: {hold}s
+    sets: 3
+    set_rest: 10s
+  - name: Bird-dog
+    setup: On hands and knees, back flat.
+    reps: {reps}
+    tempo: [2s, 2s]
+    sides: both
+    hold: 2s
+  - name: Dead bug
+    reps: {reps}
+    tempo: [2s, 2s]
+    breathing: [out, in]
+  - name: Side plank
+    hold: 20s
+    sides: both
+  - name: Cat-cow
+    breaths: 8
+    inhale: 4s
+    exhale: 5s
+  - name: March
+    time: {march}s
+"""
+
+
+def routine_text(minutes: float) -> str:
+    scale = max(0.2, (minutes * 60 - 200) / 370)  # fixed parts ~200 s; the rest scales
+    return ROUTINE.format(
+        hold=round(30 * scale), reps=max(2, round(8 * scale)), march=round(75 * scale)
+    )
+
+
+def voicecoach() -> list[str]:
+    exe = shutil.which("voicecoach", path=str(Path(sys.executable).parent))
+    return [exe] if exe else [sys.executable, "-m", "voicecoach"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=10.0, help="about how long (6 at least)")
+    parser.add_argument("--routine", type=Path, default=None, help="play this routine instead")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="vc-bench-") as tmp:
+        folder = Path(tmp)
+        path = args.routine
+        if path is None:
+            path = folder / "bench.yaml"
+            path.write_text(routine_text(args.minutes))
+        os.environ["VOICECOACH_CACHE_DIR"] = str(folder / "cache")
+        from voicecoach import routine, session
+
+        print(f"preparing {path} (fills the clip cache: the run starts warm)…", flush=True)
+        prepared = session.prepare(routine.load(str(path)))
+        timeline = prepared.timeline
+        rate = timeline.sample_rate
+        cues = [e.start for e in timeline.events if e.kind in ("speech", "sound")]
+        print(f"{timeline.duration / 60:.1f} min, {len(cues)} cues; playing live…", flush=True)
+        render = prepared.mixer.render(0, timeline.length).astype(np.float64) / 32768
+
+        server = start_pulse(folder / "pulse")
+        try:
+            env = server.client_env(
+                VOICECOACH_CACHE_DIR=str(folder / "cache"),
+                VOICECOACH_STATE_DIR=str(folder / "state"),
+                VOICECOACH_DATA_DIR=str(folder / "data"),
+            )
+            with Capture(server) as capture:
+                launched = time.monotonic()
+                proc = subprocess.Popen(
+                    [*voicecoach(), "run", "--quiet", str(path)],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE, env=env,
+                )  # fmt: skip
+                first = capture.wait_for_sound(timeout=120)
+                _, err = proc.communicate(timeout=timeline.duration + 120)
+                time.sleep(0.3)
+                recording = capture.stop()
+        finally:
+            stop_pulse(server)
+        if proc.returncode != 0:
+            sys.exit(f"voicecoach run failed ({proc.returncode}): {err.decode()}")
+
+    timing = find_onsets(to_rate(recording, rate), render, cues, rate)
+    segments = len(timing.offsets)
+    print(f"onsets found    {len(timing.onsets)} of {len(cues)} ({segments} segment(s))")
+    print(f"onset error     max {timing.max_ms:.2f} ms, mean {timing.mean_ms:.3f} ms")
+    print(f"drift           {timing.drift_ms_per_min:+.4f} ms per minute")
+    print(f"first sound     {first - launched:.3f} s after the command started (warm cache)")
+
+
+if __name__ == "__main__":
+    main()

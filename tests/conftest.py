@@ -1,0 +1,72 @@
+"""Shared fixtures. Ask the owner of the live-run feature before changing them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes import FakeSpeech, fake_sounds
+from tests.pulse import PulseServer, start_pulse, stop_pulse
+from voicecoach.session import Session
+
+# A short routine with every kind of stretch the player cares about: a hold, a rest,
+# reps on both sides over two sets, and a manual-advance exercise (a wait).
+SHORT_ROUTINE = """\
+title: Test
+exercises:
+  - name: Bridge
+    hold: 6s
+    lead_in: 3s
+    rest: 4s
+  - name: Bird-dog
+    reps: 3
+    tempo: [1s, 1s]
+    sides: both
+    sets: 2
+    set_rest: 3s
+    lead_in: 3s
+    rest: 4s
+  - name: Plank
+    reps: 5
+    manual: true
+    estimate: 20s
+    lead_in: 3s
+"""
+
+
+@pytest.fixture(autouse=True)
+def _private_state(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keep ``run``'s last-run file out of the user's state folder."""
+    monkeypatch.setenv("VOICECOACH_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+
+
+@pytest.fixture
+def make_session() -> Callable[..., Session]:
+    """Build a session from routine YAML with the fake speech engine and sounds."""
+    from voicecoach import routine, session
+
+    def make(text: str = SHORT_ROUTINE, path: str = "short.yaml") -> Session:
+        return session.prepare(
+            routine.load_text(text, path), speech=FakeSpeech(), sounds=fake_sounds()
+        )
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseServer]:
+    """A private PulseAudio server with a null sink, for the whole test session.
+
+    Clients reach it through ``pulse.client_env()`` (``PULSE_SERVER``); ALSA's default
+    device, hence simpleaudio, then plays into it.
+    """
+    folder: Path = tmp_path_factory.mktemp("pulse")
+    server = start_pulse(folder)
+    try:
+        yield server
+    finally:
+        stop_pulse(server)

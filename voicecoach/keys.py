@@ -1,0 +1,151 @@
+"""Single key presses from the terminal, without Enter, for a user who is not looking.
+
+``open_keys`` puts the terminal in cbreak mode (no echo, no line buffering, Ctrl-C still
+sends SIGINT) and always puts it back: on exit, on an exception, on Ctrl-C and on
+SIGTERM. With no terminal on stdin (piped, CI) there are no keys at all and the session
+runs straight through.
+
+Keys are reported by name: ``space``, ``n``, ``b``, ``q``, ``?``, ``p``, ``right``,
+``left``, ``ctrl-c`` (only seen if the terminal does not turn it into SIGINT).
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import IO, Protocol
+
+KEYS: tuple[str, ...] = ("space", "n", "b", "q", "?", "p", "right", "left", "ctrl-c")
+_PLAIN = {b" ": "space", b"n": "n", b"b": "b", b"q": "q", b"?": "?", b"p": "p", b"\x03": "ctrl-c"}
+_ARROWS = {b"C": "right", b"D": "left"}
+_ESC = 0x1B
+
+
+class KeySource(Protocol):
+    def get(self, timeout: float) -> str | None:
+        """The next key pressed, waiting at most ``timeout`` seconds; None if none."""
+        ...
+
+
+def parse(data: bytes) -> list[str]:
+    """Key names in raw terminal input; anything else (other escape codes, text) is dropped.
+
+    Arrows come as ``ESC [ C`` (or ``ESC O C`` in application mode). Letters are taken in
+    either case, so Caps Lock does not lock the user out.
+    """
+    keys: list[str] = []
+    i = 0
+    while i < len(data):
+        byte = data[i]
+        if byte == _ESC:
+            if i + 2 < len(data) and data[i + 1 : i + 2] in (b"[", b"O"):
+                # A CSI/SS3 sequence: parameters, then one final byte in 0x40..0x7E.
+                j = i + 2
+                while j < len(data) and not 0x40 <= data[j] <= 0x7E:
+                    j += 1
+                final = data[j : j + 1]
+                if j == i + 2 and final in _ARROWS:
+                    keys.append(_ARROWS[final])
+                i = j + 1
+                continue
+            i += 1  # a lone Escape (or Alt+key): ignored
+            continue
+        char = bytes([byte]).lower()
+        if char in _PLAIN:
+            keys.append(_PLAIN[char])
+        i += 1
+    return keys
+
+
+class TerminalKeys:
+    """Reads keys from a terminal file descriptor already in cbreak mode (see ``open_keys``)."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._pending: deque[str] = deque()
+
+    def get(self, timeout: float) -> str | None:
+        if self._pending:
+            return self._pending.popleft()
+        ready, _, _ = select.select([self._fd], [], [], max(0.0, timeout))
+        if ready:
+            data = os.read(self._fd, 64)
+            if data[-1:] == b"\x1b" or data[-2:] in (b"\x1b[", b"\x1bO"):
+                # An arrow key split across reads: its tail follows within microseconds.
+                more, _, _ = select.select([self._fd], [], [], 0.05)
+                if more:
+                    data += os.read(self._fd, 64)
+            self._pending.extend(parse(data))
+        return self._pending.popleft() if self._pending else None
+
+
+def _raise_exit(signum: int, frame: FrameType | None) -> None:
+    # SIGTERM: unwind like an exception so every `finally` (terminal, sound) runs.
+    raise SystemExit(128 + signum)
+
+
+@contextmanager
+def open_keys(stream: IO[str] | None = None) -> Iterator[TerminalKeys | None]:
+    """Key reading on ``stream`` (default stdin) if it is a terminal, else None."""
+    stream = sys.stdin if stream is None else stream
+    try:
+        fd = stream.fileno()
+        tty_in = os.isatty(fd)
+    except (AttributeError, OSError, ValueError):
+        tty_in = False
+    if not tty_in:
+        yield None
+        return
+
+    import termios
+    import tty
+
+    saved = termios.tcgetattr(fd)
+    try:
+        old_term = signal.signal(signal.SIGTERM, _raise_exit)
+        own_signal = True
+    except ValueError:  # not the main thread: the caller owns signals
+        own_signal = False
+    try:
+        tty.setcbreak(fd, termios.TCSANOW)
+        yield TerminalKeys(fd)
+    finally:
+        # TCSAFLUSH also drops keys pressed but not read, so they don't reach the shell.
+        termios.tcsetattr(fd, termios.TCSAFLUSH, saved)
+        if own_signal:
+            signal.signal(signal.SIGTERM, old_term)
+
+
+class ScriptedKeys:
+    """Keys pressed at given times on a fake clock (unit tests). ``sleep`` moves the clock."""
+
+    def __init__(
+        self,
+        script: Iterable[tuple[float, str]],
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+    ) -> None:
+        self._script = deque(sorted(script, key=lambda item: item[0]))
+        self._clock = clock
+        self._sleep = sleep
+        self.asked = 0  # how many times get() was called
+
+    def get(self, timeout: float) -> str | None:
+        self.asked += 1
+        now = self._clock()
+        if self._script and self._script[0][0] <= now + timeout:
+            at, key = self._script.popleft()
+            self._sleep(at - now)
+            return key
+        self._sleep(timeout)
+        return None
+
+    @property
+    def left(self) -> int:
+        return len(self._script)
