@@ -50,6 +50,10 @@ class Mixer:
     def length(self) -> int:
         return self.timeline.length
 
+    def retimed(self, timeline: Timeline) -> Mixer:
+        """A mixer for another timing of the same cues (e.g. an audition preview)."""
+        return Mixer(timeline, self._clips, self._sounds)
+
     def _source(self, event: Event) -> Samples:
         return self._clips[event.text] if event.kind == "speech" else self._sounds[event.text]
 
