@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -20,6 +21,7 @@ from voicecoach.clipcache import (
     ClipCache,
     clip_key,
     default_cache_dir,
+    level_key,
     trim,
 )
 
@@ -74,6 +76,29 @@ def test_format_version_is_part_of_the_key(monkeypatch: pytest.MonkeyPatch) -> N
     before = key()
     monkeypatch.setattr(clipcache, "FORMAT_VERSION", clipcache.FORMAT_VERSION + 1)
     assert key() != before
+
+
+def test_level_key_depends_on_the_raw_clip_the_rules_and_the_target() -> None:
+    base = level_key(key(), level="2", target=-15.5)
+    assert base == level_key(key(), level="2", target=-15.5)
+    assert len(base) == 64 and base != key()
+    assert level_key(key(text="Hold."), level="2", target=-15.5) != base
+    assert level_key(key(), level="3", target=-15.5) != base
+    assert level_key(key(), level="2", target=-21.52) != base
+    silent = level_key(key(), level="2", target=-math.inf)  # volume 0
+    assert silent != base and len(silent) == 64
+
+
+def test_levelled_and_raw_clips_share_the_folder(tmp_path: Path) -> None:
+    cache = ClipCache(tmp_path)
+    raw, levelled = samples(seed=1), samples(seed=2)
+    cache.put(key(), raw)
+    cache.put(level_key(key(), level="2", target=-15.5), levelled)
+    got = cache.get(level_key(key(), level="2", target=-15.5))
+    assert got is not None and np.array_equal(got, levelled)
+    assert cache.get(level_key(key(), level="2", target=-16.0)) is None
+    stored = cache.get(key())
+    assert stored is not None and np.array_equal(stored, raw)
 
 
 def test_put_then_get_round_trips(tmp_path: Path) -> None:

@@ -68,8 +68,10 @@ def signals(tmp_path: Path) -> dict[str, npt.NDArray[np.float64]]:
     rng = np.random.default_rng(7)
     t = np.arange(RATE * 5) / RATE
     bursts = np.concatenate(
-        [np.concatenate([rng.normal(0, 0.2, RATE // 3) * (k + 1) / 8, np.zeros(RATE)])
-         for k in range(8)]
+        [
+            np.concatenate([rng.normal(0, 0.2, RATE // 3) * (k + 1) / 8, np.zeros(RATE)])
+            for k in range(8)
+        ]
     )
     words = ["Rest, twenty seconds.", "one", "Next up: bird-dog.", "two", "Breathe in."]
     speech = np.concatenate(
@@ -160,8 +162,12 @@ def test_limiter_holds_the_ceiling_without_changing_length() -> None:
 
 
 def test_normalize_speech_level_peaks_and_length(tmp_path: Path) -> None:
-    for text in ["two", "Halfway", "Inhale through your nose.",
-                 "Lie on your back on the mat with your knees bent and feet flat on the floor."]:
+    for text in [
+        "two",
+        "Halfway",
+        "Inhale through your nose.",
+        "Lie on your back on the mat with your knees bent and feet flat on the floor.",
+    ]:
         clip = espeak(tmp_path, text)
         out = normalize_speech(clip)
         assert out.dtype == np.int16 and out.shape == clip.shape, text
@@ -186,6 +192,66 @@ def test_normalize_speech_edge_cases() -> None:
     assert abs(speech_loudness(out) - SPEECH_LUFS) < 0.5
 
 
+# --- speech levelling with numpy alone --------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [1, 2, 13, 14, 4096, 8193, 70001, 300000])
+def test_numpy_kernels_equal_scipys(n: int) -> None:
+    """normalize_speech's numpy-only filters against the scipy ones they replace."""
+    from scipy import ndimage
+
+    x = np.random.default_rng(n).normal(0, 0.3, n)
+    # K-weighting as an FFT convolution: equal to sosfilt to rounding.
+    assert np.abs(loudness._k_weighted_np(x, RATE) - loudness._k_weighted(x, RATE)).max() < 1e-12
+    # 4x true-peak envelope, polyphase: equal to resample_poly's to rounding.
+    assert np.abs(loudness._envelope_np(x) - loudness._envelope(x)).max() < 1e-14
+    for size in (1, 3, 177, 353):
+        exact = ndimage.maximum_filter1d(x, size, mode="nearest")
+        assert np.array_equal(loudness._running_max(x, size), exact)
+        mean = ndimage.uniform_filter1d(x, size, mode="nearest")
+        assert np.abs(loudness._running_mean(x, size) - mean).max() < 1e-12
+    assert np.allclose(loudness._interpolator_np(), loudness._interpolator(), rtol=0, atol=1e-15)
+
+
+def test_numpy_limiter_equals_the_scipy_one() -> None:
+    env = np.abs(np.random.default_rng(5).normal(0, 0.4, RATE))
+    limiter = loudness._Limiter(env, RATE, -1.2)
+    for scale in (0.5, 1.0, 2.0, 4.0):
+        expected = loudness._limiter_gain(env * scale, RATE, -1.2)
+        assert np.abs(limiter.gain(scale) - expected).max() < 1e-12, scale
+
+
+def test_speech_levelling_equals_the_scipy_path(tmp_path: Path) -> None:
+    for text in [
+        "two",
+        "Inhale through your nose.",
+        "Lie on your back on the mat with your knees bent and feet flat on the floor.",
+    ]:
+        clip = espeak(tmp_path, text)
+        fast = normalize_speech(clip)
+        x = clip.astype(np.float64) / 32768.0
+        slow = loudness._to_int16(loudness._level(x, RATE, SPEECH_LUFS, 0.4, numpy_only=False))
+        # Gains are rounded to 0.01 dB, so last-bit differences in the filters almost
+        # never change a sample, and never by more than one step.
+        assert np.abs(fast.astype(np.int32) - slow).max() <= 1, text
+        assert np.mean(fast != slow) < 0.001, text
+
+
+def test_speech_target_follows_the_volume() -> None:
+    assert loudness.speech_target(1.0) == SPEECH_LUFS
+    assert loudness.speech_target(0.5) == pytest.approx(SPEECH_LUFS - 6.02, abs=0.005)
+    assert loudness.speech_target(0.0) == -math.inf
+    with pytest.raises(ValueError):
+        loudness.speech_target(1.5)
+    clip = (np.sin(np.arange(RATE) / 7) * 8000).astype(np.int16)
+    silent = normalize_speech(clip, target=-math.inf)
+    assert silent.dtype == np.int16 and len(silent) == len(clip) and not silent.any()
+    half = normalize_speech(clip, target=loudness.speech_target(0.5))
+    assert speech_loudness(normalize_speech(clip)) - speech_loudness(half) == pytest.approx(
+        6.02, abs=0.1
+    )
+
+
 def test_match_sound_level_and_peaks() -> None:
     t = np.arange(int(0.3 * RATE)) / RATE
     loud = np.sign(np.sin(2 * np.pi * 1000 * t)) * 0.99  # full-scale square
@@ -198,8 +264,10 @@ def test_match_sound_level_and_peaks() -> None:
 
 def test_sounds_are_never_louder_than_the_speech(tmp_path: Path) -> None:
     """Every cue sound's own loudness is at or under that of the speech around it."""
-    sentences = [normalize_speech(espeak(tmp_path, t)) for t in
-                 ["Rest, twenty seconds. Next up: bird-dog.", "Switch sides.", "Breathe out."]]
+    sentences = [
+        normalize_speech(espeak(tmp_path, t))
+        for t in ["Rest, twenty seconds. Next up: bird-dog.", "Switch sides.", "Breathe out."]
+    ]
     quietest_speech = min(loudness.sound_loudness(s) for s in sentences)
     for name, sound in load_sounds().items():
         own = loudness.sound_loudness(sound)
@@ -222,16 +290,32 @@ def session_parts(tmp_path: Path) -> list[Samples]:
 
     script: list[str] = [
         "Welcome to the back strength routine. Take it slowly and stop if anything hurts.",
-        "Glute bridge.", "Lie on your back, knees bent, feet flat on the floor.",
-        "Three, two, one.", "#start",
+        "Glute bridge.",
+        "Lie on your back, knees bent, feet flat on the floor.",
+        "Three, two, one.",
+        "#start",
     ]
     counts = ["one", "two", "three", "four", "five", "six", "seven", "eight"]
     for i, count in enumerate(counts):
-        script += [count, "Breathe out as you lift." if i == 0 else "out",
-                   "Breathe in as you lower." if i == 0 else "in"]
-    script += ["#hold", "Hold it there.", "Halfway.", "Three, two, one.", "#release",
-               "#rest", "Rest, twenty seconds. Next up: bird-dog.", "#tick", "#tick", "#tick",
-               "Bird-dog.", "#start"]
+        script += [
+            count,
+            "Breathe out as you lift." if i == 0 else "out",
+            "Breathe in as you lower." if i == 0 else "in",
+        ]
+    script += [
+        "#hold",
+        "Hold it there.",
+        "Halfway.",
+        "Three, two, one.",
+        "#release",
+        "#rest",
+        "Rest, twenty seconds. Next up: bird-dog.",
+        "#tick",
+        "#tick",
+        "#tick",
+        "Bird-dog.",
+        "#start",
+    ]
     script += [*counts[:5], "Switch sides.", "#switch", *counts[:5]]
     script += ["#finish", "Well done. That was the back strength routine, twelve minutes."]
 

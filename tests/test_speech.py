@@ -19,6 +19,7 @@ from voicecoach import speech
 from voicecoach.cli import cli
 from voicecoach.clipcache import FADE, LEAD_MARGIN, TAIL_MARGIN, TRIM_THRESHOLD, ClipCache, trim
 from voicecoach.errors import SpeechError
+from voicecoach.loudness import SPEECH_LUFS, normalize_speech, speech_loudness
 from voicecoach.model import Voice
 from voicecoach.speech import (
     NOT_INSTALLED,
@@ -152,16 +153,86 @@ def test_voice_by_id_language_or_name_shares_the_cache() -> None:
         assert s.is_cached("Switch sides."), name
 
 
-def test_voice_rate_and_volume_change_the_clip() -> None:
+def test_voice_and_rate_change_the_clip() -> None:
     text = "Sit up straight and breathe slowly."
     base = Speech(US).clip(text)
     fast = Speech(Voice(voice="gmw/en-us", rate=300)).clip(text)
-    quiet = Speech(Voice(voice="gmw/en-us", volume=0.3)).clip(text)
     british = Speech(Voice(voice="en-gb")).clip(text)
     assert len(fast) < 0.75 * len(base)
-    peak = np.abs(base.astype(np.int32)).max()
-    assert np.abs(quiet.astype(np.int32)).max() < 0.5 * peak
     assert not np.array_equal(british, base)
+
+
+def test_volume_sets_the_level_never_the_timing() -> None:
+    """eSpeak always speaks at full volume (its volume would trim clips shorter); the
+    voice's volume is a gain on the levelled clip: 20 log10(volume) dB."""
+    text = "Sit up straight and breathe slowly."
+    full = Speech(US)
+    loud = full.levelled_clip(text)
+    quiet_speech = Speech(Voice(voice="gmw/en-us", volume=0.3))
+    quiet = quiet_speech.levelled_clip(text)
+    assert quiet_speech.synthesized == 0  # the same raw clip, from the cache
+    assert np.array_equal(quiet_speech.clip(text), full.clip(text))
+    assert len(quiet) == len(loud)
+    drop = speech_loudness(loud) - speech_loudness(quiet)
+    assert drop == pytest.approx(-20 * np.log10(0.3), abs=0.3)
+    assert quiet_speech.level_target == pytest.approx(SPEECH_LUFS + 20 * np.log10(0.3), abs=0.01)
+    mute = Speech(Voice(voice="gmw/en-us", volume=0.0)).levelled_clip(text)
+    assert len(mute) == len(loud) and not mute.any()
+
+
+# --- levelled clips -------------------------------------------------------------------
+
+
+def test_levelled_clips_equal_a_fresh_levelling() -> None:
+    cold = Speech(US)
+    made = cold.levelled(PHRASES)
+    assert cold.levels_made == len(PHRASES)
+    warm = Speech(US)  # a new instance: from the disk cache
+    again = warm.levelled(PHRASES)
+    assert warm.synthesized == 0 and warm.levels_made == 0
+    for text in PHRASES:
+        fresh = normalize_speech(warm.clip(text), target=SPEECH_LUFS)
+        assert np.array_equal(again[text], fresh), text
+        assert np.array_equal(made[text], fresh), text
+        assert not again[text].flags.writeable
+    assert warm.levelled_clip("").size == 0
+
+
+def test_levelled_progress_counts_the_clips_to_make() -> None:
+    Speech(US).levelled(["Two."])  # already levelled
+    Speech(US).clip("Three.")  # synthesized, not levelled
+    s = Speech(US)
+    calls: list[tuple[int, int]] = []
+    got = s.levelled(["One.", "Two.", "Three.", "One."], lambda d, t: calls.append((d, t)))
+    assert list(got) == ["One.", "Two.", "Three."]
+    assert calls == [(0, 2), (1, 2), (2, 2)]
+    assert (s.synthesized, s.levels_made) == (1, 2)
+    calls.clear()
+    s.levelled(["Three.", "One."], lambda d, t: calls.append((d, t)))
+    assert calls == []
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "empty"])
+def test_corrupt_levelled_entry_is_replaced(damage: str) -> None:
+    text = "Lower your leg."
+    first = Speech(US)
+    good = first.levelled_clip(text)
+    path = first.cache.path(first._level_key(text))
+    data = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(data[: len(data) - 1001])
+    elif damage == "flip":
+        i = len(data) // 2
+        path.write_bytes(data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1 :])
+    else:
+        path.write_bytes(b"")
+    s = Speech(US)
+    clip = s.levelled_clip(text)
+    assert s.cache.discarded == 1
+    assert (s.synthesized, s.levels_made) == (0, 1)  # levelled again from the good raw clip
+    assert np.array_equal(clip, good)
+    stored = ClipCache(s.cache.folder).get(s._level_key(text))
+    assert stored is not None and np.array_equal(stored, good)
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "empty"])
@@ -201,14 +272,15 @@ _WORKER = textwrap.dedent(
     before = s.synthesized
     while not go.exists():
         time.sleep(0.001)
-    clips = s.clips(phrases)
+    clips = getattr(s, sys.argv[4])(phrases)  # "clips" (raw) or "levelled"
     digests = {t: hashlib.sha256(c.tobytes()).hexdigest() for t, c in clips.items()}
     print(json.dumps({"synthesized": s.synthesized - before, "digests": digests}))
     """
 )
 
 
-def test_two_processes_fill_the_same_cache(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["clips", "levelled"])
+def test_two_processes_fill_the_same_cache(tmp_path: Path, kind: str) -> None:
     cache = tmp_path / "shared"
     go = tmp_path / "go"
     all_phrases = [f"Exercise {i}, set two, left side." for i in range(40)]
@@ -216,7 +288,7 @@ def test_two_processes_fill_the_same_cache(tmp_path: Path) -> None:
     b = list(reversed(all_phrases[12:]))  # the overlap is met from both ends
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", _WORKER, str(cache), str(go), json.dumps(p)],
+            [sys.executable, "-c", _WORKER, str(cache), str(go), json.dumps(p), kind],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -241,7 +313,7 @@ def test_two_processes_fill_the_same_cache(tmp_path: Path) -> None:
     check = ClipCache(cache)
     s = Speech(Voice(voice="gmw/en-us"), cache)
     for text in all_phrases:
-        stored = check.get(s._key(text))
+        stored = check.get(s._key(text) if kind == "clips" else s._level_key(text))
         assert stored is not None
         digest = hashlib.sha256(stored.tobytes()).hexdigest()
         assert digest == (ra if text in ra["digests"] else rb)["digests"][text]

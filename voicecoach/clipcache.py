@@ -4,8 +4,10 @@ Clips are trimmed (``trim``) before they are stored, so the trimming rules are p
 of the stored format: change them, bump ``FORMAT_VERSION``.
 
 Each clip is one file named by the sha256 of everything that shapes its samples
-(cache format, engine and version, voice, rate, volume, text), so a changed setting
-never finds a stale clip and nothing ever needs invalidating.
+(cache format, engine and version, voice, rate, volume, text: ``clip_key``), so a
+changed setting never finds a stale clip and nothing ever needs invalidating. The same
+folder holds each clip levelled for the session (``level_key``: the raw clip's key, the
+level rules' version and the target level), so a warm start does no signal processing.
 
 A file is a small header (magic, sample rate, sample count, CRC-32 of the PCM, the
 key) followed by the samples as little-endian int16. A file that fails any check is
@@ -23,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import struct
 import tempfile
@@ -91,6 +94,29 @@ def clip_key(*, engine: str, voice: str, rate: int, volume: int, text: str) -> s
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def level_key(raw_key: str, *, level: str, target: float) -> str:
+    """The cache key of a levelled clip: the raw clip ``raw_key`` brought to ``target``
+    LUFS by the level rules of version ``level`` (``loudness.LEVEL_VERSION``).
+
+    Levelled clips live beside the raw ones in the same folder and file format, so a
+    warm start reads them back without measuring loudness (or importing scipy). A new
+    level rule or target simply misses, and the raw clip is levelled again: no
+    re-synthesis.
+    """
+    payload = json.dumps(
+        {
+            "format": FORMAT_VERSION,
+            "raw": raw_key,
+            "level": level,
+            # -inf (volume 0) is no JSON number: spell it.
+            "target": target if math.isfinite(target) else str(target),
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
 class ClipCache:
     """Clips on disk by key. Safe to share between processes."""
 
@@ -141,11 +167,13 @@ class ClipCache:
                 f.write(header)
                 f.write(pcm)
             os.replace(tmp, self.path(key))
-        except OSError:
+        except BaseException as err:  # Ctrl-C mid-write too: no stray temporary file
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
-            return False
+            if isinstance(err, OSError):
+                return False
+            raise
         return True
 
     @contextlib.contextmanager

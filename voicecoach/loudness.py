@@ -20,7 +20,9 @@ flat memory and the same result as pyloudnorm on the whole signal.
 
 Arrays are mono int16 at ``SAMPLE_RATE`` unless a rate is passed; float arrays are
 taken as already scaled to [-1, 1]. numpy, scipy and pyloudnorm are imported inside
-functions so ``voicecoach --help`` stays instant.
+functions so ``voicecoach --help`` stays instant. ``normalize_speech`` needs numpy
+only: it runs on every phrase of a cold start, where importing scipy would cost more
+(about 1 s and 75 MB) than the levelling itself.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from __future__ import annotations
 import functools
 import importlib
 import math
+import threading
 from array import array
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from voicecoach.timeline import SAMPLE_RATE
@@ -42,8 +46,10 @@ if TYPE_CHECKING:
     Floats = npt.NDArray[np.float64]
 
 # Changes whenever the level rules change what normalize_speech/match_sound return, so
-# anything that caches levelled clips can put it in its key.
-LEVEL_VERSION = "1"
+# anything that caches levelled clips (the clip cache, see speech.Speech.levelled) can put
+# it in its key: bump it with any change to the constants or the algorithm below.
+# 2: speech levelled with the numpy-only kernels (same filters, last-bit differences).
+LEVEL_VERSION = "3"
 TARGET_LUFS = -16.0  # the whole rendered session, integrated
 # Each speech clip, measured in context (speech_loudness). Half a LU over the target:
 # the cue sounds (quieter, never louder than speech) and lone short words pull a
@@ -53,9 +59,11 @@ TARGET_LUFS = -16.0  # the whole rendered session, integrated
 SPEECH_LUFS = -15.5
 SOUND_LUFS = -17.0  # each cue sound, active loudness: just under the speech, never above
 PEAK_DBFS = -1.0  # no sample (and no 4x-oversampled peak) above this
-# The limiter aims a little lower so int16 rounding and the limiter's own gain
-# modulation cannot push a peak over PEAK_DBFS.
-_CEILING_DBFS = -1.2
+# The limiter aims lower so int16 rounding, the limiter's own gain modulation and,
+# above all, lossy encoding cannot push a peak over PEAK_DBFS: Vorbis and Opus raise
+# the peaks of eSpeak speech by up to 0.85 dB (measured: -1.2 became -0.36), so a
+# decoded .ogg/.opus/.mp3 keeps its peaks under -1 dBFS too.
+_CEILING_DBFS = -2.5
 
 _BLOCK = 0.4  # BS.1770 gating block, seconds
 _OVERLAP = 0.75
@@ -169,25 +177,43 @@ def _weighted_loudness(weighted: Floats, rate: int) -> float:
 
     if weighted.size == 0:
         return -math.inf
-    squares = np.square(weighted)
-    size = _BLOCK * rate
-    if weighted.size < size:
-        return _short(float(np.mean(squares)))
-    # pyloudnorm's block count and boundaries, evaluated with the same float expressions.
-    step = 1.0 - _OVERLAP
-    count = int(np.round((weighted.size / rate - _BLOCK) / (_BLOCK * step))) + 1
-    j = np.arange(count, dtype=np.float64)
-    starts = (_BLOCK * (j * step) * rate).astype(np.int64)
-    ends = np.minimum((_BLOCK * (j * step + 1) * rate).astype(np.int64), weighted.size)
-    # Sums between consecutive boundaries (one pass, no running sum of every sample),
-    # then each block's energy from the cumulated sums at its two boundaries.
-    cuts = np.union1d(starts, ends)
-    inner = cuts[cuts < weighted.size]
-    energy = np.concatenate([[0.0], np.cumsum(np.add.reduceat(squares, inner))])
-    # energy[k] is the energy before inner[k]; energy[-1] runs to the end of the signal.
-    at = np.searchsorted(inner, starts)
-    to = np.where(ends >= weighted.size, inner.size, np.searchsorted(inner, ends))
-    return _gate((energy[to] - energy[at]) / size)
+    return _Blocks(weighted.size, rate).loudness(np.square(weighted))
+
+
+class _Blocks:
+    """pyloudnorm's gating blocks over ``length`` samples: the loudness of any signal of
+    that length from its squared samples (the boundaries are found once)."""
+
+    def __init__(self, length: int, rate: int) -> None:
+        import numpy as np
+
+        self._size = _BLOCK * rate
+        self._short = length < self._size
+        if self._short:
+            return
+        # pyloudnorm's block count and boundaries, evaluated with the same float expressions.
+        step = 1.0 - _OVERLAP
+        count = int(np.round((length / rate - _BLOCK) / (_BLOCK * step))) + 1
+        j = np.arange(count, dtype=np.float64)
+        starts = (_BLOCK * (j * step) * rate).astype(np.int64)
+        ends = np.minimum((_BLOCK * (j * step + 1) * rate).astype(np.int64), length)
+        # Sums between consecutive boundaries (one pass, no running sum of every sample),
+        # then each block's energy from the cumulated sums at its two boundaries.
+        cuts = np.union1d(starts, ends)
+        self._inner = cuts[cuts < length]
+        # energy[k] is the energy before inner[k]; energy[-1] runs to the end of the signal.
+        self._at = np.searchsorted(self._inner, starts)
+        self._to = np.where(ends >= length, self._inner.size, np.searchsorted(self._inner, ends))
+
+    def loudness(self, squares: Floats) -> float:
+        import numpy as np
+
+        if squares.size == 0:
+            return -math.inf
+        if self._short:
+            return _short(float(np.mean(squares)))
+        energy = np.concatenate([[0.0], np.cumsum(np.add.reduceat(squares, self._inner))])
+        return _gate((energy[self._to] - energy[self._at]) / self._size)
 
 
 def _integrated(x: Floats, rate: int) -> float:
@@ -307,7 +333,7 @@ def limit(
     return result
 
 
-def _level(x: Floats, rate: int, target: float, context: float) -> Floats:
+def _level(x: Floats, rate: int, target: float, context: float, numpy_only: bool = False) -> Floats:
     """Gain ``x`` so its loudness (with ``context`` seconds of silence on each side) reads
     ``target`` once its peaks are limited.
 
@@ -317,26 +343,34 @@ def _level(x: Floats, rate: int, target: float, context: float) -> Floats:
     left a little quieter rather than squashed. Gains are rounded to 0.01 dB (inaudible)
     so the same input gives the same samples even if a measurement differs in its last
     bits on another machine.
+
+    ``numpy_only``: filter with the numpy kernels (below) instead of scipy's.
     """
     import numpy as np
 
     if x.size == 0:
         return x.copy()
     pad = round(context * rate)
-    weighted = _k_weighted(np.pad(x, pad), rate)
-    loudness = _weighted_loudness(weighted, rate)
+    attempt: Callable[[float], tuple[Floats, float]]
+    if numpy_only:
+        measure = _Measure(x, rate, pad, target)
+        loudness, attempt = measure.loudness, measure.attempt
+    else:
+        weighted = _k_weighted(np.pad(x, pad), rate)
+        loudness = _weighted_loudness(weighted, rate)
+        env = _envelope(x)  # the limiter's input is linear in the gain: find peaks once
+
+        def attempt(gain: float) -> tuple[Floats, float]:
+            scale = 10.0 ** (gain / 20.0)
+            g: Floats = scale * _limiter_gain(env * scale, rate, _CEILING_DBFS)
+            # K-weighting is linear and the limiter's gain moves slowly (over ~16 ms), so
+            # the limited clip weighted is very nearly the gain times the clip weighted:
+            # no filtering per step. (Measured on eSpeak clips: within 0.001 LU.)
+            padded = np.pad(g, pad, mode="edge")
+            return g, _weighted_loudness(weighted * padded, rate) - target
+
     if not math.isfinite(loudness):
         return x.copy()
-    env = _envelope(x)  # the limiter's input is linear in the gain: find peaks once
-
-    def attempt(gain: float) -> tuple[Floats, float]:
-        scale = 10.0 ** (gain / 20.0)
-        g: Floats = scale * _limiter_gain(env * scale, rate, _CEILING_DBFS)
-        # K-weighting is linear and the limiter's gain moves slowly (over ~16 ms), so the
-        # limited clip weighted is very nearly the gain times the clip weighted: no
-        # filtering per step. (Measured on eSpeak clips: within 0.001 LU.)
-        return g, _weighted_loudness(weighted * np.pad(g, pad, mode="edge"), rate) - target
-
     first = gain = round(target - loudness, 2)
     g, error = attempt(gain)
     best, best_error = g, error
@@ -363,21 +397,45 @@ def _level(x: Floats, rate: int, target: float, context: float) -> Floats:
     return result
 
 
+def speech_target(volume: float = 1.0) -> float:
+    """The level (LUFS in context) speech is brought to at a voice ``volume`` (0 to 1).
+
+    Volume is a gain on the speech level: 1 is ``SPEECH_LUFS``, 0.5 is 6 dB under it,
+    0 is silence (-inf). Rounded to 0.01 dB, so it can be part of a cache key.
+    """
+    if not 0.0 <= volume <= 1.0:
+        raise ValueError(f"volume {volume!r} is not between 0 and 1")
+    if volume == 0.0:
+        return -math.inf
+    return round(SPEECH_LUFS + 20.0 * math.log10(volume), 2)
+
+
 def normalize_speech(
     clip: npt.ArrayLike, rate: int = SAMPLE_RATE, target: float = SPEECH_LUFS
 ) -> Samples:
     """A speech clip at ``target`` LUFS in context, peaks <= -1 dBFS, same length.
 
-    A clip that is empty or silent comes back unchanged (as int16).
+    A clip that is empty or silent comes back unchanged (as int16); a ``target`` of
+    -inf (volume 0) gives silence of the same length.
     """
-    return _to_int16(_level(_as_float(clip), rate, target, _CONTEXT))
+    x = _as_float(clip)
+    if target == -math.inf:
+        import numpy as np
+
+        silent: Samples = np.zeros(x.size, dtype=np.int16)
+        return silent
+    return _to_int16(_level(x, rate, target, _CONTEXT, numpy_only=True))
 
 
 def match_sound(
     sound: npt.ArrayLike, rate: int = SAMPLE_RATE, target: float = SOUND_LUFS
 ) -> Samples:
     """A cue sound as loud as the speech, never louder: ``target`` LUFS of active
-    loudness, peaks <= -1 dBFS, same length."""
+    loudness, peaks <= -1 dBFS, same length.
+
+    Filters with scipy, as when the bundled sounds were made: tools/make_sounds.py must
+    keep giving the committed files byte for byte.
+    """
     return _to_int16(_level(_as_float(sound), rate, target, 0.0))
 
 
@@ -476,3 +534,280 @@ class LoudnessMeter:
         if extra:
             blocks = np.concatenate([blocks, np.array(extra)])
         return _gate(blocks)
+
+
+# --- numpy-only kernels (speech levelling) ---------------------------------------------
+# The same filters as scipy's sosfilt, resample_poly, minimum_filter1d and
+# uniform_filter1d above, for the few shapes levelling uses; tests hold them to scipy's.
+
+_IIR_TAIL = 0.2  # s: the K-weighting's impulse response is under 1e-17 after this
+_FFT_MAX = 1 << 16  # longer signals are K-weighted in blocks of this size (overlap-add)
+_ENVELOPE_BLOCK = 1 << 13  # samples per step of _envelope_np (256 kB work arrays)
+
+
+class _Measure:
+    """One clip's levelling measurements, numpy only, with what its attempts share
+    computed once: the K-weighted squares, the gating blocks, the limiter's peaks."""
+
+    def __init__(self, x: Floats, rate: int, pad: int, target: float) -> None:
+        import numpy as np
+
+        self._pad = pad
+        self._target = target
+        # The silence before the clip stays exactly 0 through the filter (it starts at
+        # rest), and after the clip the filter rings down within _IIR_TAIL: filter only
+        # the clip and that much after it.
+        ring = min(pad, round(_IIR_TAIL * rate))
+        n = x.size
+        weighted = _scratch(_WEIGHTED, n + 2 * pad)
+        weighted[:pad] = 0.0
+        weighted[pad : pad + n + ring] = _k_weighted_np(x, rate, ring)
+        weighted[pad + n + ring :] = 0.0
+        self._squares: Floats = np.square(weighted, out=weighted)
+        self._blocks = _Blocks(self._squares.size, rate)
+        self.loudness = self._blocks.loudness(self._squares)
+        self._limiter = _Limiter(_envelope_np(x), rate, _CEILING_DBFS)
+        self._work = _scratch(_ATTEMPT, self._squares.size)  # reused by every attempt
+
+    def attempt(self, gain: float) -> tuple[Floats, float]:
+        """The gain per sample at ``gain`` dB once limited, and how far its loudness is
+        from the target (LU). The K-weighted clip times the gain stands for the limited
+        clip K-weighted (see ``_level``), and its square is the squares times the gain's:
+        padding takes the gain at the clip's ends, as ``np.pad(mode="edge")`` would."""
+        import numpy as np
+
+        scale = 10.0 ** (gain / 20.0)
+        g: Floats = self._limiter.gain(scale) * scale
+        pad, n = self._pad, g.size
+        squares = self._work
+        np.copyto(squares, self._squares)
+        inner = squares[pad : pad + n]
+        inner *= g
+        inner *= g
+        squares[:pad] *= g[0] * g[0]
+        squares[pad + n :] *= g[-1] * g[-1]
+        return g, self._blocks.loudness(squares) - self._target
+
+
+def _fft_size(n: int) -> int:
+    """The smallest 2^k or 3 * 2^k at or over ``n`` (sizes numpy's FFT transforms fast),
+    at most ``_FFT_MAX``."""
+    size = 1 << max(0, n - 1).bit_length()
+    if size % 4 == 0 and size // 4 * 3 >= n:
+        size = size // 4 * 3
+    return min(size, _FFT_MAX)
+
+
+def _k_weighted_np(x: Floats, rate: int, extra: int = 0) -> Floats:
+    """K-weighting (sosfilt from rest) as an FFT convolution with the filters' response;
+    ``extra`` more samples of output, as if ``x`` went on with that many zeros.
+
+    Both biquads are stable with poles well inside the unit circle (the 38 Hz high pass
+    decays by e per 4 ms), so their impulse response is negligible after ``_IIR_TAIL``;
+    with that much room after the signal (or each block of it, added up overlapping),
+    the circular convolution equals the causal filter to rounding (about 1e-13).
+    """
+    import numpy as np
+
+    n = x.size
+    tail = round(_IIR_TAIL * rate)
+    size = _fft_size(n + extra + tail)
+    response = _k_response(rate, size)
+    step = size - tail
+    if n + extra <= step:
+        spectrum = np.fft.rfft(x, size)
+        spectrum *= response
+        whole: Floats = np.fft.irfft(spectrum, size)[: n + extra]
+        return whole
+    out = _scratch(_STEP_A, n + size)
+    out[:] = 0.0
+    for start in range(0, n, step):
+        spectrum = np.fft.rfft(x[start : start + step], size)
+        spectrum *= response
+        out[start : start + size] += np.fft.irfft(spectrum, size)
+    y: Floats = out[: n + extra].copy()
+    return y
+
+
+@functools.cache
+def _k_response(rate: int, size: int) -> Any:
+    """The K-weighting's frequency response at the rfft bins of ``size`` (read-only)."""
+    import numpy as np
+
+    w = np.exp(-2j * np.pi * np.arange(size // 2 + 1) / size)  # z^-1 on the unit circle
+    response = np.ones(w.size, dtype=np.complex128)
+    for b0, b1, b2, a0, a1, a2 in _k_sections(rate):
+        response *= (b0 + w * (b1 + w * b2)) / (a0 + w * (a1 + w * a2))
+    response.flags.writeable = False
+    return response
+
+
+@functools.cache
+def _interpolator_np() -> tuple[float, ...]:
+    # scipy's firwin(49, 1/4, window=("kaiser", 5.0)): windowed sinc, unit gain at DC.
+    import numpy as np
+
+    count = 12 * _OVERSAMPLE + 1
+    cutoff = 1.0 / _OVERSAMPLE
+    m = np.arange(count) - (count - 1) / 2
+    taps = cutoff * np.sinc(cutoff * m) * np.kaiser(count, 5.0)
+    return tuple(float(t) for t in taps / np.sum(taps))
+
+
+def _envelope_np(x: Floats) -> Floats:
+    """``_envelope`` with resample_poly's 4x interpolation done polyphase: output 4q + p
+    is a weighted sum of x[q - 6 .. q + 6] with phase p's taps, computed for all four
+    phases at once as 13 shifted multiply-adds per block of samples. (Not a matrix
+    product: multithreaded BLAS on small products is ten times slower on a busy machine.)
+    """
+    import numpy as np
+
+    taps = np.array(_interpolator_np()) * _OVERSAMPLE  # resample_poly scales by ``up``
+    half = (taps.size - 1) // 2
+    reach = half // _OVERSAMPLE  # input samples each side of q that output 4q + p uses
+    width = 2 * reach + 1
+    # phases[k, p]: the weight of x[q + k - reach] in output 4q + p, which is
+    # taps[half + p + 4 (reach - k)] (resample_poly's alignment: output 0 is centred on x[0]).
+    phases = np.zeros((width, _OVERSAMPLE, 1))
+    for p in range(_OVERSAMPLE):
+        for k in range(width):
+            i = half + p + _OVERSAMPLE * (reach - k)
+            if 0 <= i < taps.size:
+                phases[k, p, 0] = taps[i]
+    padded = _scratch(_STEP_A, x.size + 2 * reach)
+    padded[:reach] = 0.0
+    padded[reach : reach + x.size] = x
+    padded[reach + x.size :] = 0.0
+    groups = _scratch(_STEP_B, x.size)
+    up_buffer = np.empty((_OVERSAMPLE, _ENVELOPE_BLOCK))  # one row per phase
+    term_buffer = np.empty((_OVERSAMPLE, _ENVELOPE_BLOCK))
+    for start in range(0, x.size, _ENVELOPE_BLOCK):
+        stop = min(start + _ENVELOPE_BLOCK, x.size)
+        n = stop - start
+        up, term = up_buffer[:, :n], term_buffer[:, :n]
+        np.multiply(phases[0], padded[start : start + n], out=up)
+        for k in range(1, width):
+            np.multiply(phases[k], padded[start + k : start + k + n], out=term)
+            up += term
+        np.abs(up, out=up)
+        np.max(up, axis=0, out=groups[start:stop])
+    env: Floats = np.abs(x)
+    np.maximum(env, groups, out=env)
+    np.maximum(env[1:], groups[:-1], out=env[1:])
+    return env
+
+
+# Work arrays kept per thread, so levelling clip after clip reuses the same memory:
+# fresh pages for every array (the kernel zeroing and mapping them) cost a fifth of the
+# levelling time. A thread levels one clip at a time, in this order, and each slot
+# serves steps that never overlap (a slot's contents are undefined when handed out):
+_WEIGHTED = 0  # the clip's K-weighted squares, for all of its levelling
+_STEP_A = 1  # K-weighting's overlap-add, then the envelope's input, then the running
+#              maximum's first array, then the limiter's needed gain
+_STEP_B = 2  # the envelope's phase maxima, then the running maximum's second array,
+#              then the limiter's held gain
+_SMOOTH = 3  # the limiter's first smoothing pass
+_SUMS = 4  # the limiter's running sums
+_ATTEMPT = 5  # one attempt's squares
+_SCRATCH = threading.local()
+
+
+def _scratch(slot: int, size: int) -> Floats:
+    """This thread's work array ``slot``, at least ``size`` long (see above)."""
+    import numpy as np
+
+    buffers: dict[int, Floats] = _SCRATCH.__dict__.setdefault("buffers", {})
+    buffer = buffers.get(slot)
+    if buffer is None or buffer.size < size:
+        buffers[slot] = buffer = np.empty(size + size // 16)
+    return buffer[:size]
+
+
+class _Limiter:
+    """``_limiter_gain`` of one envelope at many gains, numpy only.
+
+    The gain a sample needs falls as its envelope rises, so the running minimum of the
+    needed gain is the needed gain of the running maximum of the envelope (bit for bit:
+    scaling and rounding keep the order). That maximum is found once, not per gain, and
+    the work arrays are reused: fresh pages for every step cost more than the arithmetic.
+    """
+
+    def __init__(self, env: Floats, rate: int, ceiling_dbfs: float) -> None:
+
+        self._env = env
+        self._half = max(1, round(_LIMITER_RADIUS * rate / 2))
+        self._peaks = _running_max(env, 4 * self._half + 1)
+        self._ceiling = 10.0 ** (ceiling_dbfs / 20.0)
+        self._need = _scratch(_STEP_A, env.size)
+        self._held = _scratch(_STEP_B, env.size)
+        self._smooth = _scratch(_SMOOTH, env.size)
+        self._sums = _scratch(_SUMS, env.size + 2 * self._half + 1)
+
+    def _needed(self, env: Floats, scale: float, out: Floats) -> Floats:
+        import numpy as np
+
+        np.multiply(env, scale, out=out)
+        np.maximum(out, 1e-12, out=out)
+        np.divide(self._ceiling, out, out=out)
+        np.minimum(out, 1.0, out=out)
+        return out
+
+    def gain(self, scale: float) -> Floats:
+        """``_limiter_gain(env * scale, rate, ceiling_dbfs)`` (valid until the next call)."""
+        import numpy as np
+
+        need = self._needed(self._env, scale, self._need)
+        if need.size == 0 or float(np.min(need)) >= 1.0:
+            return need
+        held = self._needed(self._peaks, scale, self._held)
+        size = 2 * self._half + 1
+        _running_mean(held, size, self._sums, self._smooth)
+        _running_mean(self._smooth, size, self._sums, held)
+        np.minimum(held, need, out=held)
+        return held
+
+
+def _running_max(a: Floats, size: int) -> Floats:
+    """maximum_filter1d(a, size, mode="nearest") for odd ``size``: the maximum over the
+    centred window, edges repeated. Doubling (a sparse table): each pass doubles the
+    span a value covers, and two overlapping power-of-two spans cover the window."""
+    import numpy as np
+
+    n = a.size
+    if n == 0:
+        return a.copy()
+    r = size // 2
+    m = _scratch(_STEP_A, n + 2 * r)  # a with its end values repeated r times
+    m[:r] = a[0]
+    m[r : r + n] = a
+    m[r + n :] = a[-1]
+    other = _scratch(_STEP_B, n + 2 * r)
+    span = 1
+    while span * 2 <= size:
+        # m[i] = max of the padded a[i : i + 2 span]
+        np.maximum(m[: m.size - span], m[span:], out=other[: m.size - span])
+        m, other = other[: m.size - span], m
+        span *= 2
+    result: Floats = np.maximum(m[:n], m[size - span : size - span + n])
+    return result
+
+
+def _running_mean(
+    a: Floats, size: int, sums: Floats | None = None, out: Floats | None = None
+) -> Floats:
+    """uniform_filter1d(a, size, mode="nearest") for odd ``size``: the mean over the
+    centred window, edges repeated (running sums; rounding differs in the last bits).
+    ``sums`` (``a.size + size`` long) and ``out`` are optional work and result arrays."""
+    import numpy as np
+
+    r, n = size // 2, a.size
+    if sums is None:
+        sums = np.empty(n + 2 * r + 1)
+    sums[0] = 0.0
+    sums[1 : r + 1] = a[0]
+    sums[r + 1 : r + 1 + n] = a
+    sums[r + 1 + n :] = a[-1]
+    np.cumsum(sums, out=sums)
+    result: Floats = np.subtract(sums[size:], sums[:-size], out=out)
+    result /= size
+    return result

@@ -2,15 +2,21 @@
 
 This is where the adapters meet the pure compiler. Every phrase is synthesized (or read
 from the cache) before the final layout, so each cue's real length is known.
+
+Speech is played levelled (``loudness.normalize_speech`` at the voice's volume). The real
+speech adapter keeps levelled clips in its cache (``LevelledSynth``), so a warm prepare
+only reads files: no loudness measuring, no scipy. Any other synth (a test's fake) is
+levelled here, in process.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from voicecoach.compiler import compile_routine
+from voicecoach.loudness import speech_target
 from voicecoach.mix import Mixer
 from voicecoach.model import Routine, Verbosity, Voice
 from voicecoach.timeline import SAMPLE_RATE, Timeline
@@ -22,13 +28,45 @@ Progress = Callable[[int, int], None]
 
 
 class Synth(Protocol):
-    """What the session needs of a speech engine (voicecoach.speech.Speech, or a fake)."""
+    """What the session needs of a speech engine (voicecoach.speech.Speech, or a fake):
+    raw clips (trimmed, not levelled)."""
 
     def clip(self, text: str) -> Samples: ...
 
     def clips(
         self, texts: Iterable[str], progress: Progress | None = None
     ) -> dict[str, Samples]: ...
+
+
+@runtime_checkable
+class LevelledSynth(Protocol):
+    """A speech engine that levels (and caches) its own clips: voicecoach.speech.Speech."""
+
+    def levelled(
+        self, texts: Iterable[str], progress: Progress | None = None
+    ) -> dict[str, Samples]: ...
+
+
+class InProcessLevels:
+    """Levels a plain synth's clips in this process (each phrase once), for synths
+    without a levelled cache."""
+
+    def __init__(self, synth: Synth, target: float) -> None:
+        self._synth = synth
+        self._target = target
+        self._done: dict[str, Samples] = {}
+
+    def levelled(
+        self, texts: Iterable[str], progress: Progress | None = None
+    ) -> dict[str, Samples]:
+        from voicecoach.loudness import normalize_speech
+
+        wanted = list(dict.fromkeys(texts))
+        todo = [t for t in wanted if t not in self._done]
+        if todo:
+            for text, clip in self._synth.clips(todo, progress).items():
+                self._done[text] = normalize_speech(clip, target=self._target)
+        return {t: self._done[t] for t in wanted}
 
 
 def _estimate(text: str) -> int:
@@ -42,19 +80,12 @@ class Session:
     timeline: Timeline
     mixer: Mixer
     synth: Synth
-    _said: dict[str, Samples] = field(default_factory=dict, repr=False, compare=False)
+    levels: LevelledSynth
 
     def say(self, text: str) -> Samples:
-        """An extra phrase (e.g. "Paused.") in the session's voice and level."""
-        if text not in self._said:
-            self._said[text] = _level(self.synth.clip(text))
-        return self._said[text]
-
-
-def _level(clip: Samples) -> Samples:
-    from voicecoach.loudness import normalize_speech
-
-    return normalize_speech(clip)
+        """An extra phrase (e.g. "Paused.") in the session's voice and level: from the
+        same levelled clips as the timeline's (cached on disk with the real engine)."""
+        return self.levels.levelled([text])[text]
 
 
 def prepare(
@@ -67,11 +98,20 @@ def prepare(
     sounds: Mapping[str, Samples] | None = None,
     progress: Progress | None = None,
 ) -> Session:
-    """Synthesize what the routine says and lay it out exactly."""
+    """Synthesize what the routine says and lay it out exactly.
+
+    ``progress(done, total)`` counts the clips that must be made (synthesized or
+    levelled); it is not called when every levelled clip is cached.
+    """
     if speech is None:
         from voicecoach.speech import Speech
 
         speech = Speech(voice or routine.voice)
+    levels: LevelledSynth
+    if isinstance(speech, LevelledSynth):
+        levels = speech
+    else:
+        levels = InProcessLevels(speech, speech_target((voice or routine.voice).volume))
     if sounds is None:
         from voicecoach.sounds import load_sounds
 
@@ -79,7 +119,7 @@ def prepare(
     sound_lengths = {name: len(s) for name, s in sounds.items()}
 
     # Pass 1 finds every phrase the layout may consider (cue variants included), so
-    # they can be synthesized in one batch with progress; pass 2 uses the real lengths.
+    # they can be made in one batch with progress; pass 2 uses the real lengths.
     wanted: dict[str, None] = {}
 
     def record(text: str) -> int:
@@ -89,11 +129,11 @@ def prepare(
     compile_routine(
         routine, record, sound_lengths, verbosity=verbosity, include_safety=include_safety
     )
-    clips = {t: _level(c) for t, c in speech.clips(list(wanted), progress).items()}
+    clips = levels.levelled(list(wanted), progress)
 
     def length(text: str) -> int:
         if text not in clips:  # a variant pass 1 did not reach
-            clips[text] = _level(speech.clip(text))
+            clips.update(levels.levelled([text]))
         return len(clips[text])
 
     timeline = compile_routine(
@@ -101,4 +141,4 @@ def prepare(
     )
     used = {e.text for e in timeline.events if e.kind == "speech"}
     mixer = Mixer(timeline, {t: c for t, c in clips.items() if t in used}, sounds)
-    return Session(routine, timeline, mixer, speech)
+    return Session(routine, timeline, mixer, speech, levels)

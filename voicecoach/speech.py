@@ -5,14 +5,17 @@ pyttsx3 2.99's eSpeak driver has quirks this module works around (all measured):
 - eSpeak NG can be initialised once per process, and pyttsx3 keeps its engines in a
   weak dictionary, so the process keeps ONE engine, strongly referenced, here.
 - ``runAndWait()`` may return before synthesis is done and only the last queued
-  utterance is honoured: each phrase is queued alone and we wait for its
-  ``finished-utterance`` notification, which comes after the WAV is written.
+  utterance is honoured; and its loop sleeps 10 ms between polls, three times what
+  eSpeak takes for a short phrase. So ``runAndWait`` is not used: each phrase is handed
+  to the driver alone (``save_to_file``, then the driver's own ``_start_synthesis``,
+  what the loop would call) and we wait for its ``finished-utterance`` notification,
+  which the driver sends from eSpeak's thread after the WAV is written.
 - ``say()`` shells out to ``aplay``; we only ever use ``save_to_file()``.
 - The driver prints "Audio saved to ..." from eSpeak's thread: stdout is redirected
   while a phrase is synthesized so the user never sees it.
 - ``engine.setProperty`` is unsafe: failures are swallowed (reported on the ``error``
   topic), and eSpeak queues a rate or volume change in its own FIFO, where the
-  ``stop()`` inside the next ``runAndWait()`` Cancel()s it, so the change is lost
+  ``stop()`` inside a ``runAndWait()`` Cancel()s it, so the change is lost
   (measured: the rate stuck at its first value). Settings go through the driver's
   own setter, then we wait for eSpeak's FIFO to drain. ``getProperty('rate')`` and
   ``('volume')`` lie, so the settings are tracked here, never read back; voices are
@@ -20,6 +23,16 @@ pyttsx3 2.99's eSpeak driver has quirks this module works around (all measured):
 - eSpeak keeps pitch-flutter state between utterances, so the same phrase said twice
   in one process differs by a few samples. The cache makes a phrase's samples stable:
   once stored, every later use gets exactly those samples.
+- eSpeak's own volume changes more than the level: a quieter phrase trims a few ms
+  shorter (its soft edges fall under the silence threshold) and volume 0 gives no
+  samples at all. So phrases are always synthesized at full volume, and the voice's
+  volume is applied when a clip is levelled (``loudness.speech_target``): volume
+  changes how loud the coach is, never the timing.
+
+Two kinds of clip, both in the cache: the *raw* clip (trimmed engine output, ``clip``/
+``clips``) and the *levelled* clip the session plays (``levelled``: the raw clip through
+``loudness.normalize_speech`` at the voice's target level). A warm start reads levelled
+clips only, so it never measures loudness or imports scipy.
 """
 
 from __future__ import annotations
@@ -27,6 +40,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import io
+import os
 import shutil
 import tempfile
 import threading
@@ -37,8 +51,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from voicecoach.clipcache import ClipCache, clip_key, default_cache_dir, trim
+from voicecoach.clipcache import ClipCache, clip_key, default_cache_dir, level_key, trim
 from voicecoach.errors import SpeechError
+from voicecoach.loudness import LEVEL_VERSION, speech_target
 from voicecoach.model import Voice
 from voicecoach.timeline import SAMPLE_RATE
 
@@ -56,6 +71,8 @@ NOT_INSTALLED = (
     "(sudo apt-get install libespeak-ng1)"
 )
 MIN_RATE, MAX_RATE = 80, 450  # words per minute eSpeak NG accepts
+# The volume (percent) eSpeak always synthesizes at; the voice's volume is a level.
+SYNTH_VOLUME = 100
 
 # eSpeak synthesizes a phrase in ~10 ms; a phrase not done in this long never will be.
 TIMEOUT_SECONDS = 10.0
@@ -83,11 +100,12 @@ class _VoiceEntry:
 class _Settings:
     voice: str  # resolved voice id
     rate: int
-    volume: int  # percent, as eSpeak gets it
+    volume: int  # percent, as eSpeak gets it (always SYNTH_VOLUME, see the module doc)
 
 
 class Speech:
-    """Turns phrases into trimmed mono int16 clips at ``SAMPLE_RATE``, each synthesized once.
+    """Turns phrases into trimmed mono int16 clips at ``SAMPLE_RATE``, each synthesized once,
+    and levels them for the session, each levelled once.
 
     Clips are kept in memory and in the on-disk cache (``cache_dir``, default
     ``default_cache_dir()``). The returned arrays are read-only and shared.
@@ -97,9 +115,12 @@ class Speech:
         self._voice = voice
         self._cache = ClipCache(cache_dir if cache_dir is not None else default_cache_dir())
         self._memo: dict[str, Clip] = {}
+        self._levelled: dict[str, Clip] = {}
         self._settings: _Settings | None = None
+        self._target = 0.0
         self._engine_version = ""
         self.synthesized = 0  # phrases this instance had the engine synthesize
+        self.levels_made = 0  # clips this instance levelled (not found levelled in the cache)
 
     @property
     def voice(self) -> Voice:
@@ -140,6 +161,43 @@ class Speech:
                 progress(done, len(todo))
         return {text: found[text] for text in wanted}
 
+    @property
+    def level_target(self) -> float:
+        """The level (LUFS in context) of the levelled clips: the voice's volume applied."""
+        self._resolve()
+        return self._target
+
+    def levelled_clip(self, text: str) -> Clip:
+        """The levelled clip for one phrase."""
+        return self.levelled([text])[text]
+
+    def levelled(
+        self,
+        texts: Iterable[str],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, Clip]:
+        """Levelled clips for distinct phrases, in first-seen order: what the session plays.
+
+        Each is ``loudness.normalize_speech`` of the raw clip at ``level_target``, read
+        from the cache when it is there; else the raw clip (synthesized if missing) is
+        levelled and stored. ``progress(done, total)`` counts the clips to make: called
+        with (0, total) before the first and after each; not at all when all are cached.
+        """
+        wanted = list(dict.fromkeys(texts))
+        found: dict[str, Clip] = {}
+        todo: list[str] = []
+        for text in wanted:
+            clip = self._lookup_levelled(text)
+            if clip is None:
+                todo.append(text)
+            else:
+                found[text] = clip
+        if todo:
+            if progress is not None:
+                progress(0, len(todo))
+            found.update(self._make_levelled(todo, progress))
+        return {text: found[text] for text in wanted}
+
     def is_cached(self, text: str) -> bool:
         """True if the phrase's clip is in memory or intact on disk."""
         return self._lookup(text) is not None
@@ -160,6 +218,81 @@ class Speech:
                 return None
         self._memo[text] = clip
         return clip
+
+    def _lookup_levelled(self, text: str) -> Clip | None:
+        clip = self._levelled.get(text)
+        if clip is not None:
+            return clip
+        if not text.strip():
+            clip = _empty()
+        else:
+            clip = self._cache.get(self._level_key(text))
+            if clip is None:
+                return None
+        self._levelled[text] = clip
+        return clip
+
+    def _make_levelled(
+        self, todo: list[str], progress: Callable[[int, int], None] | None
+    ) -> dict[str, Clip]:
+        """Level (synthesizing first where needed) and store ``todo``'s clips.
+
+        Phrases are synthesized here, one after another, while worker threads level
+        the ones already made (numpy releases the GIL): eSpeak's own thread keeps one
+        core busy, so only the other cores level until synthesis is done, then all do.
+        Levelling is deterministic (gains rounded to 0.01 dB), so two processes
+        levelling the same raw clip store the same samples: no lock is needed, the
+        atomic rename keeps every entry whole.
+        """
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        from voicecoach.loudness import normalize_speech
+
+        target = self.level_target
+        made: dict[str, Clip] = {}
+
+        def keep(text: str, clip: Clip) -> None:
+            clip.flags.writeable = False
+            self.levels_made += 1
+            self._cache.put(self._level_key(text), clip)
+            self._levelled[text] = made[text] = clip
+            # The raw clip is not needed any more (the cache has it): hold one copy only.
+            self._memo.pop(text, None)
+            if progress is not None:
+                progress(len(made), len(todo))
+
+        def raw(text: str) -> Clip:
+            clip = self._lookup(text)
+            return self._make(text) if clip is None else clip
+
+        workers = min(len(todo) - 1, os.cpu_count() or 1)
+        if workers < 1:
+            for text in todo:
+                keep(text, normalize_speech(raw(text), target=target))
+            return made
+        gate = threading.Semaphore(max(1, workers - 1))
+
+        def level(clip: Clip) -> Clip:
+            with gate:
+                return normalize_speech(clip, target=target)
+
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="voicecoach-level")
+        try:
+            futures: list[Future[Clip]] = []
+            for text in todo:
+                futures.append(pool.submit(level, raw(text)))
+                while len(made) < len(futures) and futures[len(made)].done():
+                    keep(todo[len(made)], futures[len(made)].result())
+            if workers > 1:
+                gate.release()  # synthesis is done: level on every core
+            for text, future in zip(todo[len(made) :], futures[len(made) :], strict=True):
+                keep(text, future.result())
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        return made
+
+    def _level_key(self, text: str) -> str:
+        return level_key(self._key(text), level=LEVEL_VERSION, target=self.level_target)
 
     def _make(self, text: str) -> Clip:
         key = self._key(text)
@@ -199,7 +332,8 @@ class Speech:
             engine = _engine()
             self._engine_version = engine.version
             voice_id = resolve_voice(self._voice.voice, engine.voices)
-            self._settings = _Settings(voice_id, rate, round(volume * 100))
+            self._target = speech_target(volume)
+            self._settings = _Settings(voice_id, rate, SYNTH_VOLUME)
         return self._settings
 
 
@@ -305,7 +439,7 @@ class _Engine:
 
     def _apply(self, settings: _Settings) -> None:
         """Set voice, rate and volume with the driver's own setter (it acts at once and
-        raises), then let eSpeak's FIFO drain so runAndWait's stop() cannot cancel them.
+        raises), then let eSpeak's FIFO drain so nothing can cancel them.
         """
         try:
             self._driver.setProperty("voice", settings.voice)
@@ -327,12 +461,21 @@ class _Engine:
                 raise SpeechError("eSpeak NG is not responding")
             time.sleep(0.0002)
 
+    def _abandon(self) -> None:
+        """Stop an unfinished phrase so none of it reaches the next one: eSpeak's Cancel()
+        returns once its output has stopped, and the driver forgets the phrase."""
+        with contextlib.suppress(Exception):
+            self._espeak.Cancel()
+        self._driver._speaking = False
+        self._driver._save_file = None
+        self._current = None
+
     def synthesize(self, text: str, settings: _Settings) -> Clip:
         """The untrimmed samples of one phrase."""
         import numpy as np
 
         with self._lock:
-            self._wait_idle()  # else runAndWait's stop() would Cancel() leftover work
+            self._wait_idle()  # the last phrase (or a cancelled one) is fully done
             if self._current != settings:
                 self._apply(settings)
             self._errors.clear()
@@ -342,26 +485,30 @@ class _Engine:
             self._completed = False
             self._done.clear()
             try:
-                # The driver prints "Audio saved to ..." before it reports the end.
+                # The driver prints "Audio saved to ..." (from eSpeak's thread) before it
+                # reports the end.
                 with contextlib.redirect_stdout(io.StringIO()):
-                    self._engine.save_to_file(text, str(path))
-                    self._engine.runAndWait()
-                    finished = self._done.wait(timeout)
+                    try:
+                        self._driver.save_to_file(text, str(path))
+                        self._driver._start_synthesis(text)
+                        finished = self._done.wait(timeout)
+                    except BaseException:
+                        finished = False
+                        raise
+                    finally:
+                        if not finished or self._errors:
+                            # Interrupted (Ctrl-C), failed or timed out: stop eSpeak
+                            # before stdout is restored, so the driver's print cannot
+                            # reach the user; the next phrase starts clean.
+                            self._abandon()
             except BaseException as err:
-                # Interrupted (Ctrl-C) inside runAndWait, pyttsx3 would refuse every
-                # later phrase ("run loop already started"): close its loop by hand.
-                self._engine._inLoop = False
-                self._driver._looping = False
-                self._current = None
                 if isinstance(err, Exception):
                     msg = f"eSpeak NG failed on {_quote(text)}: {_one_line(err)}"
                     raise SpeechError(msg) from None
                 raise
             if self._errors:
-                self._current = None
                 raise SpeechError(f"eSpeak NG failed on {_quote(text)}: {self._errors[0]}")
             if not finished:
-                self._current = None
                 raise SpeechError(
                     f"speech synthesis timed out after {timeout:g} s on {_quote(text)}"
                 )
