@@ -100,7 +100,9 @@ def fill(template: str, exercise: Exercise, **values: object) -> str:
         "seconds": round(exercise.time or exercise.hold),
     }
     known.update({k: v for k, v in values.items() if v is not None})
-    return template.format(**known).strip()
+    text = template.format(**known).strip()
+    # "{side} side, hold." starts a sentence: capitalised as captions show it.
+    return text[:1].upper() + text[1:]
 
 
 def rep_cue(
@@ -115,15 +117,21 @@ def rep_cue(
     side: str | None,
     set_no: int,
     side_word: str | None = None,
+    last_line: bool = False,
+    halfway: bool = False,
 ) -> str:
-    """The words at one phase's start, e.g. 'One, lift, inhale through your nose.'"""
+    """The words at one phase's start, e.g. 'One, lift, inhale through your nose.'
+
+    ``last_line``: say the routine's own ``last`` line even when not counting (the
+    user wrote it); ``halfway``: the routine's own ``halfway`` line goes first.
+    """
     p = exercise.phases[phase]
     parts: list[str | None] = []
-    if phase == 0 and count:
+    if phase == 0 and exercise.lines.last and rep == exercise.reps and (count or last_line):
+        parts.append(fill(exercise.lines.last, exercise, rep=rep, side=side, set=set_no))
+    elif phase == 0 and count:
         if exercise.lines.rep:
             parts.append(fill(exercise.lines.rep, exercise, rep=rep, side=side, set=set_no))
-        elif exercise.lines.last and rep == exercise.reps:
-            parts.append(fill(exercise.lines.last, exercise, rep=rep, side=side, set=set_no))
         elif rep == exercise.reps and exercise.reps >= 3 and exercise.kind == "reps":
             parts.append(LAST_ONE)
         else:
@@ -134,7 +142,11 @@ def rep_cue(
         parts.append(p.say)
     if breath and p.breath:
         parts.append((FULL_BREATH if full_breath else FADED_BREATH)[p.breath])
-    return sentence(*parts)
+    text = sentence(*parts)
+    if halfway and exercise.lines.halfway:
+        line = fill(exercise.lines.halfway, exercise, rep=rep, side=side, set=set_no)
+        text = f"{sentence(line)} {text}".strip()
+    return text
 
 
 def rep_cue_variants(
@@ -152,12 +164,18 @@ def rep_cue_variants(
     """The cue for one phase, most helpful first; the compiler takes the first that fits."""
     breath_always = exercise.kind == "breaths"
     full = first or (verbosity == "full" and rep == 1)
+    # The routine's own lines are said whatever the verbosity: the user wrote them.
+    # Halfway through a set of reps is the start of its middle rep.
+    halfway = bool(exercise.lines.halfway) and count and exercise.reps >= 3
+    halfway = halfway and phase == 0 and rep == exercise.reps // 2 + 1
+    last_line = count
     count = count and exercise.count
-    breath = verbosity != "minimal" or breath_always or first
+    # Without counting, the (faded) breath is what paces the reps, even when minimal.
+    breath = verbosity != "minimal" or breath_always or first or not exercise.count
     say_word = verbosity == "full" or first
     full_breath = full and (verbosity != "minimal" or breath_always)
 
-    def cue(full_breath: bool, say_word: bool, breath: bool) -> str:
+    def cue(full_breath: bool, say_word: bool, breath: bool, halfway: bool) -> str:
         return rep_cue(
             exercise,
             rep,
@@ -169,14 +187,20 @@ def rep_cue_variants(
             side=side,
             set_no=set_no,
             side_word=side_word,
+            last_line=last_line,
+            halfway=halfway,
         )
 
+    # Fallbacks when time is short: faded breath, no movement word, the count alone
+    # (with the halfway line first, then without it).
+    shorter = [
+        (full_breath, say_word, breath),
+        (False, say_word, breath),
+        (False, False, breath),
+        (False, False, False),
+    ]
     variants = [
-        cue(full_breath, say_word, breath),
-        # Fallbacks when time is short: faded breath, no movement word, the count alone.
-        cue(False, say_word, breath),
-        cue(False, False, breath),
-        cue(False, False, False),
+        cue(*words, half) for half in ((True, False) if halfway else (False,)) for words in shorter
     ]
     return list(dict.fromkeys(variants))
 
@@ -201,16 +225,18 @@ def announce(
     if exercise.cue:
         lines.append(exercise.cue.strip())
     if exercise.lines.intro:
-        lines.append(fill(exercise.lines.intro, exercise))
+        first_side = exercise.sides[0] if exercise.sides else None
+        lines.append(fill(exercise.lines.intro, exercise, side=first_side, set=1))
     return [line for line in lines if line]
 
 
 def work_summary(exercise: Exercise) -> str:
     """'Ten reps on each side, two sets.' — how much work is coming."""
+    holding = ""
     if exercise.kind == "reps":
         what = f"{number_words(exercise.reps)} {'rep' if exercise.reps == 1 else 'reps'}"
         if exercise.hold:
-            what += f", holding {spoken_duration(exercise.hold)}"
+            holding = f", holding {spoken_duration(exercise.hold)}"
     elif exercise.kind == "breaths":
         what = f"{number_words(exercise.reps)} {'breath' if exercise.reps == 1 else 'breaths'}"
     elif exercise.kind == "hold":
@@ -221,6 +247,7 @@ def work_summary(exercise: Exercise) -> str:
         what += " on each side"
     elif exercise.side_mode == "alternate":
         what += " on each side, alternating"
+    what += holding  # after the sides: "ten reps on each side, holding five seconds"
     if exercise.sets > 1:
         what += f", {number_words(exercise.sets)} sets"
     return sentence(what)
@@ -237,14 +264,26 @@ def rest_lines(seconds: float, next_name: str | None, verbosity: Verbosity) -> l
     return options
 
 
-def set_rest_lines(seconds: float, next_set: int, sets: int, verbosity: Verbosity) -> list[str]:
+def set_rest_lines(
+    seconds: float, next_set: int, sets: int, verbosity: Verbosity, side: str | None = None
+) -> list[str]:
+    """Between sets; ``side``: the side the next set starts on (worked one side at a time)."""
     rest = sentence("Rest", spoken_duration(seconds))
+    which = f"set {number_words(next_set)} of {number_words(sets)}"
     options = []
+    if side and verbosity != "minimal":
+        options.append(f"{rest} Next: {which}, {side} side.")
+    if side:
+        options.append(f"{rest} Next: {side} side.")
     if verbosity != "minimal":
-        options.append(f"{rest} Next: set {number_words(next_set)} of {number_words(sets)}.")
+        options.append(f"{rest} Next: {which}.")
     options.append(rest)
     options.append("Rest.")
     return options
+
+
+def first_side(side: str) -> str:
+    return f"{side[0].upper()}{side[1:]} side first."
 
 
 def switch_lines(side: str) -> list[str]:
@@ -259,3 +298,22 @@ def finish_lines(title: str, exercises: int, minutes: float) -> list[str]:
         f"{'minute' if mins == 1 else 'minutes'}.",
         "Well done.",
     ]
+
+
+# -- safety and check-in: said live by the player, never part of the timeline ---------------
+
+SAFETY_OFFER = "Press question mark again to hear the safety note."
+PAIN = (
+    "Stop this exercise now and rest."
+    " If the pain persists, please consult a doctor or a physiotherapist."
+)
+PAIN_NEXT = "Press n for the next exercise, or q to stop."
+PAIN_LAST = "Press n to finish the session, or q to stop."
+PAIN_STOP = "Stopping. Rest, and take care."
+CHECKIN = "How hard was that, from one to five?"
+CHECKIN_REMINDER = "Press a number key: one for easy, up to five for very hard."
+
+
+def checkin_thanks(effort: int) -> str:
+    """The spoken confirmation of a check-in answer: "Thank you. Three out of five." """
+    return f"Thank you. {number_words(effort).capitalize()} out of five."

@@ -99,6 +99,7 @@ class _Builder:
             for rnd in range(1, block.rounds + 1)
             for pos, ex in enumerate(block.exercises)
         ]
+        gap = 0
         for index, (block, rnd, pos, ex) in enumerate(plan):
             ex = replace(ex, verbosity=self.verbosity_override or ex.verbosity)
             announce_block = None
@@ -109,18 +110,24 @@ class _Builder:
             title = f"{ex.name} (round {rnd})" if block.rounds > 1 else ex.name
             self.label = {"block": block.name, "exercise": ex.name, "index": index}
             start = t
-            parts, t = self.exercise(ex, t, first=index == 0, block=announce_block)
+            parts, t = self.exercise(ex, t + gap, first=index == 0, block=announce_block)
+            gap = 0
             self.chapters.append(Chapter(title, start, t, index, tuple(parts)))
             if index + 1 < len(plan):
                 nxt_block, nxt_rnd, _, nxt = plan[index + 1]
                 end_of_round = nxt_block is block and nxt_rnd != rnd
                 seconds = block.round_rest if end_of_round else ex.rest
                 if seconds > 0:
+                    # The rest belongs to the exercise, but to none of its sets or reps.
+                    self.label = {"block": block.name, "exercise": ex.name, "index": index}
                     rest_start = t
                     t += AFTER_WORK
                     lines = say.rest_lines(seconds, nxt.name, ex.verbosity)
                     t = self.pause(ex, "rest", t, seconds, lines, what="rest")
                     self.chapters.append(Chapter("Rest", rest_start, t, index))
+                else:
+                    # No rest: still a breath after the last sound before the next name.
+                    gap = AFTER_WORK
 
         self.label = {"block": "", "exercise": None, "index": -1}
         finish_start = t
@@ -153,7 +160,7 @@ class _Builder:
                 go = self.lead_in(ex, t, first=first, block=block)
             elif units[k - 1][0] != set_no:
                 t += AFTER_WORK
-                lines = say.set_rest_lines(ex.set_rest, set_no, ex.sets, ex.verbosity)
+                lines = say.set_rest_lines(ex.set_rest, set_no, ex.sets, ex.verbosity, side)
                 go = self.pause(ex, "rest", t, ex.set_rest, lines, what="rest between sets")
             else:
                 t += AFTER_WORK
@@ -170,7 +177,8 @@ class _Builder:
             t = end
         if ex.lines.end:
             self.label = {**self.label, "rep": None}
-            t = self.speak(say.fill(ex.lines.end, ex), t + GAP)
+            set_no, side = units[-1]  # the set (and side) just finished
+            t = self.speak(say.fill(ex.lines.end, ex, side=side, set=set_no), t + GAP)
         return parts, t
 
     def lead_in(self, ex: Exercise, start: int, *, first: bool, block: str | None) -> int:
@@ -182,6 +190,13 @@ class _Builder:
             return t
         step = self.count_step()
         nominal = start + to_samples(ex.lead_in)
+        if ex.side_mode == "each":
+            # Which side comes first, just before the count, where there is room for it
+            # (a routine's set-up often says it already).
+            line = say.first_side(ex.sides[0])
+            at = max(t, nominal - 3 * step - GAP - self.length(line))
+            if self.fits(line, at, nominal - 3 * step - GAP):
+                t = self.speak(line, at) + GAP
         needed = t + 3 * step
         go = max(nominal, needed)
         if go > nominal:
@@ -275,17 +290,27 @@ class _Builder:
                         self.speak(text, t)
                     t += dur
                     if ex.hold and i == ex.hold_after:
-                        t = self.hold(ex, t, ex.hold, first=first)
+                        t = self.hold(ex, t, ex.hold, first=first, side=alt, set_no=set_no)
         return max(t, self.busy)
 
-    def hold(self, ex: Exercise, onset: int, seconds: float, *, first: bool) -> int:
+    def hold(
+        self,
+        ex: Exercise,
+        onset: int,
+        seconds: float,
+        *,
+        first: bool,
+        side: str | None,
+        set_no: int,
+    ) -> int:
         """A hold within a rep: hold sound, (Hold.), countdown, release sound exactly after."""
         self.sound("hold", onset)
         release = onset + to_samples(seconds)
         if release < self.busy + SOUND_GAP:
             release = self.busy + SOUND_GAP
             self.warn(ex, f"the {seconds:g} s hold is shorter than its sounds; it was made longer")
-        self.optional_cues(ex, onset, release, seconds, opening=say.HOLD if first else None)
+        opening = say.HOLD if first else None
+        self.optional_cues(ex, onset, release, seconds, opening, side=side, set_no=set_no)
         self.sound("release", release)
         return self.busy
 
@@ -304,20 +329,35 @@ class _Builder:
             if ex.lines.start
             else (say.HOLD if ex.kind == "hold" and ex.verbosity != "minimal" else None)
         )
-        self.optional_cues(ex, go, end, seconds, opening=opening)
+        self.optional_cues(ex, go, end, seconds, opening, side=side, set_no=set_no)
         self.sound(closer, end)
         return self.busy
 
     def optional_cues(
-        self, ex: Exercise, onset: int, end: int, seconds: float, *, opening: str | None
+        self,
+        ex: Exercise,
+        onset: int,
+        end: int,
+        seconds: float,
+        opening: str | None,
+        *,
+        side: str | None,
+        set_no: int,
     ) -> None:
-        """Words inside a hold or timed work; each is said only if it fits before the next."""
+        """Words inside a hold or timed work; each is said only if it fits before the next.
+
+        The routine's own halfway line is said whatever the verbosity (the user wrote it).
+        """
         step = self.count_step()
         cues: list[tuple[int, list[str]]] = []
         if opening:
             cues.append((self.busy + SOUND_GAP, [opening]))
-        if seconds >= 20 and ex.verbosity != "minimal":
-            halfway = say.fill(ex.lines.halfway, ex) if ex.lines.halfway else say.HALFWAY
+        if seconds >= 20 and (ex.verbosity != "minimal" or ex.lines.halfway):
+            halfway = (
+                say.fill(ex.lines.halfway, ex, side=side, set=set_no)
+                if ex.lines.halfway
+                else say.HALFWAY
+            )
             cues.append((onset + to_samples(seconds / 2), [halfway]))
         if seconds >= 30 and ex.verbosity != "minimal":
             cues.append((end - 10 * SEC, [say.TEN_LEFT]))
