@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from tests.test_store import make_routine, make_session
 from voicecoach import history
 from voicecoach.cli import cli
-from voicecoach.store import Recorder
+from voicecoach.recorder import Recorder
 
 NOW = datetime(2024, 5, 8, 16, 0, tzinfo=UTC)  # Wednesday 18:00 in Berlin
 
@@ -35,8 +35,14 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def record(
-    folder: Path, started: datetime, seconds: float, *, completed: bool = True,
-    name: str = "back-strength", effort: int | None = None, pain: bool = False,
+    folder: Path,
+    started: datetime,
+    seconds: float,
+    *,
+    completed: bool = True,
+    name: str = "back-strength",
+    effort: int | None = None,
+    pain: bool = False,
 ) -> None:
     clock = {"t": 0.0}
     rec = Recorder(
@@ -59,8 +65,14 @@ def record(
 @pytest.fixture
 def three(data_dir: Path) -> Path:
     record(data_dir, datetime(2024, 5, 6, 5, 30, tzinfo=UTC), 1450, effort=3)
-    record(data_dir, datetime(2024, 5, 7, 17, 5, tzinfo=UTC), 312, completed=False,
-           name="stretch", pain=True)
+    record(
+        data_dir,
+        datetime(2024, 5, 7, 17, 5, tzinfo=UTC),
+        312,
+        completed=False,
+        name="stretch",
+        pain=True,
+    )
     record(data_dir, datetime(2024, 5, 8, 5, 29, tzinfo=UTC), 3725, effort=4)
     return data_dir
 
@@ -77,44 +89,62 @@ def test_no_history_is_a_friendly_line_and_creates_nothing(data_dir: Path) -> No
 
 
 def test_the_table(three: Path) -> None:
-    assert run() == (0, (
-        "Date              Routine         Length  Completed\n"
-        "2024-05-08 07:29  back-strength  1:02:05  yes\n"
-        "2024-05-07 19:05  stretch          05:12  no\n"
-        "2024-05-06 07:30  back-strength    24:10  yes\n"
-        "Streak: 1 day · This week: 1h 31m\n"
-    ), "")
+    assert run() == (
+        0,
+        (
+            "Date              Routine         Length  Completed\n"
+            "2024-05-08 07:29  back-strength  1:02:05  yes\n"
+            "2024-05-07 19:05  stretch          05:12  no\n"
+            "2024-05-06 07:30  back-strength    24:10  yes\n"
+            "Streak: 1 day · This week: 1h 31m\n"
+        ),
+        "",
+    )
 
 
 def test_limit(three: Path) -> None:
-    assert run("--limit", "2") == (0, (
-        "Date              Routine         Length  Completed\n"
-        "2024-05-08 07:29  back-strength  1:02:05  yes\n"
-        "2024-05-07 19:05  stretch          05:12  no\n"
-        "2 of 3 sessions shown; --limit N shows more.\n"
-        "Streak: 1 day · This week: 1h 31m\n"
-    ), "")
+    assert run("--limit", "2") == (
+        0,
+        (
+            "Date              Routine         Length  Completed\n"
+            "2024-05-08 07:29  back-strength  1:02:05  yes\n"
+            "2024-05-07 19:05  stretch          05:12  no\n"
+            "2 of 3 sessions shown; --limit N shows more.\n"
+            "Streak: 1 day · This week: 1h 31m\n"
+        ),
+        "",
+    )
 
 
 def test_one_routine(three: Path) -> None:
-    assert run("--routine", "back-strength") == (0, (
-        "Back strength (back-strength): 2 sessions, 2 completed, average effort 3.5\n"
-        "Date               Length  Completed  Effort  Skips  Pain\n"
-        "2024-05-08 07:29  1:02:05  yes             4      0     0\n"
-        "2024-05-06 07:30    24:10  yes             3      0     0\n"
-        "Streak: 1 day · This week: 1h 26m\n"
-    ), "")
-    assert run("--routine", "stretch", "--limit", "1") == (0, (
-        "Back strength (stretch): 1 session, 0 completed\n"
-        "Date              Length  Completed  Effort  Skips  Pain\n"
-        "2024-05-07 19:05   05:12  no              -      1     1\n"
-        "Streak: 0 days · This week: 5m\n"
-    ), "")
+    assert run("--routine", "back-strength") == (
+        0,
+        (
+            "Back strength (back-strength): 2 sessions, 2 completed, average effort 3.5\n"
+            "Date               Length  Completed  Effort  Skips  Pain\n"
+            "2024-05-08 07:29  1:02:05  yes             4      0     0\n"
+            "2024-05-06 07:30    24:10  yes             3      0     0\n"
+            "Streak: 1 day · This week: 1h 26m\n"
+        ),
+        "",
+    )
+    assert run("--routine", "stretch", "--limit", "1") == (
+        0,
+        (
+            "Back strength (stretch): 1 session, 0 completed\n"
+            "Date              Length  Completed  Effort  Skips  Pain\n"
+            "2024-05-07 19:05   05:12  no              -      1     1\n"
+            "Streak: 0 days · This week: 5m\n"
+        ),
+        "",
+    )
 
 
 def test_an_unknown_routine(three: Path) -> None:
     assert run("--routine", "yoga") == (
-        0, "No sessions of 'yoga' yet. Routines in your history: back-strength, stretch.\n", ""
+        0,
+        "No sessions of 'yoga' yet. Routines in your history: back-strength, stretch.\n",
+        "",
     )
 
 
@@ -123,7 +153,8 @@ def test_json_export(three: Path) -> None:
     assert (code, err) == (0, "")
     sessions = json.loads(out)["sessions"]
     assert [(s["id"], s["routine_name"], s["status"], s["effort"]) for s in sessions] == [
-        (1, "back-strength", "completed", 3), (2, "stretch", "stopped", None),
+        (1, "back-strength", "completed", 3),
+        (2, "stretch", "stopped", None),
         (3, "back-strength", "completed", 4),
     ]
     assert sessions[1]["exercises"][0]["pain"] == 1
@@ -142,7 +173,9 @@ def test_csv_export(three: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(out)))
     assert tuple(rows[0]) == history.CSV_COLUMNS
     assert [(r["id"], r["completed"], r["seconds"], r["pain"]) for r in rows] == [
-        ("1", "true", "1450.0", "0"), ("2", "false", "312.0", "1"), ("3", "true", "3725.0", "0"),
+        ("1", "true", "1450.0", "0"),
+        ("2", "false", "312.0", "1"),
+        ("3", "true", "3725.0", "0"),
     ]
     code, out, _ = run("--csv", "--routine", "stretch")
     assert [r["id"] for r in csv.DictReader(io.StringIO(out))] == ["2"]
@@ -169,19 +202,25 @@ def test_a_bad_limit_is_bad_usage(data_dir: Path, value: str) -> None:
 def test_a_corrupt_database_is_one_line(data_dir: Path) -> None:
     path = data_dir / "history.sqlite3"
     path.write_bytes(b"not sqlite at all\n" * 50)
-    assert run() == (1, "", (
-        f"Error: history database {path}: file is not a database"
-        " (move it aside to start a new history)\n"
-    ))
+    assert run() == (
+        1,
+        "",
+        (
+            f"Error: history database {path}: file is not a database"
+            " (move it aside to start a new history)\n"
+        ),
+    )
     assert run("--json")[0] == 1
 
 
 def test_a_database_from_a_newer_voicecoach(data_dir: Path) -> None:
     path = data_dir / "history.sqlite3"
     sqlite3.connect(path).execute("PRAGMA user_version = 9")
-    assert run() == (1, "", (
-        f"Error: history database {path}: schema 9 is newer than this voicecoach's 1\n"
-    ))
+    assert run() == (
+        1,
+        "",
+        (f"Error: history database {path}: schema 9 is newer than this voicecoach's 1\n"),
+    )
 
 
 def test_help_lists_every_option() -> None:

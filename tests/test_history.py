@@ -25,13 +25,30 @@ def local(y: int, mo: int, d: int, h: int = 12, mi: int = 0, tz: tzinfo = BERLIN
 
 
 def session(
-    started: datetime, *, status: str = "completed", seconds: float = 1200.0, sid: int = 1,
-    name: str = "back-strength", title: str = "Back strength", effort: int | None = None,
-    exercises: tuple[ExerciseRecord, ...] = (), events: tuple[EventRecord, ...] = (),
+    started: datetime,
+    *,
+    status: str = "completed",
+    seconds: float = 1200.0,
+    sid: int = 1,
+    name: str = "back-strength",
+    title: str = "Back strength",
+    effort: int | None = None,
+    exercises: tuple[ExerciseRecord, ...] = (),
+    events: tuple[EventRecord, ...] = (),
 ) -> SessionRecord:
     return SessionRecord(
-        sid, name, f"/r/{name}.yaml", "digest-" + name, title, started,
-        started + timedelta(seconds=seconds), status, seconds, effort, exercises, events,
+        sid,
+        name,
+        f"/r/{name}.yaml",
+        "digest-" + name,
+        title,
+        started,
+        started + timedelta(seconds=seconds),
+        status,
+        seconds,
+        effort,
+        exercises,
+        events,
     )
 
 
@@ -114,10 +131,21 @@ def test_week_total_across_the_new_year() -> None:
 
 def test_lengths_and_totals() -> None:
     assert [history.format_length(s) for s in (0, 59.4, 59.6, 754, 3599, 3600, 3725.2)] == [
-        "00:00", "00:59", "01:00", "12:34", "59:59", "1:00:00", "1:02:05",
+        "00:00",
+        "00:59",
+        "01:00",
+        "12:34",
+        "59:59",
+        "1:00:00",
+        "1:02:05",
     ]
     assert [history.format_total(s) for s in (0, 29, 2880, 3600, 3900, 36000)] == [
-        "0m", "0m", "48m", "1h 00m", "1h 05m", "10h 00m",
+        "0m",
+        "0m",
+        "48m",
+        "1h 00m",
+        "1h 05m",
+        "10h 00m",
     ]
 
 
@@ -135,8 +163,14 @@ def test_a_length_reads_back_as_the_rounded_seconds(seconds: float) -> None:
 def mixed() -> list[SessionRecord]:
     return [
         session(local(2024, 5, 6, 7, 30), sid=1, seconds=1450),
-        session(local(2024, 5, 6, 19, 5), sid=2, name="stretch", title="Evening stretch",
-                status="stopped", seconds=312),
+        session(
+            local(2024, 5, 6, 19, 5),
+            sid=2,
+            name="stretch",
+            title="Evening stretch",
+            status="stopped",
+            seconds=312,
+        ),
         session(local(2024, 5, 7, 7, 31), sid=3, seconds=1490, effort=3),
         session(local(2024, 5, 8, 7, 29), sid=4, seconds=4000, effort=4),
     ]
@@ -176,10 +210,14 @@ def test_the_table_is_limited_and_says_so() -> None:
 
 
 def test_one_routine_over_time() -> None:
-    pained = (ExerciseRecord(0, "Bridge", 30, 1, 0, True, False, 0, 0, 2),
-              ExerciseRecord(1, "Bird-dog", 3, 0, 0, False, True, 0, 0, 0))
-    sessions = [*mixed(), session(local(2024, 5, 8, 17, 0), sid=5, seconds=95,
-                                  status="stopped", exercises=pained)]
+    pained = (
+        ExerciseRecord(0, "Bridge", 30, 1, 0, True, False, 0, 0, 2),
+        ExerciseRecord(1, "Bird-dog", 3, 0, 0, False, True, 0, 0, 0),
+    )
+    sessions = [
+        *mixed(),
+        session(local(2024, 5, 8, 17, 0), sid=5, seconds=95, status="stopped", exercises=pained),
+    ]
     assert history.report(sessions, NOW, tz=BERLIN, routine="back-strength") == (
         "Back strength (back-strength): 4 sessions, 3 completed, average effort 3.5\n"
         "Date               Length  Completed  Effort  Skips  Pain\n"
@@ -215,8 +253,10 @@ def test_one_day_streak_is_singular() -> None:
 
 
 def detailed() -> list[SessionRecord]:
-    exercises = (ExerciseRecord(0, "Bridge", 30.25, 2, 0, True, False, 1, 2, 0),
-                 ExerciseRecord(1, "Bird-dog", 12.0, 1, 2, False, True, 0, 1, 1))
+    exercises = (
+        ExerciseRecord(0, "Bridge", 30.25, 2, 0, True, False, 1, 2, 0),
+        ExerciseRecord(1, "Bird-dog", 12.0, 1, 2, False, True, 0, 1, 1),
+    )
     events = (
         EventRecord(datetime(2024, 5, 6, 5, 31, 0, 250000, tzinfo=UTC), "pause", 0),
         EventRecord(datetime(2024, 5, 6, 5, 31, 9, tzinfo=UTC), "resume", 0),
@@ -225,8 +265,14 @@ def detailed() -> list[SessionRecord]:
         EventRecord(datetime(2024, 5, 6, 5, 34, tzinfo=UTC), "quit", None),
     )
     return [
-        session(local(2024, 5, 6, 7, 30), status="stopped", seconds=245.5, effort=2,
-                exercises=exercises, events=events),
+        session(
+            local(2024, 5, 6, 7, 30),
+            status="stopped",
+            seconds=245.5,
+            effort=2,
+            exercises=exercises,
+            events=events,
+        ),
         session(local(2024, 5, 7, 7, 30), sid=2, name="stretch, gentle", title='The "gentle" one'),
     ]
 
@@ -236,14 +282,29 @@ def test_json_export_parses_back_with_everything() -> None:
     assert (data["format"], data["version"]) == ("voicecoach-history", 1)
     first, second = data["sessions"]
     assert {k: v for k, v in first.items() if k not in ("exercises", "events")} == {
-        "id": 1, "routine_name": "back-strength", "routine_path": "/r/back-strength.yaml",
-        "routine_digest": "digest-back-strength", "title": "Back strength",
-        "started_at": "2024-05-06T05:30:00+00:00", "ended_at": "2024-05-06T05:34:05+00:00",
-        "status": "stopped", "completed": False, "seconds": 245.5, "effort": 2,
+        "id": 1,
+        "routine_name": "back-strength",
+        "routine_path": "/r/back-strength.yaml",
+        "routine_digest": "digest-back-strength",
+        "title": "Back strength",
+        "started_at": "2024-05-06T05:30:00+00:00",
+        "ended_at": "2024-05-06T05:34:05+00:00",
+        "status": "stopped",
+        "completed": False,
+        "seconds": 245.5,
+        "effort": 2,
     }
     assert first["exercises"][1] == {
-        "idx": 1, "name": "Bird-dog", "seconds_spent": 12.0, "sets_done": 1, "sides_done": 2,
-        "done": False, "skipped": True, "restarts": 0, "pauses": 1, "pain": 1,
+        "idx": 1,
+        "name": "Bird-dog",
+        "seconds_spent": 12.0,
+        "sets_done": 1,
+        "sides_done": 2,
+        "done": False,
+        "skipped": True,
+        "restarts": 0,
+        "pauses": 1,
+        "pain": 1,
     }
     assert first["events"][0] == {"at": "2024-05-06T05:31:00.250+00:00", "kind": "pause", "idx": 0}
     quit_event = {"at": "2024-05-06T05:34:00.000+00:00", "kind": "quit", "idx": None}
@@ -258,24 +319,52 @@ def test_csv_export_parses_back_one_row_per_session() -> None:
     rows = list(csv.DictReader(io.StringIO(text)))
     assert tuple(rows[0]) == history.CSV_COLUMNS
     assert rows == [
-        {"id": "1", "started_at": "2024-05-06T05:30:00+00:00",
-         "ended_at": "2024-05-06T05:34:05+00:00", "routine_name": "back-strength",
-         "title": "Back strength", "routine_path": "/r/back-strength.yaml",
-         "routine_digest": "digest-back-strength", "status": "stopped", "completed": "false",
-         "seconds": "245.5", "effort": "2", "exercises": "2", "exercises_done": "1",
-         "skips": "1", "restarts": "0", "pauses": "1", "pain": "1"},
-        {"id": "2", "started_at": "2024-05-07T05:30:00+00:00",
-         "ended_at": "2024-05-07T05:50:00+00:00", "routine_name": "stretch, gentle",
-         "title": 'The "gentle" one', "routine_path": "/r/stretch, gentle.yaml",
-         "routine_digest": "digest-stretch, gentle", "status": "completed", "completed": "true",
-         "seconds": "1200.0", "effort": "", "exercises": "0", "exercises_done": "0",
-         "skips": "0", "restarts": "0", "pauses": "0", "pain": "0"},
+        {
+            "id": "1",
+            "started_at": "2024-05-06T05:30:00+00:00",
+            "ended_at": "2024-05-06T05:34:05+00:00",
+            "routine_name": "back-strength",
+            "title": "Back strength",
+            "routine_path": "/r/back-strength.yaml",
+            "routine_digest": "digest-back-strength",
+            "status": "stopped",
+            "completed": "false",
+            "seconds": "245.5",
+            "effort": "2",
+            "exercises": "2",
+            "exercises_done": "1",
+            "skips": "1",
+            "restarts": "0",
+            "pauses": "1",
+            "pain": "1",
+        },
+        {
+            "id": "2",
+            "started_at": "2024-05-07T05:30:00+00:00",
+            "ended_at": "2024-05-07T05:50:00+00:00",
+            "routine_name": "stretch, gentle",
+            "title": 'The "gentle" one',
+            "routine_path": "/r/stretch, gentle.yaml",
+            "routine_digest": "digest-stretch, gentle",
+            "status": "completed",
+            "completed": "true",
+            "seconds": "1200.0",
+            "effort": "",
+            "exercises": "0",
+            "exercises_done": "0",
+            "skips": "0",
+            "restarts": "0",
+            "pauses": "0",
+            "pain": "0",
+        },
     ]
 
 
 def test_empty_exports() -> None:
     assert json.loads(history.to_json([])) == {
-        "format": "voicecoach-history", "version": 1, "sessions": []
+        "format": "voicecoach-history",
+        "version": 1,
+        "sessions": [],
     }
     assert history.to_csv([]) == ",".join(history.CSV_COLUMNS) + "\n"
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,10 +21,10 @@ import pytest
 
 from voicecoach import store
 from voicecoach.model import Block, Exercise, Pos, Routine
+from voicecoach.recorder import BackgroundRecorder, Recorder
 from voicecoach.store import (
     EventRecord,
     ExerciseRecord,
-    Recorder,
     ResumePoint,
     SessionRecord,
     Store,
@@ -37,11 +38,21 @@ SAVE_WARNING = "Warning: this session could not be saved: "
 
 def make_routine(name: str = "back-strength", digest: str = "d1gest") -> Routine:
     bridge = Exercise(name="Bridge", pos=Pos(3, 5), kind="reps", reps=10)
-    dog = Exercise(name="Bird-dog", pos=Pos(8, 5), kind="reps", reps=8, side_mode="each",
-                   sides=("left", "right"), sets=2)
+    dog = Exercise(
+        name="Bird-dog",
+        pos=Pos(8, 5),
+        kind="reps",
+        reps=8,
+        side_mode="each",
+        sides=("left", "right"),
+        sets=2,
+    )
     return Routine(
-        title="Back strength", blocks=(Block("Main", Pos(2, 1), (bridge, dog), rounds=2),),
-        path=f"/routines/{name}.yaml", name=name, digest=digest,
+        title="Back strength",
+        blocks=(Block("Main", Pos(2, 1), (bridge, dog), rounds=2),),
+        path=f"/routines/{name}.yaml",
+        name=name,
+        digest=digest,
     )
 
 
@@ -98,8 +109,18 @@ def test_a_new_database_is_at_the_latest_schema_in_wal_mode(tmp_path: Path) -> N
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert tables == {"sessions", "exercises", "events"}
     columns = [r[1] for r in conn.execute("PRAGMA table_info(sessions)")]
-    assert columns == ["id", "routine_name", "routine_path", "routine_digest", "title",
-                       "started_at", "ended_at", "status", "seconds", "effort"]
+    assert columns == [
+        "id",
+        "routine_name",
+        "routine_path",
+        "routine_digest",
+        "title",
+        "started_at",
+        "ended_at",
+        "status",
+        "seconds",
+        "effort",
+    ]
 
 
 def test_a_full_session_round_trips(tmp_path: Path) -> None:
@@ -129,9 +150,16 @@ def test_a_full_session_round_trips(tmp_path: Path) -> None:
         assert rec.warning is None
     (session,) = store.load_sessions(path, details=True)
     assert session == SessionRecord(
-        id=1, routine_name="back-strength", routine_path="/routines/back-strength.yaml",
-        routine_digest="d1gest", title="Back strength", started_at=START, ended_at=at(110),
-        status="completed", seconds=60.0, effort=4,
+        id=1,
+        routine_name="back-strength",
+        routine_path="/routines/back-strength.yaml",
+        routine_digest="d1gest",
+        title="Back strength",
+        started_at=START,
+        ended_at=at(110),
+        status="completed",
+        seconds=60.0,
+        effort=4,
         exercises=(
             ExerciseRecord(0, "Bridge", 30.0, 1, 0, True, False, 0, 0, 0),
             ExerciseRecord(1, "Bird-dog", 15.5, 2, 3, False, True, 1, 1, 1),
@@ -139,9 +167,12 @@ def test_a_full_session_round_trips(tmp_path: Path) -> None:
             ExerciseRecord(3, "Bird-dog", 0.0, 0, 0, False, True, 0, 0, 0),
         ),
         events=(
-            EventRecord(at(40), "pause", 1), EventRecord(at(90), "resume", 1),
-            EventRecord(at(95), "restart", 1), EventRecord(at(107), "pain", 1),
-            EventRecord(at(107), "skip", 1), EventRecord(at(107), "skip", 3),
+            EventRecord(at(40), "pause", 1),
+            EventRecord(at(90), "resume", 1),
+            EventRecord(at(95), "restart", 1),
+            EventRecord(at(107), "pain", 1),
+            EventRecord(at(107), "skip", 1),
+            EventRecord(at(107), "skip", 3),
         ),
     )
     assert session.completed
@@ -198,15 +229,41 @@ def test_the_timeline_names_the_exercises_the_player_reports(tmp_path: Path) -> 
     assert [e.name for e in session.exercises] == ["March", "Bird-dog", "exercise 10"]
 
 
-def test_has_run_by_digest_or_name(tmp_path: Path) -> None:
+def test_has_run_once_a_session_of_that_content_reached_an_exercise(tmp_path: Path) -> None:
     path = tmp_path / "h.sqlite3"
     with recorder(path, Clock()) as rec:
         assert not rec.has_run("d1gest")
         rec.started(make_session())
+        rec.finished(completed=False)  # stopped in the welcome: the safety note may be unheard
+        assert not rec.has_run("d1gest")
+        rec.started(make_session())
+        rec.exercise_started(0)
         assert rec.has_run("d1gest")
-        assert rec.has_run("back-strength")
+        assert not rec.has_run("back-strength")  # the name alone: the content may differ
         assert not rec.has_run("other-digest")
         assert rec.warning is None
+    with recorder(path, Clock()) as rec:  # a completed session counts (even with no rows)
+        rec.started(make_session(make_routine(digest="d2")))
+        rec.finished(completed=True)
+        assert rec.has_run("d2")
+
+
+def test_a_session_stopped_in_an_exercise_keeps_its_time_and_the_pain(tmp_path: Path) -> None:
+    path, clock = tmp_path / "h.sqlite3", Clock()
+    with recorder(path, clock) as rec:
+        rec.started(make_session())
+        rec.pain(None)  # in the welcome: no exercise to blame
+        clock.t += 20  # resting after the pain key: not counted
+        rec.exercise_started(0)
+        clock.t += 8
+        rec.pain(0)
+        clock.t += 30
+        rec.exercise_done(0, 8.0, skipped=False, restarted=False, stopped=True)
+        rec.finished(completed=False)
+    (session,) = store.load_sessions(path, details=True)
+    assert (session.status, session.seconds) == ("stopped", 8.0)
+    assert session.exercises == (ExerciseRecord(0, "Bridge", 8.0, 0, 0, False, False, 0, 0, 1),)
+    assert [(e.kind, e.idx) for e in session.events] == [("pain", None), ("pain", 0), ("quit", 0)]
 
 
 def test_checkin_must_be_one_to_five(tmp_path: Path) -> None:
@@ -297,7 +354,7 @@ CHILD = textwrap.dedent(
     import sys
     from pathlib import Path
     from tests.test_store import make_session
-    from voicecoach.store import Recorder
+    from voicecoach.recorder import Recorder
 
     rec = Recorder(Path(sys.argv[1]))
     rec.started(make_session())
@@ -362,8 +419,7 @@ def test_a_garbage_file_gives_one_warning(tmp_path: Path) -> None:
     assert rec.has_run("d1gest") is False  # unknown: the safety note is spoken
     play_through(rec)
     assert rec.warning == (
-        f"{SAVE_WARNING}{path}: file is not a database"
-        " (move it aside to start a new history)"
+        f"{SAVE_WARNING}{path}: file is not a database (move it aside to start a new history)"
     )
     assert path.read_bytes() == b"this is not a database\n" * 100
 
@@ -444,3 +500,120 @@ def test_store_errors_name_the_file(tmp_path: Path) -> None:
         f"history database {path}: file is not a database (move it aside to start a new history)"
     )
     assert info.value.exit_code == 1
+
+
+# -- the background recorder: the player never waits for the disk ----------------------
+
+
+def background(path: Path, clock: Clock, **kw: float) -> BackgroundRecorder:
+    return BackgroundRecorder(path, now=clock.now, monotonic=clock.monotonic, **kw)
+
+
+def test_the_background_recorder_saves_the_times_of_the_calls_not_of_the_writes(
+    tmp_path: Path,
+) -> None:
+    path, clock = tmp_path / "h.sqlite3", Clock()
+    Store(path).close()
+    locker = sqlite3.connect(path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")  # another process writing, for a moment
+    rec = background(path, clock, timeout=10.0)
+    began = time.monotonic()
+    rec.started(make_session())
+    rec.exercise_started(0)
+    clock.t += 30
+    rec.set_done(0, 1)
+    rec.exercise_done(0, 30.0, skipped=False, restarted=False)
+    clock.t += 5
+    rec.finished(completed=True)
+    rec.checkin(2)
+    assert time.monotonic() - began < 0.5  # queued, not written: the lock holds them up
+    time.sleep(0.3)
+    locker.execute("ROLLBACK")
+    rec.close()
+    assert rec.warning is None
+    (session,) = store.load_sessions(path, details=True)
+    assert (session.started_at, session.ended_at, session.seconds) == (START, at(35), 35.0)
+    assert (session.status, session.effort) == ("completed", 2)
+    assert session.exercises == (ExerciseRecord(0, "Bridge", 30.0, 1, 0, True, False, 0, 0, 0),)
+
+
+@pytest.mark.parametrize("problem", ["corrupt", "locked"])
+def test_the_background_recorder_never_holds_up_the_player(tmp_path: Path, problem: str) -> None:
+    path = tmp_path / "history.sqlite3"
+    locker = None
+    if problem == "corrupt":
+        path.write_bytes(b"this is not a database\n" * 100)
+    else:
+        Store(path).close()
+        locker = sqlite3.connect(path, isolation_level=None)
+        locker.execute("PRAGMA journal_mode = delete")  # a lock that stops readers too
+        locker.execute("BEGIN EXCLUSIVE")
+    try:
+        rec = background(path, Clock(), timeout=0.5)
+        began = time.monotonic()
+        assert rec.has_run("d1gest", timeout=0.05) is False  # unknown: say the safety note
+        looked = time.monotonic() - began
+        for _ in range(3):
+            rec.started(make_session())
+            rec.pain(0)
+            rec.exercise_done(0, 1.0, skipped=True, restarted=False)
+            rec.finished(completed=True)
+            rec.checkin(5)
+        called = time.monotonic() - began - looked
+        rec.close()
+    finally:
+        if locker is not None:
+            locker.execute("ROLLBACK")
+    assert looked < 0.4  # the lookup's own short wait, not the writes' patience
+    assert called < 0.2
+    reason = (
+        "database is locked"
+        if locker
+        else ("file is not a database (move it aside to start a new history)")
+    )
+    assert rec.warning == f"{SAVE_WARNING}{path}: {reason}"
+    if locker is not None:
+        assert locker.execute("SELECT COUNT(*) FROM sessions").fetchone() == (0,)
+
+
+def test_has_run_before_the_first_session_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "history.sqlite3"
+    rec = background(path, Clock())
+    assert rec.has_run("d1gest") is False
+    assert not path.parent.exists()
+    rec.close()
+    assert rec.warning is None and not path.parent.exists()
+
+
+def test_a_database_that_does_not_answer_in_time_is_left_behind(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    Store(path).close()
+    locker = sqlite3.connect(path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    rec = background(path, Clock(), timeout=30.0)
+    try:
+        rec.started(make_session())
+        began = time.monotonic()
+        rec.close(wait=0.1)
+        assert time.monotonic() - began < 2.0
+        assert rec.warning == f"{SAVE_WARNING}the history database did not answer in time"
+        rec.finished(completed=True)  # after close: ignored
+    finally:
+        locker.execute("ROLLBACK")
+    worker = rec._thread
+    assert worker is not None
+    worker.join(10)  # the write it was waiting for now goes through, then it ends
+    assert not worker.is_alive()
+    assert [s.status for s in store.load_sessions(path)] == ["running"]
+
+
+def test_a_bug_in_a_write_becomes_the_warning_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rec = background(tmp_path / "h.sqlite3", Clock())
+    rec.started(make_session())
+    rec.set_done("not an index", 1)  # type: ignore[arg-type]
+    rec.exercise_done(0, 1.0, skipped=False, restarted=False)
+    rec.close()
+    assert rec.warning is not None and rec.warning.startswith(SAVE_WARNING)
+    assert "Traceback" not in capsys.readouterr().err

@@ -131,8 +131,12 @@ def _row(s: SessionRecord, tz: tzinfo | None, per_routine: bool) -> tuple[str, .
 
 
 def report(
-    sessions: Sequence[SessionRecord], now: datetime, *, tz: tzinfo | None = None,
-    routine: str | None = None, limit: int | None = None,
+    sessions: Sequence[SessionRecord],
+    now: datetime,
+    *,
+    tz: tzinfo | None = None,
+    routine: str | None = None,
+    limit: int | None = None,
 ) -> str:
     """The history table (newest first) and its summary line, as the CLI prints it.
 
@@ -183,9 +187,16 @@ def _session_dict(s: SessionRecord) -> dict[str, Any]:
         "effort": s.effort,
         "exercises": [
             {
-                "idx": e.idx, "name": e.name, "seconds_spent": round(e.seconds_spent, 3),
-                "sets_done": e.sets_done, "sides_done": e.sides_done, "done": e.done,
-                "skipped": e.skipped, "restarts": e.restarts, "pauses": e.pauses, "pain": e.pain,
+                "idx": e.idx,
+                "name": e.name,
+                "seconds_spent": round(e.seconds_spent, 3),
+                "sets_done": e.sets_done,
+                "sides_done": e.sides_done,
+                "done": e.done,
+                "skipped": e.skipped,
+                "restarts": e.restarts,
+                "pauses": e.pauses,
+                "pain": e.pain,
             }
             for e in s.exercises
         ],
@@ -197,9 +208,11 @@ def _session_dict(s: SessionRecord) -> dict[str, Any]:
 
 def to_json(sessions: Sequence[SessionRecord]) -> str:
     """Every given session with its exercises and events (times UTC ISO 8601)."""
-    data = {"format": "voicecoach-history", "version": 1, "sessions": [
-        _session_dict(s) for s in sessions
-    ]}
+    data = {
+        "format": "voicecoach-history",
+        "version": 1,
+        "sessions": [_session_dict(s) for s in sessions],
+    }
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -210,12 +223,25 @@ def to_csv(sessions: Sequence[SessionRecord]) -> str:
     writer.writerow(CSV_COLUMNS)
     for s in sessions:
         kinds = [e.kind for e in s.events]
-        writer.writerow([
-            s.id, stamp(s.started_at), stamp(s.ended_at) if s.ended_at else "",
-            s.routine_name, s.title, s.routine_path, s.routine_digest, s.status,
-            "true" if s.completed else "false", f"{s.seconds:.1f}",
-            "" if s.effort is None else s.effort, len(s.exercises),
-            sum(e.done for e in s.exercises), kinds.count("skip"), kinds.count("restart"),
-            kinds.count("pause"), kinds.count("pain"),
-        ])
+        writer.writerow(
+            [
+                s.id,
+                stamp(s.started_at),
+                stamp(s.ended_at) if s.ended_at else "",
+                s.routine_name,
+                s.title,
+                s.routine_path,
+                s.routine_digest,
+                s.status,
+                "true" if s.completed else "false",
+                f"{s.seconds:.1f}",
+                "" if s.effort is None else s.effort,
+                len(s.exercises),
+                sum(e.done for e in s.exercises),
+                kinds.count("skip"),
+                kinds.count("restart"),
+                kinds.count("pause"),
+                kinds.count("pain"),
+            ]
+        )
     return out.getvalue()

@@ -6,7 +6,8 @@ SIGTERM. With no terminal on stdin (piped, CI) there are no keys at all and the 
 runs straight through.
 
 Keys are reported by name: ``space``, ``n``, ``b``, ``q``, ``?``, ``p``, ``right``,
-``left``, ``ctrl-c`` (only seen if the terminal does not turn it into SIGINT).
+``left``, the digits ``1`` to ``5`` (the end-of-session check-in), ``ctrl-c`` (only
+seen if the terminal does not turn it into SIGINT).
 """
 
 from __future__ import annotations
@@ -21,9 +22,13 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import IO, Protocol
 
-KEYS: tuple[str, ...] = ("space", "n", "b", "q", "?", "p", "right", "left", "ctrl-c")
+DIGITS: tuple[str, ...] = ("1", "2", "3", "4", "5")
+KEYS: tuple[str, ...] = ("space", "n", "b", "q", "?", "p", "right", "left", *DIGITS, "ctrl-c")
 _PLAIN = {b" ": "space", b"n": "n", b"b": "b", b"q": "q", b"?": "?", b"p": "p", b"\x03": "ctrl-c"}
+_PLAIN.update((d.encode(), d) for d in DIGITS)
 _ARROWS = {b"C": "right", b"D": "left"}
+# The number pad in "application" mode sends ESC O q .. ESC O u for 1 .. 5.
+_KEYPAD = {b"q": "1", b"r": "2", b"s": "3", b"t": "4", b"u": "5"}
 _ESC = 0x1B
 
 
@@ -52,6 +57,8 @@ def parse(data: bytes) -> list[str]:
                 final = data[j : j + 1]
                 if j == i + 2 and final in _ARROWS:
                     keys.append(_ARROWS[final])
+                elif j == i + 2 and data[i + 1 : i + 2] == b"O" and final in _KEYPAD:
+                    keys.append(_KEYPAD[final])
                 i = j + 1
                 continue
             i += 1  # a lone Escape (or Alt+key): ignored

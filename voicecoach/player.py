@@ -8,21 +8,26 @@ keys and the status line.
 
 Keys (see ``keys.py``): space pauses and resumes (and ends a manual wait), n or right
 arrow skips to the next exercise, b or left arrow restarts this one, q stops, ? says
-where we are. Each is confirmed by voice, in the session's voice, because the user is
-not looking. A confirmation leads the next buffer (phrase, short gap, session audio),
-so the session carries on at a steady distance after it.
+where we are (and, pressed again while that is said or just after, the routine's safety
+note), p is the pain key: the exercise stops at once, the coach says to rest and to see
+a professional if the pain persists, and waits for n (next exercise) or q (stop). Each
+key is confirmed by voice, in the session's voice, because the user is not looking. A
+confirmation leads the next buffer (phrase, short gap, session audio), so the session
+carries on at a steady distance after it.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from voicecoach import coaching as say
 from voicecoach.audio_out import AudioOut, Playback
-from voicecoach.keys import KeySource
+from voicecoach.keys import DIGITS, KeySource
 from voicecoach.status import Guide, Part, StatusSink
 from voicecoach.timeline import Event, to_samples
 
@@ -37,11 +42,12 @@ REMINDER = "Take your time. Press space when you're done."
 REMINDER_EVERY = 30.0  # seconds between gentle reminders during a manual wait
 CONFIRM_GAP = to_samples(0.5)  # silence between a confirmation and the session audio
 POLL = 0.05  # seconds: how often keys and the status line are looked at
+SAFETY_WINDOW = 5.0  # seconds after a "where" answer in which ? again gives the safety note
 
-Action = Literal["space", "pause", "next", "back", "where", "quit", "interrupt"]
+Action = Literal["space", "next", "back", "where", "pain", "quit", "interrupt"]
 _ACTIONS: dict[str, Action] = {
     "space": "space",
-    "p": "pause",  # the pain key (history/safety will give it its own handling)
+    "p": "pain",
     "n": "next",
     "right": "next",
     "b": "back",
@@ -57,10 +63,17 @@ class Recorder(Protocol):
 
     def started(self, session: Session) -> None: ...
 
-    def exercise_done(self, index: int, seconds: float, skipped: bool, restarted: bool) -> None:
-        """A play of exercise ``index`` ended after ``seconds`` (pauses excluded): at its
-        end, or by a skip (``skipped``) or a restart (``restarted``: it plays again and
-        is reported again). An exercise interrupted by quitting is not reported."""
+    def exercise_started(self, index: int) -> None:
+        """Exercise ``index`` began to play (or playback started inside it)."""
+        ...
+
+    def exercise_done(
+        self, index: int, seconds: float, skipped: bool, restarted: bool, stopped: bool = False
+    ) -> None:
+        """A play of exercise ``index`` ended after ``seconds`` (pauses and pain rests
+        excluded): at its end, by a skip (``skipped``), by a restart (``restarted``: it
+        plays again and is reported again), or because the session stopped in it
+        (``stopped``: q, or Ctrl-C)."""
         ...
 
     def set_done(self, index: int, set_no: int, side: str | None = None) -> None: ...
@@ -68,6 +81,11 @@ class Recorder(Protocol):
     def paused(self) -> None: ...
 
     def resumed(self) -> None: ...
+
+    def pain(self, index: int | None) -> None:
+        """The pain key, in exercise ``index`` (in a rest: the one just done; None before
+        the first). What follows until the next report is a rest, not exercise time."""
+        ...
 
     def finished(self, completed: bool) -> None: ...
 
@@ -80,6 +98,8 @@ class PlayResult:
     pauses: int = 0
     skips: int = 0
     restarts: int = 0
+    pains: int = 0
+    reached: int = 0  # exercises that began to play
 
 
 def play_session(
@@ -144,22 +164,32 @@ class _Player:
         self._seg_pos = 0  # timeline position of the buffer's first session sample
         self._seg_lead = 0  # samples of confirmation (and gap) before it
         self._seg_stop = 0
-        self.pauses = self.skips = self.restarts = 0
+        self.pauses = self.skips = self.restarts = self.pains = 0
         self._ex: int | None = None  # the exercise being played (None in rests etc.)
         self._ex_t0 = 0.0
         self._ex_paused0 = 0.0
-        self._paused_total = 0.0
+        self._paused_total = 0.0  # seconds paused (or resting after pain), finished pauses
+        self._rest_began: float | None = None  # the pause (or pain rest) going on
         self._parts: set[Part] = set()
+        self._reached: set[int] = set()
         self._resume_idx: int | None = None
+        safety = session.routine.safety
+        self.safety = safety.strip() if safety and safety.strip() else None
+        self._safety_until = 0.0  # ? before this clock time says the safety note
+        # Phrases a key may need, synthesized while the session plays (see _warm_up).
         self._warm: deque[str] = deque((PAUSED, RESUMING, STOPPING))
-        if self.waits:
-            self._warm.append(REMINDER)
+        if keys is not None:
+            self._warm.extend((say.PAIN, say.PAIN_NEXT, say.PAIN_LAST, say.PAIN_STOP))
+            if self.waits:
+                self._warm.append(REMINDER)
+            if self.safety:
+                self._warm.append(self.safety)
+            self._warm.extend((say.CHECKIN, say.CHECKIN_REMINDER))
+            self._warm.extend(say.checkin_thanks(int(d)) for d in DIGITS)
 
     # -- the session -----------------------------------------------------------------------
 
     def run(self, pos: int) -> PlayResult:
-        if self.recorder is not None:
-            self.recorder.started(self.session)
         completed = False
         try:
             prefix: str | None = None
@@ -175,11 +205,13 @@ class _Player:
                     pos, prefix = self._segment(pos, self._next_stop(pos), prefix)
         except _Quit as stop:
             pos = stop.pos
+            self._end_exercise(stopped=True)
         except BaseException:  # Ctrl-C above all: silence first, then tell and re-raise
             if self.handle is not None:
                 self.handle.stop(wait=False)
             if self.status is not None:
                 self.status.clear()
+            self._end_exercise(stopped=True)
             if self.recorder is not None:
                 self.recorder.finished(False)
             raise
@@ -194,6 +226,8 @@ class _Player:
             pauses=self.pauses,
             skips=self.skips,
             restarts=self.restarts,
+            pains=self.pains,
+            reached=len(self._reached),
         )
 
     def _wait_at(self, pos: int) -> Event | None:
@@ -206,7 +240,11 @@ class _Player:
 
     def _play(self, samples: Samples) -> Playback:
         self._silence()
+        first = self.handle is None
         self.handle = self.out.play(samples, self.rate)
+        if first and self.recorder is not None:
+            # Only a session that made a sound is history (no device: nothing to record).
+            self.recorder.started(self.session)
         return self.handle
 
     def _silence(self) -> None:
@@ -214,8 +252,13 @@ class _Player:
         if self.handle is not None and self.handle.is_playing():
             self.handle.stop()
 
-    def _say(self, text: str) -> Playback:
-        return self._play(self.session.say(text))
+    def _say(self, *texts: str) -> Playback:
+        """Say one phrase, or several with a short gap between them."""
+        import numpy as np
+
+        gap = np.zeros(CONFIRM_GAP // 2, dtype=np.int16)
+        clips = [part for text in texts for part in (gap, self.session.say(text))][1:]
+        return self._play(clips[0] if len(clips) == 1 else np.concatenate(clips))
 
     def _buffer(self, pos: int, stop: int, prefix: str | None) -> Samples:
         import numpy as np
@@ -275,8 +318,10 @@ class _Player:
             return self._act(action, self._stop_segment())
 
     def _act(self, action: Action, pos: int) -> Next:
-        if action in ("space", "pause"):
+        if action == "space":
             return self._pause(pos)
+        if action == "pain":
+            return self._pain(pos)
         if action == "next":
             target = self.guide.next_target(pos)
             if target is None:
@@ -294,23 +339,32 @@ class _Player:
                 return at, "Starting again."
             return at, f"Starting {self.guide.name(index)} again."
         if action == "where":
-            return pos, self.guide.where(pos)
+            return pos, self._where(pos)
         if action == "quit":
             self._quit(pos)
         raise KeyboardInterrupt
+
+    def _where(self, pos: int) -> str:
+        """The ? answer: where we are, offering the safety note; again soon after: the note."""
+        if self.safety is None:
+            return self.guide.where(pos)
+        if self.clock() < self._safety_until:
+            self._safety_until = 0.0
+            return self.safety
+        text = f"{self.guide.where(pos)} {say.SAFETY_OFFER}"
+        said = len(self.session.say(text)) / self.rate
+        self._safety_until = self.clock() + said + SAFETY_WINDOW
+        return text
 
     def _pause(self, pos: int) -> Next:
         self.pauses += 1
         if self.recorder is not None:
             self.recorder.paused()
-        began = self.clock()
-        try:
+        with self._resting():  # pauses don't count as exercise time
             action = self._paused(pos)
-        finally:
-            self._paused_total += self.clock() - began  # pauses don't count as exercise time
         if self.recorder is not None:
             self.recorder.resumed()
-        if action in ("space", "pause"):
+        if action == "space":
             return pos, RESUMING
         return self._act(action, pos)
 
@@ -336,7 +390,7 @@ class _Player:
         if action == "quit":
             self._quit(pos)
         if action == "where":
-            self._say(self.guide.where(pos))
+            self._say(self._where(pos))
             return True
         return action == "next" and self.guide.next_target(pos) is None
 
@@ -364,11 +418,52 @@ class _Player:
                 return wait.end, None
             return self._act(action, pos)
 
-    def _quit(self, pos: int) -> None:
-        handle = self._say(STOPPING)
+    def _pain(self, pos: int) -> Next:
+        """The pain key: the exercise has stopped. Say to rest (and when to see someone),
+        then wait for n (skip to what comes next) or q (stop); b still restarts."""
+        self.pains += 1
+        found = self.guide.chapter_at(pos)
+        index = found[0].index if found is not None and found[0].index >= 0 else None
+        if self.recorder is not None:
+            self.recorder.pain(index)
+        target = self.guide.next_target(pos)
+        if target is None:  # in the finish: every exercise is done, nothing to offer
+            self._wait_for(self._say(say.PAIN))
+            return self.length, None
+        choice = say.PAIN_NEXT if target[0] is not None else say.PAIN_LAST
+        with self._resting():
+            action = self._pain_wait(pos, choice)
+        return self._act(action, pos)
+
+    def _pain_wait(self, pos: int, choice: str) -> Action:
+        self._say(say.PAIN, choice)
+        last = self.clock()
+        while True:
+            self._show(pos, "Pain: rest (n: next, q: stop)")
+            action = self._key()
+            if action is None:
+                playing = self.handle is not None and self.handle.is_playing()
+                if not playing and self.clock() - last >= REMINDER_EVERY:
+                    self._say(choice)
+                    last = self.clock()
+                continue
+            if action == "quit":
+                self._quit(pos, say.PAIN_STOP)
+            if action in ("next", "back"):
+                self._silence()
+                return action
+            if not self._answer(action, pos):
+                self._say(choice)  # space, p: the only ways on are n and q
+            last = self.clock()
+
+    def _quit(self, pos: int, words: str = STOPPING) -> None:
+        self._end_exercise(stopped=True)  # its time ends at the key, not after goodbye
+        self._wait_for(self._say(words))
+        raise _Quit(pos)
+
+    def _wait_for(self, handle: Playback) -> None:
         while not handle.wait(POLL * 2):
             pass
-        raise _Quit(pos)
 
     # -- bookkeeping -----------------------------------------------------------------------
 
@@ -389,21 +484,42 @@ class _Player:
             if index is not None:
                 self._ex = index
                 self._ex_t0 = self.clock()
-                self._ex_paused0 = self._paused_total
+                self._ex_paused0 = self._rested()
                 self._parts = set()
+                self._reached.add(index)
+                if self.recorder is not None:
+                    self.recorder.exercise_started(index)
                 nxt = self.guide.next_target(pos)
                 if nxt is not None and nxt[0] is not None:
                     self._warm.append(f"Skipping to {self.guide.name(nxt[0])}.")
         resume = self.guide.resume_index(pos)
-        if resume != self._resume_idx:
+        if resume != self._resume_idx and self.handle is not None:
+            # Only once sound has played: a session that could not start keeps the
+            # resume point of the one before it.
             self._resume_idx = resume
             if self.on_exercise is not None:
                 self.on_exercise(resume)
 
-    def _end_exercise(self, *, skipped: bool = False, restarted: bool = False) -> None:
+    @contextmanager
+    def _resting(self) -> Iterator[None]:
+        self._rest_began = self.clock()
+        try:
+            yield
+        finally:
+            self._paused_total += self.clock() - self._rest_began
+            self._rest_began = None
+
+    def _rested(self) -> float:
+        """Seconds paused so far, the pause going on included."""
+        now = self.clock()
+        return self._paused_total + (now - self._rest_began if self._rest_began else 0.0)
+
+    def _end_exercise(
+        self, *, skipped: bool = False, restarted: bool = False, stopped: bool = False
+    ) -> None:
         if self._ex is None:
             return
         index, self._ex = self._ex, None
         if self.recorder is not None:
-            spent = self.clock() - self._ex_t0 - (self._paused_total - self._ex_paused0)
-            self.recorder.exercise_done(index, max(0.0, spent), skipped, restarted)
+            spent = self.clock() - self._ex_t0 - (self._rested() - self._ex_paused0)
+            self.recorder.exercise_done(index, max(0.0, spent), skipped, restarted, stopped)

@@ -5,28 +5,22 @@ order and all pending steps run in one transaction, so a database is never left
 half-migrated. To change the schema, append a tuple of SQL statements.
 
 Every write is its own short transaction (WAL, ``synchronous=FULL``), so a crash or a
-killed process loses at most the write in flight. ``Recorder`` (the player's side)
-never lets a database problem stop a workout.
+killed process loses at most the write in flight. The player's side, which never lets
+a database problem stop a workout, is ``voicecoach.recorder``.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal
 
 from voicecoach.errors import VoicecoachError
-
-if TYPE_CHECKING:
-    from voicecoach.model import Routine
-    from voicecoach.timeline import Timeline
 
 DB_NAME = "history.sqlite3"
 ENV_DATA_DIR = "VOICECOACH_DATA_DIR"
@@ -259,7 +253,12 @@ class Store:
     # -- writes: each is one transaction --------------------------------------------
 
     def start_session(
-        self, *, routine_name: str, routine_path: str, routine_digest: str, title: str,
+        self,
+        *,
+        routine_name: str,
+        routine_path: str,
+        routine_digest: str,
+        title: str,
         started_at: datetime,
     ) -> int:
         with self._write() as conn:
@@ -272,8 +271,14 @@ class Store:
             return cur.lastrowid
 
     def add_event(
-        self, session_id: int, kind: EventKind, at: datetime, idx: int | None = None,
-        name: str = "", *, seconds: float | None = None,
+        self,
+        session_id: int,
+        kind: EventKind,
+        at: datetime,
+        idx: int | None = None,
+        name: str = "",
+        *,
+        seconds: float | None = None,
     ) -> None:
         """Log an action and bump the exercise's counter (creating its row) if ``idx``;
         ``seconds`` updates the session's running total too."""
@@ -282,17 +287,33 @@ class Store:
             if seconds is not None:
                 conn.execute("UPDATE sessions SET seconds = ? WHERE id = ?", (seconds, session_id))
 
+    def exercise_started(self, session_id: int, idx: int, name: str) -> None:
+        """An exercise began to play: it was reached (its row exists from now on)."""
+        with self._write() as conn:
+            _exercise(conn, session_id, idx, name)
+
     def exercise_done(
-        self, session_id: int, idx: int, name: str, at: datetime, *, seconds_spent: float,
-        skipped: bool, restarted: bool, session_seconds: float,
+        self,
+        session_id: int,
+        idx: int,
+        name: str,
+        at: datetime,
+        *,
+        seconds_spent: float,
+        skipped: bool,
+        restarted: bool,
+        session_seconds: float,
+        stopped: bool = False,
     ) -> None:
-        """One play of an exercise ended: at its end, by a skip or by a restart."""
+        """One play of an exercise ended: at its end, by a skip, by a restart, or because
+        the session stopped in it (``stopped``: its time counts, it is not done)."""
+        done = not (skipped or restarted or stopped)
         with self._write() as conn:
             _exercise(conn, session_id, idx, name)
             conn.execute(
                 "UPDATE exercises SET seconds_spent = seconds_spent + ?, done = done OR ?"
                 " WHERE session_id = ? AND idx = ?",
-                (max(seconds_spent, 0.0), not (skipped or restarted), session_id, idx),
+                (max(seconds_spent, 0.0), done, session_id, idx),
             )
             for kind, flag in (("skip", skipped), ("restart", restarted)):
                 if flag:
@@ -313,7 +334,12 @@ class Store:
             )
 
     def finish_session(
-        self, session_id: int, *, status: Status, ended_at: datetime, seconds: float,
+        self,
+        session_id: int,
+        *,
+        status: Status,
+        ended_at: datetime,
+        seconds: float,
         quit_idx: int | None = None,
     ) -> None:
         """Close a session; a stopped one gets a ``quit`` event at ``quit_idx``."""
@@ -354,17 +380,31 @@ class Store:
         )
         return tuple(
             SessionRecord(
-                sid, name, path, digest, title, datetime.fromisoformat(started),
-                datetime.fromisoformat(ended) if ended else None, status, seconds, effort,
-                exercises=tuple(exercises.get(sid, ())), events=tuple(events.get(sid, ())),
+                sid,
+                name,
+                path,
+                digest,
+                title,
+                datetime.fromisoformat(started),
+                datetime.fromisoformat(ended) if ended else None,
+                status,
+                seconds,
+                effort,
+                exercises=tuple(exercises.get(sid, ())),
+                events=tuple(events.get(sid, ())),
             )
             for sid, name, path, digest, title, started, ended, status, seconds, effort in rows
         )
 
-    def has_run(self, key: str) -> bool:
-        """Has a routine with this digest or this name ever been started?"""
-        sql = "SELECT 1 FROM sessions WHERE routine_digest = ? OR routine_name = ? LIMIT 1"
-        return bool(self._read(sql, key, key))
+    def has_run(self, digest: str) -> bool:
+        """Has a session of this routine (this digest: the same content) got as far as an
+        exercise? Then its welcome, safety note included, was heard. A session stopped
+        during the welcome does not count, nor one of an earlier version of the file."""
+        sql = (
+            "SELECT 1 FROM sessions AS s WHERE s.routine_digest = ? AND (s.status = 'completed'"
+            " OR EXISTS (SELECT 1 FROM exercises AS e WHERE e.session_id = s.id)) LIMIT 1"
+        )
+        return bool(self._read(sql, digest))
 
     def resume_point(self) -> ResumePoint | None:
         """The latest session, if it did not complete, and the exercise to start again at:
@@ -421,205 +461,3 @@ def load_sessions(path: Path | None = None, *, details: bool = False) -> tuple[S
         return ()
     with Store(path) as store:
         return store.sessions(details=details)
-
-
-class RecordedSession(Protocol):
-    """What ``Recorder.started`` needs of a ``session.Session``."""
-
-    @property
-    def routine(self) -> Routine: ...
-
-    @property
-    def timeline(self) -> Timeline: ...
-
-
-def _exercise_names(session: RecordedSession) -> dict[int, str]:
-    """Exercise index -> name, numbered as the player numbers them (counting rounds)."""
-    names: dict[int, str] = {}
-    for block in session.routine.blocks:
-        for _ in range(block.rounds):
-            base = len(names)
-            names.update((base + i, ex.name) for i, ex in enumerate(block.exercises))
-    # The player reports the timeline's indexes, so the timeline wins where they differ.
-    names.update((e.index, e.exercise) for e in session.timeline.events if e.exercise)
-    names.pop(-1, None)
-    return names
-
-
-class Recorder:
-    """Records one live session for the player: one short transaction per call.
-
-    A database problem (corrupt, locked, unwritable folder) never reaches the player:
-    the first failure turns every later call into a no-op and leaves ONE line in
-    ``warning`` for the CLI to print once. A call blocks at most ``timeout`` seconds (a
-    locked database), so call from the player's control thread, not the audio callback.
-    """
-
-    def __init__(
-        self, path: Path | None = None, *, timeout: float = 1.0,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._path, self._timeout, self._now, self._monotonic = path, timeout, now, monotonic
-        self._lock = threading.RLock()
-        self._store: Store | None = None
-        self._failed = False
-        self.warning: str | None = None
-        self.session_id: int | None = None
-        self._names: dict[int, str] = {}
-        self._parts: dict[int, set[tuple[int, str | None]]] = {}
-        self._current = 0  # the exercise being played, for calls that do not say
-        self._t0 = 0.0
-        self._paused = 0.0  # seconds spent paused so far
-        self._pause_start: float | None = None
-
-    def has_run(self, key: str) -> bool:
-        """Was a routine with this digest (or name) run before? Ask before ``started``.
-
-        False if the database cannot be read: when in doubt, speak the safety note.
-        """
-        with self._lock:
-            store = self._open()
-            try:
-                return store is not None and store.has_run(key)
-            except StoreError as exc:
-                self._fail(exc)
-                return False
-
-    def started(self, session: RecordedSession) -> None:
-        with self._lock:
-            self._names, self._parts, self._current = _exercise_names(session), {}, 0
-            self._t0, self._paused, self._pause_start = self._monotonic(), 0.0, None
-            self.session_id = None
-            routine, store = session.routine, self._open()
-            try:
-                if store is not None:
-                    self.session_id = store.start_session(
-                        routine_name=routine.name, routine_path=routine.path,
-                        routine_digest=routine.digest, title=routine.title,
-                        started_at=self._now(),
-                    )
-            except StoreError as exc:
-                self._fail(exc)
-
-    def exercise_done(self, index: int, seconds: float, skipped: bool, restarted: bool) -> None:
-        """A play of exercise ``index`` ended after ``seconds`` (pauses excluded): at its
-        end, on a skip (``skipped``) or a restart (``restarted``: it plays again and gets
-        another call). Seconds add up."""
-        with self._lock:
-            self._current = index if restarted else index + 1
-            at, total, name = self._now(), self._active(), self._name(index)
-            self._write(
-                lambda store, sid: store.exercise_done(
-                    sid, index, name, at, seconds_spent=seconds, skipped=skipped,
-                    restarted=restarted, session_seconds=total,
-                )
-            )
-
-    def set_done(self, index: int, set_no: int, side: str | None = None) -> None:
-        """Set ``set_no`` (1-based) of exercise ``index`` is done; with sides, once per side."""
-        with self._lock:
-            self._current = index
-            parts = self._parts.setdefault(index, set())
-            parts.add((set_no, side))
-            sets = len({s for s, _ in parts})
-            sides = sum(1 for _, sd in parts if sd is not None)
-            name = self._name(index)
-            self._write(
-                lambda store, sid: store.parts_done(
-                    sid, index, name, sets_done=sets, sides_done=sides
-                )
-            )
-
-    def paused(self, index: int | None = None) -> None:
-        with self._lock:
-            if self._pause_start is None:
-                self._pause_start = self._monotonic()
-            self._event("pause", index)
-
-    def resumed(self, index: int | None = None) -> None:
-        with self._lock:
-            self._unpause()
-            self._event("resume", index)
-
-    def pain(self, index: int) -> None:
-        """The ``p`` key during exercise ``index``."""
-        with self._lock:
-            self._current = index
-            self._event("pain", index)
-
-    def checkin(self, effort: int) -> None:
-        """The answer to "How hard was that, from one to five?" (1 easy .. 5 very hard)."""
-        if not 1 <= effort <= 5:
-            raise ValueError(f"effort must be 1 to 5, not {effort}")
-        with self._lock:
-            self._write(lambda store, sid: store.set_effort(sid, effort))
-
-    def finished(self, completed: bool) -> None:
-        with self._lock:
-            self._unpause()
-            at, total = self._now(), self._active()
-            status: Status = "completed" if completed else "stopped"
-            idx = self._current if self._current in self._names else None
-            self._write(
-                lambda store, sid: store.finish_session(
-                    sid, status=status, ended_at=at, seconds=total, quit_idx=idx
-                )
-            )
-
-    def close(self) -> None:
-        with self._lock:
-            store, self._store = self._store, None
-            if store is not None:
-                store.close()
-
-    def __enter__(self) -> Recorder:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _open(self) -> Store | None:
-        if self._store is None and not self._failed:
-            try:
-                self._store = Store(self._path or db_path(), timeout=self._timeout)
-            except (StoreError, sqlite3.Error, OSError) as exc:
-                self._fail(exc)
-        return self._store
-
-    def _fail(self, exc: BaseException) -> None:
-        self._failed = True
-        if self.warning is None:
-            reason = f"{exc.path}: {exc.reason}" if isinstance(exc, StoreError) else _reason(exc)
-            self.warning = f"Warning: this session could not be saved: {reason}"
-        try:
-            self.close()
-        except sqlite3.Error:
-            self._store = None
-
-    def _write(self, action: Callable[[Store, int], None]) -> None:
-        if self._store is None or self.session_id is None:
-            return  # not started, or writes disabled by an earlier failure
-        try:
-            action(self._store, self.session_id)
-        except (StoreError, sqlite3.Error, OSError) as exc:
-            self._fail(exc)
-
-    def _event(self, kind: EventKind, index: int | None) -> None:
-        idx = index if index is not None else self._current
-        idx = idx if idx in self._names or index is not None else -1
-        at, total, name = self._now(), self._active(), self._name(idx)
-        self._write(lambda store, sid: store.add_event(sid, kind, at, idx, name, seconds=total))
-
-    def _unpause(self) -> None:
-        if self._pause_start is not None:
-            self._paused += self._monotonic() - self._pause_start
-            self._pause_start = None
-
-    def _name(self, index: int) -> str:
-        return self._names.get(index, f"exercise {index + 1}")
-
-    def _active(self) -> float:
-        now = self._monotonic()
-        paused = self._paused + (now - self._pause_start if self._pause_start is not None else 0)
-        return max(0.0, now - self._t0 - paused)

@@ -1,0 +1,96 @@
+"""Test helpers shared by the fault and safety tests: a command in a pseudo-terminal,
+and a folder made immutable (read-only even for root)."""
+
+from __future__ import annotations
+
+import array
+import fcntl
+import os
+import subprocess
+import termios
+import threading
+import time
+from pathlib import Path
+
+
+def _controlling_tty() -> None:
+    # In the child: a session of its own with the pty as its controlling terminal, so a
+    # Ctrl-C typed into the pty is SIGINT for it, as in a real terminal.
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+class Terminal:
+    """A command in a pseudo-terminal: keys typed, the screen read, stderr kept apart.
+
+    With ``controlling``, the pty is the command's controlling terminal (Ctrl-C typed
+    is SIGINT), and ``finish`` tells whether its settings were put back."""
+
+    def __init__(
+        self,
+        command: list[str],
+        env: dict[str, str],
+        cwd: Path | None = None,
+        *,
+        controlling: bool = False,
+    ) -> None:
+        self.master, slave = os.openpty()
+        self._keep = os.dup(slave)  # to read the terminal's settings after the run
+        self.before = termios.tcgetattr(self._keep)
+        self.proc = subprocess.Popen(
+            command, env=env, cwd=cwd, stdin=slave, stdout=slave, stderr=subprocess.PIPE,
+            preexec_fn=_controlling_tty if controlling else None,
+        )  # fmt: skip
+        os.close(slave)
+        self._screen: list[bytes] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = os.read(self.master, 4096)
+            except OSError:
+                return
+            if not data:
+                return
+            self._screen.append(data)
+
+    @property
+    def screen(self) -> str:
+        return b"".join(self._screen).decode(errors="replace")
+
+    def wait_for(self, text: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.screen:
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise AssertionError(f"{text!r} never shown; the screen: {self.screen!r}")
+            time.sleep(0.02)
+
+    def type(self, keys: bytes) -> None:
+        os.write(self.master, keys)
+
+    def finish(self, timeout: float = 120) -> tuple[int, str, bool]:
+        """Exit code, stderr, and whether the terminal's settings are as they were."""
+        try:
+            _, err = self.proc.communicate(timeout=timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+        restored = termios.tcgetattr(self._keep) == self.before
+        os.close(self._keep)
+        os.close(self.master)
+        return self.proc.returncode, err.decode("utf-8", "replace"), restored
+
+
+def set_immutable(folder: Path, on: bool) -> None:
+    """Set or clear FS_IMMUTABLE_FL (needs root): nobody can write in the folder."""
+    get_flags, set_flags, immutable = 0x80086601, 0x40086602, 0x10  # FS_IOC_*, the flag
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        flags = array.array("i", [0])
+        fcntl.ioctl(fd, get_flags, flags, True)
+        flags[0] = flags[0] | immutable if on else flags[0] & ~immutable
+        fcntl.ioctl(fd, set_flags, flags, True)
+    finally:
+        os.close(fd)
