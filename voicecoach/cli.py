@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -17,12 +18,40 @@ if TYPE_CHECKING:
     from voicecoach.session import Session
 
 
+def _usage_error(err: click.UsageError) -> click.exceptions.Exit:
+    """Bad usage as one line (what is wrong, and where the help is), exit code 2."""
+    path = err.ctx.command_path if err.ctx is not None else "voicecoach"
+    message = err.format_message().rstrip()
+    if not message.endswith((".", "?")):
+        message += "."
+    click.echo(f"Error: {message} Try '{path} --help'.", err=True)
+    return click.exceptions.Exit(err.exit_code)
+
+
 class _Group(click.Group):
     """Turns the package's errors into one line on stderr and the right exit code."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # a bare `voicecoach`: the help, as click shows it
+        except click.UsageError as err:
+            raise _usage_error(err) from None
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as err:
+            raise _usage_error(err) from None
         except RoutineError as err:
             for problem in err.problems:
                 click.echo(str(problem), err=True)
@@ -201,7 +230,7 @@ def history_cmd(as_json: bool, as_csv: bool, routine: str | None, limit: int | N
         click.echo(history.report(sessions, now, routine=routine, limit=limit), nl=False)
 
 
-@cli.command("voices")
+@cli.command("voices", short_help="List the eSpeak NG voices to use with --voice.")
 @click.option(
     "--language",
     "-l",
@@ -230,7 +259,7 @@ def voices_cmd(language: str | None) -> None:
         click.echo(f"{vid:<{id_width}}  {name:<{name_width}}  {langs}")
 
 
-@cli.command("run")
+@cli.command("run", short_help="Do a workout, guided by voice (default: back-strength).")
 @click.argument("routine", required=False)
 @click.option(
     "--resume", is_flag=True, help="Start at the exercise where the last unfinished run stopped."
@@ -249,21 +278,35 @@ def run_cmd(
     """Do a workout, guided by voice (default: the bundled back-strength routine).
 
     Keys, no Enter needed: space pause/resume, n or → next exercise, b or ← restart the
-    exercise, ? where am I, q stop. Without a terminal it plays straight through.
+    exercise, ? where am I (press ? again for the safety note), p pain (stops the
+    exercise; then n next or q stop), q stop. At the end, press 1 (easy) to 5 (very
+    hard) to say how hard it was. Without a terminal it plays straight through.
+
+    Every run is saved to the history (see `voicecoach history`); a routine's safety
+    note is said the first time it is run.
     """
-    from voicecoach import audio_out, keys, last_run, player, resources, status
+    from voicecoach import audio_out, checkin, keys, last_run, player, resources, status
     from voicecoach import routine as routines
     from voicecoach import session as sessions
+    from voicecoach.recorder import BackgroundRecorder
     from voicecoach.speech import Speech
     from voicecoach.timeline import SAMPLE_RATE
 
     last = last_run.resume_point(last_run.load()) if resume else None
     ref = routine or (last.path if last else resources.DEFAULT_ROUTINE)
+    if last is not None and routine is None and not Path(last.path).is_file():
+        raise VoicecoachError(
+            f"cannot resume: {last.path}, the routine of the last unfinished session,"
+            " is gone (deleted or moved)"
+        )
     loaded = routines.load(ref)
     path = str(routines.resolve(ref).resolve())
     start = last_run.resume_point(last, loaded.digest).exercise if last else 0
     v = _voice(loaded, voice, rate, volume)
     click.echo("Preparing your session…", err=True)
+    history = BackgroundRecorder()  # opens nothing yet; saving runs on its own thread
+    # A quick look (a millisecond or two) decides whether the safety note is said.
+    first_time = not history.has_run(loaded.digest)
     out = audio_out.default_output()
     speech = Speech(v)
     notice: list[audio_out.Playback] = []
@@ -279,6 +322,7 @@ def run_cmd(
         loaded,
         voice=v,
         verbosity=verbosity,  # type: ignore[arg-type]
+        include_safety=first_time,
         speech=speech,
         progress=progress,
     )
@@ -293,20 +337,32 @@ def run_cmd(
         last_run.save(last_run.LastRun(path, loaded.digest, index, finished))
 
     shown = None if quiet or not sys.stdout.isatty() else status.TerminalStatus(sys.stdout)
-    with keys.open_keys() as key_source:
-        if key_source is not None and shown is not None:
-            click.echo("Keys: space pause · n next · b back · ? where · q stop", err=True)
-        result = player.play_session(
-            prepared, out=out, keys=key_source, status=shown, start_index=start,
-            on_exercise=remember,
-        )  # fmt: skip
-    remember(result.exercise, result.completed)
+    where = "? where (again: safety note)" if loaded.safety else "? where"
+    try:
+        with keys.open_keys() as key_source:
+            if key_source is not None and shown is not None:
+                click.echo(
+                    f"Keys: space pause · n next · b back · {where} · p pain · q stop", err=True
+                )
+            result = player.play_session(
+                prepared, out=out, keys=key_source, status=shown, start_index=start,
+                recorder=history, on_exercise=remember,
+            )  # fmt: skip
+            remember(result.exercise, result.completed)
+            if key_source is not None and result.reached:
+                effort = checkin.check_in(prepared, out=out, keys=key_source, status=shown)
+                if effort is not None:
+                    history.checkin(effort)
+    finally:
+        history.close()  # waits (briefly) for the last writes
+        if history.warning:
+            click.echo(history.warning, err=True)
     if not result.completed and result.exercise < count:
         name = next(e.exercise for e in prepared.timeline.events if e.index == result.exercise)
         click.echo(f"Stopped. `voicecoach run --resume` starts again at {name}.", err=True)
 
 
-@cli.command("render")
+@cli.command("render", short_help="Write a session to audio, with chapters and captions.")
 @click.argument("routines", nargs=-1, metavar="[ROUTINE]...")
 @click.option(
     "-o",
@@ -460,7 +516,7 @@ def render_cmd(
         click.echo(f"Wrote {tracks.playlist}")
 
 
-@cli.command("validate")
+@cli.command("validate", short_help="Check routine files: errors and warnings, with lines.")
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 def validate_cmd(files: tuple[str, ...]) -> None:
     """Check routine files (or bundled names): each problem as FILE:LINE:COL: message.
