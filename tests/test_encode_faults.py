@@ -14,6 +14,7 @@ import pytest
 import soundfile as sf
 
 from tests.audiocheck import Samples, synthetic, write
+from tests.terminal import set_immutable
 from voicecoach import encode
 from voicecoach.errors import OutputError, UsageError, VoicecoachError
 from voicecoach.mix import Mixer
@@ -67,28 +68,13 @@ def test_no_permission_from_the_kernel() -> None:
     assert str(err.value) == "cannot write /sys/x.wav: no permission to write in /sys"
 
 
-def _set_immutable(folder: Path, on: bool) -> None:
-    import array
-    import fcntl
-
-    get_flags, set_flags, immutable = 0x80086601, 0x40086602, 0x10
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        flags = array.array("i", [0])
-        fcntl.ioctl(fd, get_flags, flags, True)
-        flags[0] = flags[0] | immutable if on else flags[0] & ~immutable
-        fcntl.ioctl(fd, set_flags, flags, True)
-    finally:
-        os.close(fd)
-
-
 def test_read_only_folder(tmp_path: Path) -> None:
     folder = tmp_path / "ro"
     folder.mkdir()
     # Root ignores permission bits; an immutable folder refuses even root.
     as_root = os.geteuid() == 0
     if as_root:
-        _set_immutable(folder, True)
+        set_immutable(folder, True)
     else:
         folder.chmod(0o555)
     try:
@@ -96,7 +82,7 @@ def test_read_only_folder(tmp_path: Path) -> None:
             encode.write_audio(folder / "x.flac", tiny(), total=1000)
     finally:
         if as_root:
-            _set_immutable(folder, False)
+            set_immutable(folder, False)
         else:
             folder.chmod(0o755)
     assert str(err.value) == f"cannot write {folder}/x.flac: no permission to write in {folder}"

@@ -1,14 +1,25 @@
 """Hypothesis: whatever the text or bytes, the loader returns a Routine or raises one of
-the package's own errors, each problem on one line: never a traceback."""
+the package's own errors, each problem on one line: never a traceback.
+
+Text and bytes go through ``load_text`` (what ``load`` hands a file's bytes to), files
+through ``load`` itself, and files through ``voicecoach validate``, as a user's would.
+Bounded: a few seconds in all.
+"""
 
 from __future__ import annotations
 
+import re
+import tempfile
+from pathlib import Path
+
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from voicecoach.cli import cli
 from voicecoach.errors import RoutineError, VoicecoachError
 from voicecoach.model import Routine
-from voicecoach.routine import load_text
+from voicecoach.routine import load, load_text
 from voicecoach.schema import BLOCK_KEYS, EXERCISE_KEYS, PHASE_KEYS, TOP_KEYS, VOICE_KEYS
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -33,17 +44,19 @@ blocks:
 """
 
 
-def check(text: str | bytes) -> None:
+def check(text: str | bytes, path: str | None = None) -> None:
+    """Load ``text`` (or, given ``path``, the file there, holding it)."""
+    name = path or "fuzz.yaml"
     try:
-        result = load_text(text, "fuzz.yaml")
+        result = load(path) if path is not None else load_text(text, name)
     except RoutineError as err:
         assert 1 <= len(err.problems) <= 20
         for problem in err.problems:
             assert "\n" not in problem.message
             assert problem.line >= 1 and problem.column >= 1
-            assert str(problem).startswith("fuzz.yaml:")
+            assert str(problem).startswith(f"{name}:")
     except VoicecoachError:
-        raise AssertionError("load_text raises only RoutineError") from None
+        raise AssertionError("the loader raises only RoutineError") from None
     else:
         assert isinstance(result, Routine)
 
@@ -96,3 +109,58 @@ def test_mutated_valid_routine(edits: list[tuple[int, int, str]]) -> None:
     for at, cut, insert in edits:
         text = text[:at] + insert + text[at + cut :]
     check(text)
+
+
+# Bytes: invalid UTF-8, NULs, a BOM, UTF-16, cut multi-byte characters: in any text.
+raw = st.one_of(
+    st.binary(max_size=300),
+    st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass")),
+    st.text(max_size=100).map(lambda t: t.encode("utf-16")),
+    st.text(max_size=200).map(lambda t: b"\xef\xbb\xbf" + t.encode("utf-8", "surrogatepass")),
+)
+
+
+@FUZZ
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(VALID.encode())), st.integers(0, 8), st.binary(max_size=6)),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_mutated_valid_routine_bytes(edits: list[tuple[int, int, bytes]]) -> None:
+    data = VALID.encode()
+    for at, cut, insert in edits:
+        data = data[:at] + insert + data[at + cut :]
+    check(data)
+
+
+@FUZZ
+@given(raw)
+def test_any_file(data: bytes) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "fuzz.yaml"
+        path.write_bytes(data)
+        check(data, str(path))
+
+
+LINE = re.compile(r"^.+:\d+:\d+: .+$")
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw)
+def test_validate_command_on_any_file(data: bytes) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "fuzz.yaml"
+        path.write_bytes(data)
+        # The cache is private in case a file happens to load (its cues are then spoken).
+        env = {"VOICECOACH_CACHE_DIR": str(Path(tmp) / "cache")}
+        result = CliRunner().invoke(cli, ["validate", str(path)], env=env)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code in (0, 1)
+    if result.exit_code == 1:
+        assert result.stdout == ""
+        lines = result.stderr.splitlines()
+        assert lines and all(line.startswith(f"{path}:") and LINE.match(line) for line in lines)
+    else:
+        assert result.stdout.startswith(f"{path}: ok")

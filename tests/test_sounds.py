@@ -109,8 +109,17 @@ def test_generation_is_reproducible(tmp_path: Path) -> None:
         assert path.read_bytes() == committed.read_bytes(), f"{path.name}: run tools/make_sounds.py"
 
 
-def tone_file(path: Path, rate: int, seconds: float, *, stereo: bool, lead: float = 0.0,
-              tail: float = 0.0, freq: float = 441.0, fmt: str | None = None) -> int:
+def tone_file(
+    path: Path,
+    rate: int,
+    seconds: float,
+    *,
+    stereo: bool,
+    lead: float = 0.0,
+    tail: float = 0.0,
+    freq: float = 441.0,
+    fmt: str | None = None,
+) -> int:
     """A test tone with digital silence around it; returns the tone's frame count."""
     n = round(seconds * rate)
     tone = 0.5 * np.cos(2 * np.pi * freq * np.arange(n) / rate)

@@ -16,6 +16,7 @@ import contextlib
 import errno
 import os
 import stat
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,10 +58,27 @@ def target(path: Path) -> Target:
     try:
         mode = real.stat().st_mode
     except FileNotFoundError:
-        return Target(shown, real, direct=False)
+        mode = stat.S_IFREG
     except OSError as exc:
         raise output_error(shown, exc) from None
-    return Target(shown, real, direct=not stat.S_ISREG(mode))
+    direct = not stat.S_ISREG(mode)
+    if not direct:
+        check_writable(folder, shown, _folder_name(path))
+    return Target(shown, real, direct=direct)
+
+
+def check_writable(folder: Path, shown: str, where: str | None = None) -> None:
+    """Fail now, not after minutes of work, if no file can be made in ``folder``.
+
+    Permission bits do not stop root, but a read-only mount or an immutable folder
+    does: only creating a file tells, so a hidden empty one is made and removed.
+    """
+    try:
+        fd, name = tempfile.mkstemp(prefix=".voicecoach-check-", dir=folder)
+    except OSError as exc:
+        raise output_error(shown, exc, where) from None
+    os.close(fd)
+    unlink_quietly(Path(name))
 
 
 def output_error(shown: str, exc: OSError, folder: str | None = None) -> OutputError:

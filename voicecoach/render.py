@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
@@ -84,13 +85,16 @@ def check_targets(
     if captions is not None:
         captions_mod.caption_format(captions)
         outfile.target(captions)
-    if folder is not None and not folder.is_dir():
+    if folder is not None and folder.is_dir():
+        outfile.check_writable(folder, f"to {folder}", str(folder))
+    elif folder is not None:
         if folder.exists():
             raise OutputError(f"cannot write to {folder}: it is a file, not a folder")
         if not folder.parent.is_dir():
             raise OutputError(
                 f"cannot write to {folder}: the folder {folder.parent} does not exist"
             )
+        outfile.check_writable(folder.parent, f"to {folder}", str(folder.parent))
 
 
 def session_tags(
@@ -125,22 +129,28 @@ def render_session(
         outfile.target(captions)  # its folder exists: check before the long part
     timeline = session.timeline
     mixer = session.mixer
-    written = encode.write_audio(
-        out,
-        mixer.chunks(),
-        total=mixer.length,
-        rate=timeline.sample_rate,
-        out_rate=out_rate,
-        chapters=timeline.chapters,
-        tags=session_tags(session),
-        progress=progress,
-        fmt=fmt,
-        seek=lambda start, stop: mixer.chunks(start, stop),
-        quiet=quiet_spans(timeline),
-        threads=threads,
-    )
-    if captions is not None:
-        captions_mod.write_captions(captions, timeline)
+    with contextlib.ExitStack() as stack:
+        if captions is not None:
+            # Written first and put in place last, after the audio: if either fails
+            # (a full disk, Ctrl-C), neither file appears.
+            text = captions_mod.render_captions(timeline, captions_mod.caption_format(captions))
+            temp, _ = stack.enter_context(outfile.atomic(captions))
+            with open(temp, "w", encoding="utf-8", newline="\n") as f:
+                f.write(text)
+        written = encode.write_audio(
+            out,
+            mixer.chunks(),
+            total=mixer.length,
+            rate=timeline.sample_rate,
+            out_rate=out_rate,
+            chapters=timeline.chapters,
+            tags=session_tags(session),
+            progress=progress,
+            fmt=fmt,
+            seek=lambda start, stop: mixer.chunks(start, stop),
+            quiet=quiet_spans(timeline),
+            threads=threads,
+        )
     return RenderResult(
         out,
         written.format,
