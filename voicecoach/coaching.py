@@ -253,10 +253,24 @@ def work_summary(exercise: Exercise) -> str:
     return sentence(what)
 
 
-def rest_lines(seconds: float, next_name: str | None, verbosity: Verbosity) -> list[str]:
-    """Rest announcements, most helpful first: 'Rest, twenty seconds. Next up: bird-dog.'"""
+def rest_lines(
+    seconds: float,
+    next_name: str | None,
+    verbosity: Verbosity,
+    round_done: tuple[int, int] | None = None,
+) -> list[str]:
+    """Rest announcements, most helpful first: 'Rest, twenty seconds. Next up: bird-dog.'
+
+    ``round_done``: (round, rounds) when this rest ends a round of a block, which is
+    said first: 'Round one of three done. Rest, thirty seconds. Next up: bridge.'"""
     rest = sentence("Rest", spoken_duration(seconds))
     options = []
+    if round_done is not None:
+        done, rounds = round_done
+        lead = f"Round {number_words(done)} of {number_words(rounds)} done."
+        if next_name and verbosity != "minimal":
+            options.append(f"{lead} {rest} Next up: {next_name.rstrip('.')}.")
+        options.append(f"{lead} {rest}")
     if next_name and verbosity != "minimal":
         options.append(f"{rest} Next up: {next_name.rstrip('.')}.")
     options.append(rest)

@@ -122,7 +122,8 @@ class _Builder:
                     self.label = {"block": block.name, "exercise": ex.name, "index": index}
                     rest_start = t
                     t += AFTER_WORK
-                    lines = say.rest_lines(seconds, nxt.name, ex.verbosity)
+                    done = (rnd, block.rounds) if end_of_round else None
+                    lines = say.rest_lines(seconds, nxt.name, ex.verbosity, done)
                     t = self.pause(ex, "rest", t, seconds, lines, what="rest")
                     self.chapters.append(Chapter("Rest", rest_start, t, index))
                 else:
