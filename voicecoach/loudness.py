@@ -49,7 +49,8 @@ if TYPE_CHECKING:
 # anything that caches levelled clips (the clip cache, see speech.Speech.levelled) can put
 # it in its key: bump it with any change to the constants or the algorithm below.
 # 2: speech levelled with the numpy-only kernels (same filters, last-bit differences).
-LEVEL_VERSION = "3"
+# 3: limiter ceiling -2.5 dBTP. 4: speech limiter gain per step of _STEP samples.
+LEVEL_VERSION = "4"
 TARGET_LUFS = -16.0  # the whole rendered session, integrated
 # Each speech clip, measured in context (speech_loudness). Half a LU over the target:
 # the cue sounds (quieter, never louder than speech) and lone short words pull a
@@ -182,37 +183,56 @@ def _weighted_loudness(weighted: Floats, rate: int) -> float:
 
 class _Blocks:
     """pyloudnorm's gating blocks over ``length`` samples: the loudness of any signal of
-    that length from its squared samples (the boundaries are found once)."""
+    that length from its squared samples (the boundaries are found once).
 
-    def __init__(self, length: int, rate: int) -> None:
+    ``extra``: more places to cut the signal at (``cuts`` holds them all), for a caller
+    that sums the squares between cuts itself (``loudness_of_sums``).
+    """
+
+    def __init__(self, length: int, rate: int, extra: Any = None) -> None:
         import numpy as np
 
+        self._length = length
         self._size = _BLOCK * rate
         self._short = length < self._size
-        if self._short:
-            return
-        # pyloudnorm's block count and boundaries, evaluated with the same float expressions.
-        step = 1.0 - _OVERLAP
-        count = int(np.round((length / rate - _BLOCK) / (_BLOCK * step))) + 1
-        j = np.arange(count, dtype=np.float64)
-        starts = (_BLOCK * (j * step) * rate).astype(np.int64)
-        ends = np.minimum((_BLOCK * (j * step + 1) * rate).astype(np.int64), length)
-        # Sums between consecutive boundaries (one pass, no running sum of every sample),
-        # then each block's energy from the cumulated sums at its two boundaries.
-        cuts = np.union1d(starts, ends)
-        self._inner = cuts[cuts < length]
-        # energy[k] is the energy before inner[k]; energy[-1] runs to the end of the signal.
-        self._at = np.searchsorted(self._inner, starts)
-        self._to = np.where(ends >= length, self._inner.size, np.searchsorted(self._inner, ends))
+        parts = [np.zeros(1, dtype=np.int64)]
+        if not self._short:
+            # pyloudnorm's block count and boundaries, with the same float expressions.
+            step = 1.0 - _OVERLAP
+            count = int(np.round((length / rate - _BLOCK) / (_BLOCK * step))) + 1
+            j = np.arange(count, dtype=np.float64)
+            starts = (_BLOCK * (j * step) * rate).astype(np.int64)
+            ends = np.minimum((_BLOCK * (j * step + 1) * rate).astype(np.int64), length)
+            parts += [starts, ends]
+        if extra is not None:
+            parts.append(np.asarray(extra, dtype=np.int64))
+        cuts = np.sort(np.concatenate(parts))  # then without repeats (np.union1d hashes)
+        cuts = cuts[np.concatenate([[True], cuts[1:] != cuts[:-1]])]
+        # Sums between consecutive cuts (one pass, no running sum of every sample), then
+        # each block's energy from the cumulated sums at its two boundaries.
+        self.cuts = cuts[cuts < length]
+        if not self._short:
+            # energy[k] is the energy before cuts[k]; energy[-1] runs to the end.
+            self._at = np.searchsorted(self.cuts, starts)
+            self._to = np.where(ends >= length, self.cuts.size, np.searchsorted(self.cuts, ends))
 
     def loudness(self, squares: Floats) -> float:
         import numpy as np
 
         if squares.size == 0:
             return -math.inf
+        return self.loudness_of_sums(np.add.reduceat(squares, self.cuts))
+
+    def loudness_of_sums(self, sums: Floats) -> float:
+        """The loudness from the sums of the squares between consecutive ``cuts`` (the
+        last to the end)."""
+        import numpy as np
+
+        if self._length == 0:
+            return -math.inf
         if self._short:
-            return _short(float(np.mean(squares)))
-        energy = np.concatenate([[0.0], np.cumsum(np.add.reduceat(squares, self._inner))])
+            return _short(float(np.sum(sums)) / self._length)
+        energy = np.concatenate([[0.0], np.cumsum(sums)])
         return _gate((energy[self._to] - energy[self._at]) / self._size)
 
 
@@ -352,6 +372,7 @@ def _level(x: Floats, rate: int, target: float, context: float, numpy_only: bool
         return x.copy()
     pad = round(context * rate)
     attempt: Callable[[float], tuple[Floats, float]]
+    measure: _Measure | None = None
     if numpy_only:
         measure = _Measure(x, rate, pad, target)
         loudness, attempt = measure.loudness, measure.attempt
@@ -372,6 +393,8 @@ def _level(x: Floats, rate: int, target: float, context: float, numpy_only: bool
     if not math.isfinite(loudness):
         return x.copy()
     first = gain = round(target - loudness, 2)
+    if measure is not None:
+        measure.start(first + _MAX_EXTRA_GAIN)
     g, error = attempt(gain)
     best, best_error = g, error
     previous: tuple[float, float] | None = None
@@ -393,7 +416,7 @@ def _level(x: Floats, rate: int, target: float, context: float, numpy_only: bool
         # in a worse spot: keep the closest attempt.
         if abs(error) < abs(best_error):
             best, best_error = g, error
-    result: Floats = x * best
+    result: Floats = x * best if measure is None else measure.apply(best)
     return result
 
 
@@ -537,56 +560,97 @@ class LoudnessMeter:
 
 
 # --- numpy-only kernels (speech levelling) ---------------------------------------------
-# The same filters as scipy's sosfilt, resample_poly, minimum_filter1d and
-# uniform_filter1d above, for the few shapes levelling uses; tests hold them to scipy's.
+# Speech is levelled with numpy alone, at a coarser grain than ``limit``: the limiter's
+# gain is worked out per step of ``_STEP`` samples and interpolated between, and each
+# levelling attempt measures the loudness from the K-weighted energy per step (the gain
+# moves over ~16 ms, so it is all but constant within a step of 0.7 ms). An attempt then
+# costs a few operations per step, not per sample; the envelope's 4x-oversampled peaks
+# are computed only where some attempt could reach the ceiling. Tests hold the pieces
+# to scipy's filters and the result to the per-sample path (``_level(numpy_only=False)``).
 
-_IIR_TAIL = 0.2  # s: the K-weighting's impulse response is under 1e-17 after this
-_FFT_MAX = 1 << 16  # longer signals are K-weighted in blocks of this size (overlap-add)
-_ENVELOPE_BLOCK = 1 << 13  # samples per step of _envelope_np (256 kB work arrays)
+_IIR_TAIL = 0.14  # s: the sum of the K-weighting's impulse response after this is under 1e-12
+_FFT_MAX = 1 << 14  # longer signals are K-weighted in blocks of this size (overlap-add)
+_STEP = 16  # samples per step of the speech limiter's gain (0.73 ms at 22050 Hz)
+_PEAK_ROWS = 512  # steps per pass of _step_peaks (work arrays of ~70 kB: in cache)
 
 
 class _Measure:
-    """One clip's levelling measurements, numpy only, with what its attempts share
-    computed once: the K-weighted squares, the gating blocks, the limiter's peaks."""
+    """One speech clip's levelling, numpy only, with what its attempts share computed
+    once: the K-weighted energy per segment, the gating blocks, the limiter's peaks.
+
+    The padded signal (``pad`` silent samples, the clip, ``pad`` more) is cut at every
+    gating-block boundary and at every step of the clip, so each segment has one gain:
+    before the clip the first point's, in step j the mean of points j and j + 1 (the
+    gain is linear between them), after the clip the last point's.
+    """
 
     def __init__(self, x: Floats, rate: int, pad: int, target: float) -> None:
         import numpy as np
 
-        self._pad = pad
+        n = x.size
         self._target = target
+        steps = -(-n // _STEP)
+        length = n + 2 * pad
+        starts = pad + _STEP * np.arange(steps, dtype=np.int64)
+        self._blocks = _Blocks(length, rate, np.append(starts, pad + n))
+        cuts = self._blocks.cuts
         # The silence before the clip stays exactly 0 through the filter (it starts at
         # rest), and after the clip the filter rings down within _IIR_TAIL: filter only
         # the clip and that much after it.
         ring = min(pad, round(_IIR_TAIL * rate))
-        n = x.size
-        weighted = _scratch(_WEIGHTED, n + 2 * pad)
-        weighted[:pad] = 0.0
-        weighted[pad : pad + n + ring] = _k_weighted_np(x, rate, ring)
-        weighted[pad + n + ring :] = 0.0
-        self._squares: Floats = np.square(weighted, out=weighted)
-        self._blocks = _Blocks(self._squares.size, rate)
-        self.loudness = self._blocks.loudness(self._squares)
-        self._limiter = _Limiter(_envelope_np(x), rate, _CEILING_DBFS)
-        self._work = _scratch(_ATTEMPT, self._squares.size)  # reused by every attempt
+        weighted = _k_weighted_np(x, rate, ring)
+        squares = np.square(weighted, out=weighted)
+        live = (cuts >= pad) & (cuts < pad + n + ring)
+        self._energy: Floats = np.zeros(cuts.size)
+        self._energy[live] = np.add.reduceat(squares, cuts[live] - pad)
+        seg = np.clip((cuts - pad) // _STEP + 1, 0, steps + 1)
+        seg[cuts >= pad + n] = steps + 1
+        self._segment_gain = seg  # index into the per-segment gains (see attempt)
+        self.loudness = self._blocks.loudness_of_sums(self._energy)
+        self._limiter: _StepLimiter | None = None
+        self._x = x
+        self._rate = rate
+
+    def start(self, highest_gain: float) -> None:
+        """Find the limiter's peaks for attempts up to ``highest_gain`` dB."""
+        # 0.01 dB more: the attempts' gains are rounded to 0.01 dB.
+        scale = 10.0 ** ((highest_gain + 0.01) / 20.0)
+        self._limiter = _StepLimiter(self._x, self._rate, _CEILING_DBFS, scale)
 
     def attempt(self, gain: float) -> tuple[Floats, float]:
-        """The gain per sample at ``gain`` dB once limited, and how far its loudness is
-        from the target (LU). The K-weighted clip times the gain stands for the limited
-        clip K-weighted (see ``_level``), and its square is the squares times the gain's:
-        padding takes the gain at the clip's ends, as ``np.pad(mode="edge")`` would."""
+        """The gain at each step's point at ``gain`` dB once limited, and how far the
+        loudness is from the target (LU). The K-weighted clip times the gain stands for
+        the limited clip K-weighted (see ``_level``)."""
         import numpy as np
 
+        assert self._limiter is not None
         scale = 10.0 ** (gain / 20.0)
-        g: Floats = self._limiter.gain(scale) * scale
-        pad, n = self._pad, g.size
-        squares = self._work
-        np.copyto(squares, self._squares)
-        inner = squares[pad : pad + n]
-        inner *= g
-        inner *= g
-        squares[:pad] *= g[0] * g[0]
-        squares[pad + n :] *= g[-1] * g[-1]
-        return g, self._blocks.loudness(squares) - self._target
+        points = self._limiter.gain(scale) * scale
+        per_segment = np.empty(points.size + 1)
+        per_segment[0] = points[0]
+        np.add(points[:-1], points[1:], out=per_segment[1:-1])
+        per_segment[1:-1] *= 0.5
+        per_segment[-1] = points[-1]
+        np.square(per_segment, out=per_segment)
+        sums = self._energy * per_segment[self._segment_gain]
+        return points, self._blocks.loudness_of_sums(sums) - self._target
+
+    def apply(self, points: Floats) -> Floats:
+        """The clip with the gain of ``points`` (one per step boundary), linear between."""
+        return self._x * _interpolate_steps(points, self._x.size)
+
+
+def _interpolate_steps(points: Floats, n: int) -> Floats:
+    """``n`` per-sample values going linearly from each point (at every ``_STEP``-th
+    sample) to the next."""
+    import numpy as np
+
+    frac = np.arange(_STEP) / _STEP
+    rise = np.subtract(points[1:], points[:-1])
+    out = np.multiply.outer(rise, frac)
+    out += points[:-1, None]
+    flat: Floats = out.reshape(-1)[:n]
+    return flat
 
 
 def _fft_size(n: int) -> int:
@@ -654,61 +718,107 @@ def _interpolator_np() -> tuple[float, ...]:
     return tuple(float(t) for t in taps / np.sum(taps))
 
 
-def _envelope_np(x: Floats) -> Floats:
-    """``_envelope`` with resample_poly's 4x interpolation done polyphase: output 4q + p
-    is a weighted sum of x[q - 6 .. q + 6] with phase p's taps, computed for all four
-    phases at once as 13 shifted multiply-adds per block of samples. (Not a matrix
-    product: multithreaded BLAS on small products is ten times slower on a busy machine.)
+@functools.cache
+def _polyphase() -> tuple[float, float, tuple[tuple[float, float, float], ...]]:
+    """The 4x interpolator (``_interpolator_np``) as ``_step_peaks`` uses it: a bound on
+    any output over the largest |input| near it, phase 0's gain, and weights per pair
+    of input offsets (below)."""
+    taps = [t * _OVERSAMPLE for t in _interpolator_np()]  # resample_poly scales by ``up``
+    half = (len(taps) - 1) // 2
+    reach = half // _OVERSAMPLE
+
+    def weight(p: int, k: int) -> float:
+        # The weight of x[q + k - reach] in output 4q + p (resample_poly's alignment).
+        i = half + p + _OVERSAMPLE * (reach - k)
+        return taps[i] if 0 <= i < len(taps) else 0.0
+
+    width = 2 * reach + 1
+    bound = max(sum(abs(weight(p, k)) for k in range(width)) for p in range(_OVERSAMPLE))
+    # Phase 0 is x[q] times its centre weight (1.0009: the taps are normalized to unit
+    # gain; its other weights are sinc zeros, ~1e-17). The taps are
+    # symmetric, so phase 2 weighs x[q + k - reach] and x[q + 1 + reach - k] alike, and
+    # phase 3 is phase 1 mirrored: with sum = u + v and difference = u - v of that
+    # pair, phase 1 = even + odd and phase 3 = even - odd, where even and odd sum the
+    # pairs' sums and differences with these weights.
+    pairs = tuple(
+        (
+            (weight(1, k) + weight(1, width - k)) / 2,
+            (weight(1, k) - weight(1, width - k)) / 2,
+            weight(2, k),
+        )
+        for k in range(1, reach + 1)
+    )
+    return bound, abs(weight(0, reach)), pairs
+
+
+def _step_peaks(x: Floats, floor: float) -> Floats:
+    """The largest value of ``_envelope(x)`` in each step of ``_STEP`` samples, where it
+    is over ``floor``; where it is not, some value not over ``floor`` (the step's largest
+    |x|).
+
+    A 4x-interpolated value is at most ``bound`` (the largest sum of one phase's
+    |taps|) times the largest |x| within reach of it, so the interpolation runs only
+    on the steps whose neighbourhood could pass ``floor``: on speech, about a third of
+    them. Each step needs q from its first sample - 1 to its last (each sample's
+    envelope includes the peaks on either side of it), laid out one column per step so
+    every operation runs over many steps at once.
     """
     import numpy as np
 
-    taps = np.array(_interpolator_np()) * _OVERSAMPLE  # resample_poly scales by ``up``
-    half = (taps.size - 1) // 2
-    reach = half // _OVERSAMPLE  # input samples each side of q that output 4q + p uses
-    width = 2 * reach + 1
-    # phases[k, p]: the weight of x[q + k - reach] in output 4q + p, which is
-    # taps[half + p + 4 (reach - k)] (resample_poly's alignment: output 0 is centred on x[0]).
-    phases = np.zeros((width, _OVERSAMPLE, 1))
-    for p in range(_OVERSAMPLE):
-        for k in range(width):
-            i = half + p + _OVERSAMPLE * (reach - k)
-            if 0 <= i < taps.size:
-                phases[k, p, 0] = taps[i]
-    padded = _scratch(_STEP_A, x.size + 2 * reach)
-    padded[:reach] = 0.0
-    padded[reach : reach + x.size] = x
-    padded[reach + x.size :] = 0.0
-    groups = _scratch(_STEP_B, x.size)
-    up_buffer = np.empty((_OVERSAMPLE, _ENVELOPE_BLOCK))  # one row per phase
-    term_buffer = np.empty((_OVERSAMPLE, _ENVELOPE_BLOCK))
-    for start in range(0, x.size, _ENVELOPE_BLOCK):
-        stop = min(start + _ENVELOPE_BLOCK, x.size)
-        n = stop - start
-        up, term = up_buffer[:, :n], term_buffer[:, :n]
-        np.multiply(phases[0], padded[start : start + n], out=up)
-        for k in range(1, width):
-            np.multiply(phases[k], padded[start + k : start + k + n], out=term)
-            up += term
-        np.abs(up, out=up)
-        np.max(up, axis=0, out=groups[start:stop])
-    env: Floats = np.abs(x)
-    np.maximum(env, groups, out=env)
-    np.maximum(env[1:], groups[:-1], out=env[1:])
-    return env
+    n = x.size
+    steps = -(-n // _STEP)
+    bound, centre, pairs = _polyphase()
+    reach = len(pairs)
+    magnitude = np.zeros(steps * _STEP)
+    np.abs(x, out=magnitude[:n])
+    magnitude[:n] *= max(1.0, centre)  # each sample's own peak: itself or phase 0
+    peaks: Floats = magnitude.reshape(steps, _STEP).max(axis=1)
+    # A step's first sample sees the peaks after the sample before it, which include
+    # that sample itself (phase 0).
+    np.maximum(peaks[1:], magnitude[_STEP - 1 : -1 : _STEP], out=peaks[1:])
+    near = peaks.copy()  # the largest |x| within one step each side (_STEP > reach)
+    np.maximum(near[1:], peaks[:-1], out=near[1:])
+    np.maximum(near[:-1], peaks[1:], out=near[:-1])
+    candidates = np.flatnonzero(near * bound > floor)
+    if candidates.size == 0:
+        return peaks
+    # padded[q + 1 + reach] = x[q]: step j's column c (q = j * _STEP - 1 + c) finds
+    # x[q + k - reach] at row c + k of window.
+    padded = np.zeros(steps * _STEP + 2 * reach + 1)
+    padded[1 + reach : 1 + reach + n] = x
+    columns = _STEP + 1
+    offsets = np.arange(columns + 2 * reach)[:, None]
+    top = 2 * reach + 1
+    for first in range(0, candidates.size, _PEAK_ROWS):
+        rows = candidates[first : first + _PEAK_ROWS]
+        window = padded[offsets + rows * _STEP]  # (columns + 2 reach, len(rows))
+        shape = (columns, rows.size)
+        even, odd, middle = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+        total, difference, term = np.empty(shape), np.empty(shape), np.empty(shape)
+        for k, (a, b, c) in enumerate(pairs, 1):
+            u, v = window[k : k + columns], window[top - k : top - k + columns]
+            np.add(u, v, out=total)
+            np.subtract(u, v, out=difference)
+            even += np.multiply(total, a, out=term)
+            odd += np.multiply(difference, b, out=term)
+            middle += np.multiply(total, c, out=term)
+        best = np.abs(middle, out=middle)
+        np.maximum(best, np.abs(np.add(even, odd, out=term), out=term), out=best)
+        np.maximum(best, np.abs(np.subtract(even, odd, out=term), out=term), out=best)
+        # q = -1 and q >= n are no sample's neighbours: scipy's envelope leaves them out.
+        if rows[0] == 0:
+            best[0, 0] = 0.0
+        if rows[-1] == steps - 1:
+            best[n - (steps - 1) * _STEP + 1 :, -1] = 0.0
+        peaks[rows] = np.maximum(peaks[rows], best.max(axis=0))
+    return peaks
 
 
 # Work arrays kept per thread, so levelling clip after clip reuses the same memory:
 # fresh pages for every array (the kernel zeroing and mapping them) cost a fifth of the
-# levelling time. A thread levels one clip at a time, in this order, and each slot
-# serves steps that never overlap (a slot's contents are undefined when handed out):
-_WEIGHTED = 0  # the clip's K-weighted squares, for all of its levelling
-_STEP_A = 1  # K-weighting's overlap-add, then the envelope's input, then the running
-#              maximum's first array, then the limiter's needed gain
-_STEP_B = 2  # the envelope's phase maxima, then the running maximum's second array,
-#              then the limiter's held gain
-_SMOOTH = 3  # the limiter's first smoothing pass
-_SUMS = 4  # the limiter's running sums
-_ATTEMPT = 5  # one attempt's squares
+# levelling time.
+_STEP_A = 1  # K-weighting's overlap-add, then the running maximum's first array
+_STEP_B = 2  # the running maximum's second array
 _SCRATCH = threading.local()
 
 
@@ -723,48 +833,47 @@ def _scratch(slot: int, size: int) -> Floats:
     return buffer[:size]
 
 
-class _Limiter:
-    """``_limiter_gain`` of one envelope at many gains, numpy only.
+class _StepLimiter:
+    """``_limiter_gain`` worked out at one point per ``_STEP`` samples, for a clip
+    levelled at many gains up to ``max_scale``.
 
-    The gain a sample needs falls as its envelope rises, so the running minimum of the
-    needed gain is the needed gain of the running maximum of the envelope (bit for bit:
-    scaling and rounding keep the order). That maximum is found once, not per gain, and
-    the work arrays are reused: fresh pages for every step cost more than the arithmetic.
+    Point k (sample k * _STEP) first holds the gain that steps k - 2 reach - 1 to
+    k + 2 reach all need (a running maximum of the step peaks: the per-sample
+    limiter's 8 ms either side), then is smoothed by two running means of
+    ``2 reach + 1`` points (``reach`` steps: just under its 4 ms). A sample in step j
+    takes its gain linearly from points j and j + 1; every value averaged into
+    either was held over a window that contains step j, so the gain never exceeds
+    what the sample needs: the ceiling holds exactly, and the gain moves without
+    clicks, as in ``_limiter_gain``.
     """
 
-    def __init__(self, env: Floats, rate: int, ceiling_dbfs: float) -> None:
-
-        self._env = env
-        self._half = max(1, round(_LIMITER_RADIUS * rate / 2))
-        self._peaks = _running_max(env, 4 * self._half + 1)
-        self._ceiling = 10.0 ** (ceiling_dbfs / 20.0)
-        self._need = _scratch(_STEP_A, env.size)
-        self._held = _scratch(_STEP_B, env.size)
-        self._smooth = _scratch(_SMOOTH, env.size)
-        self._sums = _scratch(_SUMS, env.size + 2 * self._half + 1)
-
-    def _needed(self, env: Floats, scale: float, out: Floats) -> Floats:
+    def __init__(self, x: Floats, rate: int, ceiling_dbfs: float, max_scale: float) -> None:
         import numpy as np
 
-        np.multiply(env, scale, out=out)
-        np.maximum(out, 1e-12, out=out)
-        np.divide(self._ceiling, out, out=out)
-        np.minimum(out, 1.0, out=out)
-        return out
+        self._ceiling = 10.0 ** (ceiling_dbfs / 20.0)
+        half = max(1, round(_LIMITER_RADIUS * rate / 2))
+        reach = max(1, half // _STEP)
+        self._size = 2 * reach + 1
+        steps = _step_peaks(x, self._ceiling / max_scale)
+        # The samples a point's gain reaches are in the steps on either side of the
+        # points within 2 reach of it: steps k - 2 reach - 1 .. k + 2 reach for point k.
+        points = np.zeros(steps.size + 1)
+        points[:-1] = steps
+        np.maximum(points[1:], steps, out=points[1:])
+        self._peaks = _running_max(points, 4 * reach + 1)
 
     def gain(self, scale: float) -> Floats:
-        """``_limiter_gain(env * scale, rate, ceiling_dbfs)`` (valid until the next call)."""
+        """The limiter's gain at each point for the clip times ``scale``."""
         import numpy as np
 
-        need = self._needed(self._env, scale, self._need)
-        if need.size == 0 or float(np.min(need)) >= 1.0:
-            return need
-        held = self._needed(self._peaks, scale, self._held)
-        size = 2 * self._half + 1
-        _running_mean(held, size, self._sums, self._smooth)
-        _running_mean(self._smooth, size, self._sums, held)
-        np.minimum(held, need, out=held)
-        return held
+        held: Floats = self._peaks * scale
+        np.maximum(held, 1e-12, out=held)
+        np.divide(self._ceiling, held, out=held)
+        np.minimum(held, 1.0, out=held)
+        if float(np.min(held)) >= 1.0:
+            return held
+        smooth = _running_mean(held, self._size)
+        return _running_mean(smooth, self._size)
 
 
 def _running_max(a: Floats, size: int) -> Floats:
