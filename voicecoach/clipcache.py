@@ -39,6 +39,7 @@ from voicecoach.timeline import SAMPLE_RATE
 
 if TYPE_CHECKING:
     import numpy as np
+    from filelock import FileLock
     from numpy.typing import NDArray
 
     Clip = NDArray[np.int16]
@@ -59,8 +60,8 @@ MAGIC = b"VCCLIP\x00\x01"
 HEADER = struct.Struct("<8sIII32s")
 SUFFIX = ".clip"
 
-# How long to wait for another process synthesizing the same phrase. Past this we
-# synthesize anyway: both results are valid clips, the later rename wins.
+# How long to wait for another process synthesizing (a batch of) phrases. Past this
+# we synthesize anyway: both results are valid clips, the later rename wins.
 LOCK_TIMEOUT = 60.0
 # Temporary files older than this were left by a killed process.
 STALE_TEMP_SECONDS = 3600.0
@@ -123,6 +124,7 @@ class ClipCache:
     def __init__(self, folder: Path) -> None:
         self._folder = folder
         self._prepared = False
+        self._lock: FileLock | None = None
         self.discarded = 0  # corrupt entries found and deleted, for tests and diagnostics
 
     @property
@@ -177,20 +179,27 @@ class ClipCache:
         return True
 
     @contextlib.contextmanager
-    def lock(self, key: str) -> Iterator[None]:
-        """Hold the lock for ``key`` across processes (best effort).
+    def lock(self) -> Iterator[None]:
+        """Hold the cache's synthesis lock across processes (best effort), for a batch.
 
-        Two processes wanting the same missing phrase then synthesize it once and
-        end with the same samples. Locks are sharded by the key's first byte so
-        the folder holds at most 256 lock files, which are never deleted (deleting
-        a flock'ed file lets two processes hold "the" lock at once).
+        A process synthesizing missing phrases holds it for the whole batch, checking
+        the cache again for each phrase inside it: a second process wanting the same
+        phrases waits, then finds them stored, so each is synthesized once and every
+        process gets the same samples. One lock per batch, not per phrase: taking a
+        file lock costs about as much as synthesizing a short phrase. The lock file is
+        never deleted (deleting a flock'ed file lets two processes hold "the" lock).
         """
         from filelock import FileLock, Timeout
 
         lock: FileLock | None = None
         try:
             self._prepare()
-            lock = FileLock(str(self._folder / ".locks" / f"{key[:2]}.lock"), timeout=LOCK_TIMEOUT)
+            if self._lock is None:
+                # One lock object per cache: taken again in the same thread (a phrase
+                # wanted while a batch is made), it only counts up.
+                path = self._folder / ".locks" / "synthesis.lock"
+                self._lock = FileLock(str(path), timeout=LOCK_TIMEOUT)
+            lock = self._lock
             lock.acquire()
         except (OSError, Timeout):
             lock = None  # no lock: atomic writes still keep every entry whole

@@ -5,8 +5,10 @@ from the cache) before the final layout, so each cue's real length is known.
 
 Speech is played levelled (``loudness.normalize_speech`` at the voice's volume). The real
 speech adapter keeps levelled clips in its cache (``LevelledSynth``), so a warm prepare
-only reads files: no loudness measuring, no scipy. Any other synth (a test's fake) is
-levelled here, in process.
+only reads files: no loudness measuring, no scipy. On a cold cache it levels in the
+background (``LevelsLater``): levelling keeps a clip's length, so the session is laid
+out from the raw clips and the mixer waits for a levelled clip only when it first
+plays it. Any other synth (a test's fake) is levelled here, in process.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from voicecoach.compiler import compile_routine
 from voicecoach.loudness import speech_target
 from voicecoach.mix import Mixer
 from voicecoach.model import Routine, Verbosity, Voice
+from voicecoach.speech import LevelledClips
 from voicecoach.timeline import SAMPLE_RATE, Timeline
 
 if TYPE_CHECKING:
@@ -45,6 +48,15 @@ class LevelledSynth(Protocol):
     def levelled(
         self, texts: Iterable[str], progress: Progress | None = None
     ) -> dict[str, Samples]: ...
+
+
+@runtime_checkable
+class LevelsLater(Protocol):
+    """A levelled synth that can level in the background (``Speech.levelled_later``)."""
+
+    def levelled_later(
+        self, texts: Iterable[str], progress: Progress | None = None
+    ) -> LevelledClips: ...
 
 
 class InProcessLevels:
@@ -129,16 +141,33 @@ def prepare(
     compile_routine(
         routine, record, sound_lengths, verbosity=verbosity, include_safety=include_safety
     )
-    clips = levels.levelled(list(wanted), progress)
+    batch: Mapping[str, Samples]
+    lengths: Callable[[str], int]
+    if isinstance(levels, LevelsLater):
+        # The real speech adapter: levelling goes on while the session is laid out and
+        # written; a clip is waited for only when it is first mixed.
+        later = levels.levelled_later(list(wanted), progress)
+        batch, lengths = later, later.length
+    else:
+        batch = levels.levelled(list(wanted), progress)
+        lengths = lambda text: len(batch[text])  # noqa: E731
+    extra: dict[str, Samples] = {}  # variants pass 1 did not reach
 
     def length(text: str) -> int:
-        if text not in clips:  # a variant pass 1 did not reach
-            clips.update(levels.levelled([text]))
-        return len(clips[text])
+        if text in batch:
+            return lengths(text)
+        if text not in extra:
+            extra.update(levels.levelled([text]))
+        return len(extra[text])
 
     timeline = compile_routine(
         routine, length, sound_lengths, verbosity=verbosity, include_safety=include_safety
     )
     used = {e.text for e in timeline.events if e.kind == "speech"}
-    mixer = Mixer(timeline, {t: c for t, c in clips.items() if t in used}, sounds)
+    clips: Mapping[str, Samples]
+    if isinstance(batch, LevelledClips) and not extra.keys() & used:
+        clips = batch.only(used)  # still levelling in the background, maybe
+    else:
+        clips = {t: c for t, c in ({**batch, **extra}).items() if t in used}
+    mixer = Mixer(timeline, clips, sounds)
     return Session(routine, timeline, mixer, speech, levels)

@@ -37,16 +37,13 @@ clips only, so it never measures loudness or imports scipy.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import io
 import os
-import shutil
-import tempfile
 import threading
 import time
 import wave
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,6 +55,8 @@ from voicecoach.model import Voice
 from voicecoach.timeline import SAMPLE_RATE
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     import numpy as np
     from numpy.typing import NDArray
 
@@ -153,12 +152,14 @@ class Speech:
                 todo.append(text)
             else:
                 found[text] = clip
-        if todo and progress is not None:
-            progress(0, len(todo))
-        for done, text in enumerate(todo, 1):
-            found[text] = self._make(text)
+        if todo:
             if progress is not None:
-                progress(done, len(todo))
+                progress(0, len(todo))
+            with self._cache.lock():
+                for done, text in enumerate(todo, 1):
+                    found[text] = self._raw(text)
+                    if progress is not None:
+                        progress(done, len(todo))
         return {text: found[text] for text in wanted}
 
     @property
@@ -183,20 +184,36 @@ class Speech:
         levelled and stored. ``progress(done, total)`` counts the clips to make: called
         with (0, total) before the first and after each; not at all when all are cached.
         """
+        later = self.levelled_later(texts, progress)
+        return {text: later[text] for text in later}
+
+    def levelled_later(
+        self,
+        texts: Iterable[str],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> LevelledClips:
+        """``levelled``, returning as soon as every raw clip is made: levelling goes on
+        in the background (in this order), and the mapping waits for a clip only when
+        it is looked up, so a render can start writing while later clips are levelled.
+        Lengths are known at once (``LevelledClips.length``): levelling keeps them.
+
+        ``progress(done, total)`` counts the clips to make, as each raw clip is ready.
+        """
         wanted = list(dict.fromkeys(texts))
-        found: dict[str, Clip] = {}
+        ready: dict[str, Clip] = {}
         todo: list[str] = []
         for text in wanted:
             clip = self._lookup_levelled(text)
             if clip is None:
                 todo.append(text)
             else:
-                found[text] = clip
+                ready[text] = clip
+        pending: dict[str, tuple[int, Future[Clip]]] = {}
         if todo:
             if progress is not None:
                 progress(0, len(todo))
-            found.update(self._make_levelled(todo, progress))
-        return {text: found[text] for text in wanted}
+            pending = self._make_levelled(todo, progress)
+        return LevelledClips(wanted, ready, pending)
 
     def is_cached(self, text: str) -> bool:
         """True if the phrase's clip is in memory or intact on disk."""
@@ -228,81 +245,66 @@ class Speech:
 
     def _make_levelled(
         self, todo: list[str], progress: Callable[[int, int], None] | None
-    ) -> dict[str, Clip]:
-        """Level (synthesizing first where needed) and store ``todo``'s clips.
+    ) -> dict[str, tuple[int, Future[Clip]]]:
+        """Start levelling (and storing) ``todo``'s clips, synthesizing first where needed.
 
-        Phrases are synthesized here, one after another, while worker threads level
-        the ones already made: eSpeak's own thread keeps one core busy, so only the
-        other cores level until synthesis is done, then all do. (Levelling works on
-        small arrays and holds the GIL much of the time, which eSpeak's callbacks need
-        too: measured, two levelling threads are only 1.24x one.)
-        Levelling is deterministic (gains rounded to 0.01 dB), so two processes
-        levelling the same raw clip store the same samples: no lock is needed, the
-        atomic rename keeps every entry whole.
+        Phrases are synthesized here, one after another, under the cache's lock (each
+        new raw clip is stored before it is released), while worker threads level the
+        ones already made. eSpeak's own thread keeps a core busy meanwhile, and after
+        it this thread goes on (laying out and writing the session), so the workers
+        leave one core free. Levelling is deterministic (gains rounded to 0.01 dB), so
+        two processes levelling the same raw clip store the same samples: no lock is
+        needed for levelled clips, the atomic rename keeps every entry whole.
         """
-        from concurrent.futures import Future, ThreadPoolExecutor
+        from concurrent.futures import ThreadPoolExecutor
 
         from voicecoach.loudness import normalize_speech
 
         target = self.level_target
-        made: dict[str, Clip] = {}
 
-        def keep(text: str, clip: Clip) -> None:
-            clip.flags.writeable = False
-            self.levels_made += 1
-            self._cache.put(self._level_key(text), clip)
-            self._levelled[text] = made[text] = clip
+        def level(text: str, clip: Clip) -> Clip:
+            out = normalize_speech(clip, target=target)
+            out.flags.writeable = False
+            self._cache.put(self._level_key(text), out)
+            self._levelled[text] = out
             # The raw clip is not needed any more (the cache has it): hold one copy only.
             self._memo.pop(text, None)
-            if progress is not None:
-                progress(len(made), len(todo))
+            return out
 
-        def raw(text: str) -> Clip:
-            clip = self._lookup(text)
-            return self._make(text) if clip is None else clip
-
-        workers = min(len(todo) - 1, os.cpu_count() or 1)
-        if workers < 1:
-            for text in todo:
-                keep(text, normalize_speech(raw(text), target=target))
-            return made
-        gate = threading.Semaphore(max(1, workers - 1))
-
-        def level(clip: Clip) -> Clip:
-            with gate:
-                return normalize_speech(clip, target=target)
-
+        self.levels_made += len(todo)
+        workers = max(1, (os.cpu_count() or 1) - 1)
         pool = ThreadPoolExecutor(workers, thread_name_prefix="voicecoach-level")
+        pending: dict[str, tuple[int, Future[Clip]]] = {}
         try:
-            futures: list[Future[Clip]] = []
-            for text in todo:
-                futures.append(pool.submit(level, raw(text)))
-                while len(made) < len(futures) and futures[len(made)].done():
-                    keep(todo[len(made)], futures[len(made)].result())
-            if workers > 1:
-                gate.release()  # synthesis is done: level on every core
-            for text, future in zip(todo[len(made) :], futures[len(made) :], strict=True):
-                keep(text, future.result())
-        finally:
+            with self._cache.lock():
+                for done, text in enumerate(todo, 1):
+                    clip = self._raw(text)
+                    future = pool.submit(level, text, clip)
+                    _BACKGROUND.add(future)
+                    future.add_done_callback(_BACKGROUND.discard)
+                    pending[text] = (len(clip), future)
+                    if progress is not None:
+                        progress(done, len(todo))
+        except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
-        return made
+            raise
+        pool.shutdown(wait=False)  # the workers end once the queue is done
+        return pending
 
     def _level_key(self, text: str) -> str:
         return level_key(self._key(text), level=LEVEL_VERSION, target=self.level_target)
 
-    def _make(self, text: str) -> Clip:
-        key = self._key(text)
-        settings = self._resolve()
-        with self._cache.lock(key):
-            # Another process may have made it while we waited for the lock.
-            clip = self._cache.get(key)
-            if clip is None:
-                raw = _engine().synthesize(text, settings)
-                self.synthesized += 1
-                clip = trim(raw)
-                clip.flags.writeable = False
-                self._cache.put(key, clip)
-        self._memo[text] = clip
+    def _raw(self, text: str) -> Clip:
+        """The raw clip: from memory or the cache (another process may have stored it
+        while we waited for the lock), else synthesized and stored. Call it holding the
+        cache's lock."""
+        clip = self._lookup(text)
+        if clip is None:
+            clip = trim(_engine().synthesize(text, self._resolve()))
+            clip.flags.writeable = False
+            self.synthesized += 1
+            self._cache.put(self._key(text), clip)
+            self._memo[text] = clip
         return clip
 
     def _key(self, text: str) -> str:
@@ -390,6 +392,65 @@ def _quote(text: str, limit: int = 60) -> str:
     return f'"{flat}"'
 
 
+# Levelling queued in the background (Speech.levelled_later), until it is done.
+_BACKGROUND: set[Future[Any]] = set()
+
+
+def stop_background() -> None:
+    """Drop the background levelling not yet started, for a command that stops early
+    (Ctrl-C, an error): its exit then waits only for the clips being levelled. What
+    is stored stays; the rest is levelled when next needed."""
+    for future in list(_BACKGROUND):
+        future.cancel()
+
+
+class LevelledClips(Mapping[str, "Clip"]):
+    """Levelled clips by phrase, in first-seen order, some maybe still being levelled
+    in the background (``Speech.levelled_later``): a lookup waits for its clip (and
+    raises what levelling raised); ``length`` never waits."""
+
+    def __init__(
+        self,
+        order: list[str],
+        ready: dict[str, Clip],
+        pending: dict[str, tuple[int, Future[Clip]]],
+    ) -> None:
+        self._order = order
+        self._ready = ready
+        self._pending = pending
+
+    def __getitem__(self, text: str) -> Clip:
+        clip = self._ready.get(text)
+        if clip is None:
+            _, future = self._pending[text]
+            clip = self._ready[text] = future.result()
+            del self._pending[text]
+        return clip
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __contains__(self, text: object) -> bool:
+        return text in self._ready or text in self._pending
+
+    def length(self, text: str) -> int:
+        """The clip's length in samples, without waiting for it."""
+        clip = self._ready.get(text)
+        return len(clip) if clip is not None else self._pending[text][0]
+
+    def only(self, texts: Iterable[str]) -> LevelledClips:
+        """The same clips, only those of ``texts`` (the others are not held)."""
+        keep = set(texts)
+        return LevelledClips(
+            [t for t in self._order if t in keep],
+            {t: c for t, c in self._ready.items() if t in keep},
+            {t: p for t, p in self._pending.items() if t in keep},
+        )
+
+
 class _Engine:
     """The process's one pyttsx3 engine. Synthesis is serialized by a lock."""
 
@@ -408,8 +469,6 @@ class _Engine:
         info = espeak.Info() or b""
         self.version: str = (info.decode("utf-8", "replace").split() or ["unknown"])[0]
         self.voices: tuple[_VoiceEntry, ...] = _read_voices(espeak)
-        self._tmp = Path(tempfile.mkdtemp(prefix="voicecoach-speech-"))
-        atexit.register(shutil.rmtree, self._tmp, ignore_errors=True)
         engine.connect("finished-utterance", self._on_finished)
         engine.connect("error", self._on_error)
 
@@ -476,7 +535,9 @@ class _Engine:
                 self._apply(settings)
             self._errors.clear()
             self._count += 1
-            path = self._tmp / f"{self._count}.wav"
+            # The driver writes its WAV with the wave module, which takes a file object:
+            # the phrase stays in memory.
+            buffer = io.BytesIO()
             timeout = max(TIMEOUT_SECONDS, len(text) / 50)
             self._completed = False
             self._done.clear()
@@ -485,7 +546,7 @@ class _Engine:
                 # reports the end.
                 with contextlib.redirect_stdout(io.StringIO()):
                     try:
-                        self._driver.save_to_file(text, str(path))
+                        self._driver.save_to_file(text, buffer)
                         self._driver._start_synthesis(text)
                         finished = self._done.wait(timeout)
                     except BaseException:
@@ -512,7 +573,8 @@ class _Engine:
                 self._current = None
                 raise SpeechError(f"eSpeak NG stopped before finishing {_quote(text)}")
             try:
-                with wave.open(str(path), "rb") as w:
+                buffer.seek(0)
+                with wave.open(buffer, "rb") as w:
                     shape = (w.getnchannels(), w.getsampwidth(), w.getframerate())
                     if shape != (1, 2, SAMPLE_RATE):
                         raise SpeechError(f"eSpeak NG returned unexpected audio for {_quote(text)}")
@@ -520,9 +582,6 @@ class _Engine:
             except (OSError, EOFError, wave.Error) as err:
                 msg = f"eSpeak NG output unreadable for {_quote(text)}: {err}"
                 raise SpeechError(msg) from None
-            finally:
-                with contextlib.suppress(OSError):
-                    path.unlink()
         samples: Clip = np.frombuffer(data, dtype="<i2").astype(np.int16)
         return samples
 
