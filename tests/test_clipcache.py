@@ -265,4 +265,9 @@ def test_trim_fades_speech_that_starts_at_the_first_sample() -> None:
 
 def test_trim_of_silence_is_empty() -> None:
     assert trim(np.zeros(500, dtype=np.int16)).size == 0
+    assert trim(np.zeros(0, dtype=np.int16)).size == 0
     assert trim(np.full(500, TRIM_THRESHOLD, dtype=np.int16)).size == 0
+    assert trim(np.full(500, -TRIM_THRESHOLD, dtype=np.int16)).size == 0
+    one = np.zeros(500, dtype=np.int16)
+    one[499] = -TRIM_THRESHOLD - 1  # the last sample alone is sound
+    assert len(trim(one)) == LEAD_MARGIN + 1

@@ -10,7 +10,6 @@ import sys
 import textwrap
 import threading
 import time
-from concurrent.futures import CancelledError
 from pathlib import Path
 from typing import Any
 
@@ -242,7 +241,8 @@ def test_levelled_later_knows_lengths_at_once_and_stores_every_clip() -> None:
 
 def test_stopping_drops_the_levelling_not_started(monkeypatch: pytest.MonkeyPatch) -> None:
     """A command stopped early (Ctrl-C) does not finish the queued levelling at exit;
-    the clip being levelled is still stored whole."""
+    the clip being levelled is still stored whole, and a dropped one is levelled when
+    it is next wanted."""
     from voicecoach import loudness
 
     started, release = threading.Event(), threading.Event()
@@ -262,11 +262,46 @@ def test_stopping_drops_the_levelling_not_started(monkeypatch: pytest.MonkeyPatc
     speech.stop_background()
     release.set()
     assert later["Left."].size > 0  # the one already being levelled
-    for text in texts[1:]:
-        with pytest.raises(CancelledError):
-            later[text]
     assert not speech._BACKGROUND
-    assert Speech(US).levelled_later(texts[:1]).length("Left.") == len(later["Left."])
+    for text in texts[1:]:
+        assert later._pending[text].future.cancelled(), text
+    warm = Speech(US)
+    assert warm.levelled_later(texts[:1]).length("Left.") == len(later["Left."])
+    assert warm.levels_made == 0  # stored
+    assert not s.cache.path(s._level_key("Up.")).exists()  # dropped
+    fresh = normalize_speech(s.clip("Up."), target=SPEECH_LUFS)
+    assert np.array_equal(later["Up."], fresh)  # levelled here, when wanted
+
+
+def test_a_lookup_levels_its_clip_rather_than_wait_behind_the_queue(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from voicecoach import loudness
+
+    started, release = threading.Event(), threading.Event()
+    real = loudness.normalize_speech
+
+    def slow_first(clip: Any, **kwargs: Any) -> Any:
+        if not started.is_set():
+            started.set()
+            assert release.wait(30)
+        return real(clip, **kwargs)
+
+    monkeypatch.setattr(loudness, "normalize_speech", slow_first)
+    monkeypatch.setattr(speech.os, "cpu_count", lambda: 2)  # one worker
+    s = Speech(US)
+    later = s.levelled_later(["North.", "South.", "East."])
+    assert started.wait(30)  # the worker is stuck on "North."
+    timer = threading.Timer(20, release.set)
+    timer.start()
+    try:
+        east = later["East."]
+        assert not release.is_set()  # did not wait for the worker
+    finally:
+        release.set()
+        timer.cancel()
+    assert np.array_equal(east, normalize_speech(s.clip("East."), target=SPEECH_LUFS))
+    assert later["North."].size and later["South."].size
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "empty"])

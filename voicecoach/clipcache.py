@@ -155,6 +155,14 @@ class ClipCache:
         clip: Clip = pcm.astype(np.int16, copy=False)
         return clip
 
+    def keys(self) -> frozenset[str] | None:
+        """The keys of the clips in the folder now (None if it cannot be listed)."""
+        try:
+            names = os.listdir(self._folder)
+        except OSError:
+            return None if self._folder.exists() else frozenset()
+        return frozenset(n[: -len(SUFFIX)] for n in names if n.endswith(SUFFIX))
+
     def put(self, key: str, samples: Clip) -> bool:
         """Store a clip atomically. Returns False if the cache folder cannot be written."""
         import numpy as np
@@ -254,12 +262,14 @@ def trim(samples: Clip) -> Clip:
     """
     import numpy as np
 
-    # int32 first: abs(-32768) does not fit in int16.
-    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > TRIM_THRESHOLD)
-    if loud.size == 0:
+    # Compared both ways, not with abs(): abs(-32768) does not fit in int16.
+    loud = (samples > TRIM_THRESHOLD) | (samples < -TRIM_THRESHOLD)
+    first = int(np.argmax(loud)) if loud.size else 0
+    if not loud.size or not loud[first]:
         return np.zeros(0, dtype=np.int16)
-    start = max(0, int(loud[0]) - LEAD_MARGIN)
-    stop = min(len(samples), int(loud[-1]) + 1 + TAIL_MARGIN)
+    last = len(samples) - 1 - int(np.argmax(loud[::-1]))
+    start = max(0, first - LEAD_MARGIN)
+    stop = min(len(samples), last + 1 + TAIL_MARGIN)
     out = samples[start:stop].astype(np.int32)
     n = min(FADE, len(out) // 2)
     if n:

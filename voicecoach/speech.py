@@ -38,6 +38,7 @@ clips only, so it never measures loudness or imports scipy.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import threading
@@ -118,6 +119,8 @@ class Speech:
         self._settings: _Settings | None = None
         self._target = 0.0
         self._engine_version = ""
+        # The cache's keys as listed at the start of a batch of lookups, else None.
+        self._listed: frozenset[str] | None = None
         self.synthesized = 0  # phrases this instance had the engine synthesize
         self.levels_made = 0  # clips this instance levelled (not found levelled in the cache)
 
@@ -144,14 +147,7 @@ class Speech:
         before the first and after each one; not at all when every clip is cached.
         """
         wanted = list(dict.fromkeys(texts))
-        found: dict[str, Clip] = {}
-        todo: list[str] = []
-        for text in wanted:
-            clip = self._lookup(text)
-            if clip is None:
-                todo.append(text)
-            else:
-                found[text] = clip
+        found, todo = self._partition(wanted, self._lookup)
         if todo:
             if progress is not None:
                 progress(0, len(todo))
@@ -200,15 +196,8 @@ class Speech:
         ``progress(done, total)`` counts the clips to make, as each raw clip is ready.
         """
         wanted = list(dict.fromkeys(texts))
-        ready: dict[str, Clip] = {}
-        todo: list[str] = []
-        for text in wanted:
-            clip = self._lookup_levelled(text)
-            if clip is None:
-                todo.append(text)
-            else:
-                ready[text] = clip
-        pending: dict[str, tuple[int, Future[Clip]]] = {}
+        ready, todo = self._partition(wanted, self._lookup_levelled)
+        pending: dict[str, _Pending] = {}
         if todo:
             if progress is not None:
                 progress(0, len(todo))
@@ -223,11 +212,40 @@ class Speech:
         """The distinct phrases that would need synthesizing, in first-seen order."""
         return [text for text in dict.fromkeys(texts) if not self.is_cached(text)]
 
+    def _partition(
+        self, wanted: list[str], lookup: Callable[[str], Clip | None]
+    ) -> tuple[dict[str, Clip], list[str]]:
+        """The clips ``lookup`` finds, and the phrases it does not (to make)."""
+        found: dict[str, Clip] = {}
+        todo: list[str] = []
+        with self._listing(len(wanted)):
+            for text in wanted:
+                clip = lookup(text)
+                if clip is None:
+                    todo.append(text)
+                else:
+                    found[text] = clip
+        return found, todo
+
     def _lookup(self, text: str) -> Clip | None:
         return self._find(text, self._memo, self._key)
 
     def _lookup_levelled(self, text: str) -> Clip | None:
         return self._find(text, self._levelled, self._level_key)
+
+    @contextlib.contextmanager
+    def _listing(self, lookups: int) -> Iterator[None]:
+        """For a batch of many lookups, list the cache folder once: a lookup of a key
+        not listed then skips opening its file (~0.15 ms a miss). A key stored later in
+        the batch is missed: only list where that is harmless or cannot happen."""
+        if lookups < _LIST_FROM or self._listed is not None:
+            yield
+            return
+        self._listed = self._cache.keys()
+        try:
+            yield
+        finally:
+            self._listed = None
 
     def _find(self, text: str, memo: dict[str, Clip], key: Callable[[str], str]) -> Clip | None:
         """A clip from ``memo``, else from the cache under ``key(text)`` (then memoized)."""
@@ -237,7 +255,10 @@ class Speech:
         if not text.strip():
             clip = _empty()
         else:
-            clip = self._cache.get(key(text))
+            k = key(text)
+            if self._listed is not None and k not in self._listed:
+                return None  # not in the folder a moment ago: no need to try opening it
+            clip = self._cache.get(k)
             if clip is None:
                 return None
         memo[text] = clip
@@ -245,7 +266,7 @@ class Speech:
 
     def _make_levelled(
         self, todo: list[str], progress: Callable[[int, int], None] | None
-    ) -> dict[str, tuple[int, Future[Clip]]]:
+    ) -> dict[str, _Pending]:
         """Start levelling (and storing) ``todo``'s clips, synthesizing first where needed.
 
         Phrases are synthesized here, one after another, under the cache's lock (each
@@ -274,15 +295,16 @@ class Speech:
         self.levels_made += len(todo)
         workers = max(1, (os.cpu_count() or 1) - 1)
         pool = ThreadPoolExecutor(workers, thread_name_prefix="voicecoach-level")
-        pending: dict[str, tuple[int, Future[Clip]]] = {}
+        pending: dict[str, _Pending] = {}
         try:
-            with self._cache.lock():
+            with self._cache.lock(), self._listing(len(todo)):
                 for done, text in enumerate(todo, 1):
                     clip = self._raw(text)
-                    future = pool.submit(level, text, clip)
+                    job = functools.partial(level, text, clip)
+                    future = pool.submit(job)
                     _BACKGROUND.add(future)
                     future.add_done_callback(_BACKGROUND.discard)
-                    pending[text] = (len(clip), future)
+                    pending[text] = _Pending(len(clip), future, job)
                     if progress is not None:
                         progress(done, len(todo))
         except BaseException:
@@ -392,6 +414,9 @@ def _quote(text: str, limit: int = 60) -> str:
     return f'"{flat}"'
 
 
+# Lookups in one batch from which listing the cache folder first is worth it.
+_LIST_FROM = 8
+
 # Levelling queued in the background (Speech.levelled_later), until it is done.
 _BACKGROUND: set[Future[Any]] = set()
 
@@ -404,6 +429,16 @@ def stop_background() -> None:
         future.cancel()
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """A clip being levelled in the background: its length, and the job (also run
+    here by whoever needs the clip before a worker has started it)."""
+
+    length: int
+    future: Future[Clip]
+    run: Callable[[], Clip]
+
+
 class LevelledClips(Mapping[str, "Clip"]):
     """Levelled clips by phrase, in first-seen order, some maybe still being levelled
     in the background (``Speech.levelled_later``): a lookup waits for its clip (and
@@ -413,7 +448,7 @@ class LevelledClips(Mapping[str, "Clip"]):
         self,
         order: list[str],
         ready: dict[str, Clip],
-        pending: dict[str, tuple[int, Future[Clip]]],
+        pending: dict[str, _Pending],
     ) -> None:
         self._order = order
         self._ready = ready
@@ -422,8 +457,11 @@ class LevelledClips(Mapping[str, "Clip"]):
     def __getitem__(self, text: str) -> Clip:
         clip = self._ready.get(text)
         if clip is None:
-            _, future = self._pending[text]
-            clip = self._ready[text] = future.result()
+            job = self._pending[text]
+            # Not started yet: level it here rather than wait (the workers go on with
+            # the clips after it).
+            clip = job.run() if job.future.cancel() else job.future.result()
+            self._ready[text] = clip
             del self._pending[text]
         return clip
 
@@ -439,7 +477,7 @@ class LevelledClips(Mapping[str, "Clip"]):
     def length(self, text: str) -> int:
         """The clip's length in samples, without waiting for it."""
         clip = self._ready.get(text)
-        return len(clip) if clip is not None else self._pending[text][0]
+        return len(clip) if clip is not None else self._pending[text].length
 
     def only(self, texts: Iterable[str]) -> LevelledClips:
         """The same clips, only those of ``texts`` (the others are not held)."""
