@@ -297,3 +297,56 @@ def test_wav_past_4_gib_becomes_rf64(
     write(session, path)
     assert sf.info(str(path)).format == "RF64"
     np.testing.assert_array_equal(ffmpeg_decode(path), session.render(0, session.length))
+
+
+def test_sink_has_the_disk_write_as_it_goes_and_keeps_every_byte(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every WRITEBACK_BYTES the sink asks the disk to start writing (so the final
+    fsync waits for little); a pipe or device, where that cannot be asked, still gets
+    every byte."""
+    import os
+    import threading
+
+    from voicecoach import codec
+
+    monkeypatch.setattr(codec, "WRITEBACK_BYTES", 1 << 16)
+    kicks: list[int] = []
+    real = os.posix_fadvise
+
+    def fadvise(fd: int, offset: int, length: int, advice: int) -> None:
+        kicks.append(advice)
+        real(fd, offset, length, advice)
+
+    monkeypatch.setattr(os, "posix_fadvise", fadvise)
+    chunks = [bytes([i % 251]) * 50_000 for i in range(40)]
+    path = tmp_path / "out.bin"
+    with open(path, "w+b") as f:
+        sink = codec.Sink(f)
+        for chunk in chunks:
+            assert sink.write(chunk) == len(chunk)
+        sink.seek(0)
+        sink.write(b"HEAD")  # libsndfile rewrites the header at the end
+    assert sink.error is None
+    assert kicks and set(kicks) == {os.POSIX_FADV_DONTNEED}
+    assert len(kicks) == len(chunks) // 2  # every second chunk of 50 kB passes 64 kB
+    assert path.read_bytes() == b"HEAD" + b"".join(chunks)[4:]
+
+    kicks.clear()
+    read_fd, write_fd = os.pipe()
+    received = bytearray()
+
+    def drain() -> None:
+        with os.fdopen(read_fd, "rb") as r:
+            while data := r.read(1 << 16):
+                received.extend(data)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    with os.fdopen(write_fd, "wb") as w:
+        sink = codec.Sink(w)
+        for chunk in chunks:
+            assert sink.write(chunk) == len(chunk)
+    reader.join(10)
+    assert sink.error is None and bytes(received) == b"".join(chunks)
+    assert len(kicks) <= 1  # tried once, then no more
