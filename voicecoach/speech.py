@@ -272,10 +272,11 @@ class Speech:
         Phrases are synthesized here, one after another, under the cache's lock (each
         new raw clip is stored before it is released), while worker threads level the
         ones already made. eSpeak's own thread keeps a core busy meanwhile, and after
-        it this thread goes on (laying out and writing the session), so the workers
-        leave one core free. Levelling is deterministic (gains rounded to 0.01 dB), so
-        two processes levelling the same raw clip store the same samples: no lock is
-        needed for levelled clips, the atomic rename keeps every entry whole.
+        it this thread goes on (laying out and writing the session, levelling itself a
+        clip it needs before a worker has started it), so the workers leave one core
+        free. Levelling is deterministic (gains rounded to 0.01 dB), so two processes
+        levelling the same raw clip store the same samples: no lock is needed for
+        levelled clips, the atomic rename keeps every entry whole.
         """
         from concurrent.futures import ThreadPoolExecutor
 
@@ -441,8 +442,9 @@ class _Pending:
 
 class LevelledClips(Mapping[str, "Clip"]):
     """Levelled clips by phrase, in first-seen order, some maybe still being levelled
-    in the background (``Speech.levelled_later``): a lookup waits for its clip (and
-    raises what levelling raised); ``length`` never waits."""
+    in the background (``Speech.levelled_later``): a lookup levels its clip itself if
+    no worker has started it, else waits for it (and raises what levelling raised);
+    ``length`` never waits."""
 
     def __init__(
         self,
