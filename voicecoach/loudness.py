@@ -814,9 +814,9 @@ def _step_peaks(x: Floats, floor: float) -> Floats:
     return peaks
 
 
-# Work arrays kept per thread, so levelling clip after clip reuses the same memory:
-# fresh pages for every array (the kernel zeroing and mapping them) cost a fifth of the
-# levelling time.
+# Work arrays kept per thread, so levelling clip after clip reuses the same memory for
+# its K-weighting and running maxima: fresh pages for every array (the kernel zeroing
+# and mapping them) cost a fifth of the levelling time when it worked per sample.
 _STEP_A = 1  # K-weighting's overlap-add, then the running maximum's first array
 _STEP_B = 2  # the running maximum's second array
 _SCRATCH = threading.local()
@@ -901,22 +901,18 @@ def _running_max(a: Floats, size: int) -> Floats:
     return result
 
 
-def _running_mean(
-    a: Floats, size: int, sums: Floats | None = None, out: Floats | None = None
-) -> Floats:
+def _running_mean(a: Floats, size: int) -> Floats:
     """uniform_filter1d(a, size, mode="nearest") for odd ``size``: the mean over the
-    centred window, edges repeated (running sums; rounding differs in the last bits).
-    ``sums`` (``a.size + size`` long) and ``out`` are optional work and result arrays."""
+    centred window, edges repeated (running sums; rounding differs in the last bits)."""
     import numpy as np
 
     r, n = size // 2, a.size
-    if sums is None:
-        sums = np.empty(n + 2 * r + 1)
+    sums = np.empty(n + 2 * r + 1)
     sums[0] = 0.0
     sums[1 : r + 1] = a[0]
     sums[r + 1 : r + 1 + n] = a
     sums[r + 1 + n :] = a[-1]
     np.cumsum(sums, out=sums)
-    result: Floats = np.subtract(sums[size:], sums[:-size], out=out)
+    result: Floats = np.subtract(sums[size:], sums[:-size])
     result /= size
     return result
