@@ -168,6 +168,6 @@ def prepare(
     if isinstance(batch, LevelledClips) and not extra.keys() & used:
         clips = batch.only(used)  # still levelling in the background, maybe
     else:
-        clips = {t: c for t, c in ({**batch, **extra}).items() if t in used}
+        clips = {t: extra[t] if t in extra else batch[t] for t in used}
     mixer = Mixer(timeline, clips, sounds)
     return Session(routine, timeline, mixer, speech, levels)
