@@ -304,20 +304,26 @@ def test_a_lookup_levels_its_clip_rather_than_wait_behind_the_queue(
     assert later["North."].size and later["South."].size
 
 
-@pytest.mark.parametrize("damage", ["truncate", "flip", "empty"])
-def test_corrupt_levelled_entry_is_replaced(damage: str) -> None:
-    text = "Lower your leg."
-    first = Speech(US)
-    good = first.levelled_clip(text)
-    path = first.cache.path(first._level_key(text))
+def _damage(path: Path, damage: str, flip: bytes) -> None:
+    """Damage a stored clip: cut 1001 bytes off its end, XOR ``flip`` into the bytes
+    from its middle on, or empty it."""
     data = path.read_bytes()
     if damage == "truncate":
         path.write_bytes(data[: len(data) - 1001])
     elif damage == "flip":
         i = len(data) // 2
-        path.write_bytes(data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1 :])
+        flipped = bytes(b ^ m for b, m in zip(data[i : i + len(flip)], flip, strict=True))
+        path.write_bytes(data[:i] + flipped + data[i + len(flip) :])
     else:
         path.write_bytes(b"")
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "empty"])
+def test_corrupt_levelled_entry_is_replaced(damage: str) -> None:
+    text = "Lower your leg."
+    first = Speech(US)
+    good = first.levelled_clip(text)
+    _damage(first.cache.path(first._level_key(text)), damage, flip=b"\xff")
     s = Speech(US)
     clip = s.levelled_clip(text)
     assert s.cache.discarded == 1
@@ -332,15 +338,7 @@ def test_corrupt_cache_entry_is_replaced(damage: str) -> None:
     text = "Lower your leg."
     first = Speech(US)
     good = first.clip(text)
-    path = first.cache.path(first._key(text))
-    data = path.read_bytes()
-    if damage == "truncate":
-        path.write_bytes(data[: len(data) - 1001])
-    elif damage == "flip":
-        i = len(data) // 2
-        path.write_bytes(data[:i] + bytes([data[i] ^ 0xFF, data[i + 1] ^ 0x0F]) + data[i + 2 :])
-    else:
-        path.write_bytes(b"")
+    _damage(first.cache.path(first._key(text)), damage, flip=b"\xff\x0f")
     s = Speech(US)
     assert not s.is_cached(text)
     clip = s.clip(text)
