@@ -50,7 +50,7 @@ FIRST_SOUND_S = 0.5
 _RUN_HARNESS = textwrap.dedent(
     """
     import os, sys, time
-    from voicecoach import audio_out
+    from voicecoach.adapters import audio_out
 
     class FirstPlay:
         def play(self, samples, rate):
@@ -159,7 +159,7 @@ class Result:
 
 
 def bench_routine(label: str, ref: str, tmp: Path, caches: Path, env: dict[str, str]) -> Result:
-    from voicecoach import routine
+    from voicecoach.routine import loader as routine
 
     cache = caches / label
     shutil.rmtree(cache, ignore_errors=True)

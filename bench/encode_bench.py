@@ -35,8 +35,8 @@ def build_session(minutes: float) -> object:
     import numpy as np
 
     sys.path.insert(0, str(ROOT))
-    from voicecoach.mix import Mixer
-    from voicecoach.timeline import Chapter, Event, Timeline
+    from voicecoach.audio.mix import Mixer
+    from voicecoach.core.timeline import Chapter, Event, Timeline
 
     rng = np.random.default_rng(7)
     clips = {}
@@ -86,8 +86,8 @@ def build_session(minutes: float) -> object:
 def child(fmt: str, minutes: float, threads: int | None) -> None:
     """Encode one format; print a JSON line with the figures."""
     sys.path.insert(0, str(ROOT))
-    from voicecoach import encode
-    from voicecoach.render import quiet_spans
+    from voicecoach.adapters import encode
+    from voicecoach.app.render import quiet_spans
 
     mixer = build_session(minutes)
     timeline = mixer.timeline  # type: ignore[attr-defined]

@@ -89,7 +89,8 @@ def main() -> None:
             path = folder / "bench.yaml"
             path.write_text(routine_text(args.minutes))
         os.environ["VOICECOACH_CACHE_DIR"] = str(folder / "cache")
-        from voicecoach import routine, session
+        from voicecoach.app import session
+        from voicecoach.routine import loader as routine
 
         print(f"preparing {path} (fills the clip cache: the run starts warm)…", flush=True)
         prepared = session.prepare(routine.load(str(path)))

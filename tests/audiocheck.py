@@ -11,11 +11,11 @@ import numpy as np
 import numpy.typing as npt
 import soundfile as sf
 
-from voicecoach import encode
-from voicecoach.mix import Mixer
-from voicecoach.render import quiet_spans
-from voicecoach.tagging import Tags
-from voicecoach.timeline import SAMPLE_RATE, Chapter, Event, Timeline
+from voicecoach.adapters import encode
+from voicecoach.adapters.tagging import Tags
+from voicecoach.app.render import quiet_spans
+from voicecoach.audio.mix import Mixer
+from voicecoach.core.timeline import SAMPLE_RATE, Chapter, Event, Timeline
 
 Samples = npt.NDArray[np.int16]
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.fakes import FakeSpeech, fake_sounds
 from tests.pulse import PulseServer, start_pulse, stop_pulse
-from voicecoach.session import Session
+from voicecoach.app.session import Session
 
 # A short routine with every kind of stretch the player cares about: a hold, a rest,
 # reps on both sides over two sets, and a manual-advance exercise (a wait).
@@ -47,7 +47,8 @@ def _private_state(
 @pytest.fixture
 def make_session() -> Callable[..., Session]:
     """Build a session from routine YAML with the fake speech engine and sounds."""
-    from voicecoach import routine, session
+    from voicecoach.app import session
+    from voicecoach.routine import loader as routine
 
     def make(text: str = SHORT_ROUTINE, path: str = "short.yaml") -> Session:
         return session.prepare(

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import numpy.typing as npt
 
-from voicecoach.timeline import SAMPLE_RATE, SOUND_NAMES
+from voicecoach.core.timeline import SAMPLE_RATE, SOUND_NAMES
 
 Samples = npt.NDArray[np.int16]
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tests.pulse import CAPTURE_RATE, Capture, PulseServer
-from voicecoach.audio_out import FakeClock, RecordingOut, captured_stderr
+from voicecoach.adapters.audio_out import FakeClock, RecordingOut, captured_stderr
 
 RATE = 22050
 
@@ -24,7 +24,7 @@ def test_captured_stderr_hides_what_is_written_below_python_and_gives_it_back() 
     assert noise == ["ALSA lib pcm.c: Unknown PCM default\n"]
     # fd 2 is back: a write goes where it went before (checked in a child with a pipe).
     code = (
-        "import os\nfrom voicecoach.audio_out import captured_stderr\n"
+        "import os\nfrom voicecoach.adapters.audio_out import captured_stderr\n"
         "with captured_stderr():\n    os.write(2, b'hidden')\nos.write(2, b'shown')\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
@@ -37,7 +37,7 @@ def test_no_device_is_a_one_line_error_with_the_details_kept_as_notes(tmp_path: 
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
     env["ALSA_CONFIG_PATH"] = str(config)
     code = (
-        "import numpy\nfrom voicecoach.audio_out import SimpleaudioOut\n"
+        "import numpy\nfrom voicecoach.adapters.audio_out import SimpleaudioOut\n"
         "from voicecoach.errors import AudioDeviceError\n"
         "try:\n    SimpleaudioOut().play(numpy.zeros(100, numpy.int16), 22050)\n"
         "except AudioDeviceError as err:\n"
@@ -60,7 +60,7 @@ def test_no_device_is_a_one_line_error_with_the_details_kept_as_notes(tmp_path: 
 # PulseAudio is there) once per process, so this process's earlier use must not matter.
 PLAYER = """
 import sys, time, numpy as np
-from voicecoach.audio_out import SimpleaudioOut
+from voicecoach.adapters.audio_out import SimpleaudioOut
 RATE = 22050
 t = np.arange(round(float(sys.argv[1]) * RATE)) / RATE
 tone = (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16)

@@ -13,11 +13,12 @@ from click.testing import CliRunner
 
 from tests.conftest import SHORT_ROUTINE
 from tests.fakes import FakeSpeech, fake_sounds
-from voicecoach import audio_out, audition, sounds, speech
-from voicecoach.audio_out import RecordingOut
-from voicecoach.audition_play import play_preview
+from voicecoach.adapters import audio_out, sounds, speech
+from voicecoach.adapters.audio_out import RecordingOut
+from voicecoach.app.preview import play_preview
+from voicecoach.app.session import Session
 from voicecoach.cli import cli
-from voicecoach.session import Session
+from voicecoach.core import transcript as audition
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def test_play_preview_plays_the_mix_of_the_shorter_timeline(
     out = RecordingOut()
     monkeypatch.setattr(audio_out, "default_output", lambda: out)
     # audition_play imported the name: replace it where it is used.
-    monkeypatch.setattr("voicecoach.audition_play.default_output", lambda: out)
+    monkeypatch.setattr("voicecoach.app.preview.default_output", lambda: out)
     seconds = play_preview(session, 8.0)
     (played,) = out.plays
     preview = audition.preview(session.timeline, 8.0)
@@ -78,7 +79,7 @@ def test_play_preview_plays_the_mix_of_the_shorter_timeline(
 
 def test_cli_audition_play(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     out = RecordingOut()
-    monkeypatch.setattr("voicecoach.audition_play.default_output", lambda: out)
+    monkeypatch.setattr("voicecoach.app.preview.default_output", lambda: out)
     monkeypatch.setattr(speech, "Speech", lambda voice, cache_dir=None: FakeSpeech())
     monkeypatch.setattr(sounds, "load_sounds", lambda overrides=(): fake_sounds())
     path = tmp_path / "short.yaml"

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from voicecoach import captions
+from voicecoach.app.session import Session
+from voicecoach.core import captions
+from voicecoach.core.timeline import Event, Timeline
 from voicecoach.errors import OutputError, UsageError
-from voicecoach.session import Session
-from voicecoach.timeline import Event, Timeline
 
 RATE = 22050
 

@@ -28,9 +28,11 @@ from click.testing import CliRunner, Result
 from tests.audiocheck import decode, lag
 from tests.fakes import FakeSpeech, fake_sounds
 from tests.test_speech import _NO_ESPEAK
-from voicecoach import __version__, resources, sounds, speech
+from voicecoach import __version__
+from voicecoach.adapters import sounds, speech
 from voicecoach.cli import cli
-from voicecoach.model import Voice
+from voicecoach.core.model import Voice
+from voicecoach.routine import resources
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "data" / "golden"
@@ -325,7 +327,7 @@ def test_json_times_are_where_the_rendered_audio_puts_them(
 
 
 def test_list_shows_every_bundled_routine(run: Callable[..., Result]) -> None:
-    from voicecoach import routine
+    from voicecoach.routine import loader as routine
 
     result = run("list")
     assert (result.exit_code, result.stderr) == (0, "")

@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 from tests.test_store import make_routine, make_session
-from voicecoach import history
+from voicecoach.adapters.recorder import Recorder
+from voicecoach.app import history
 from voicecoach.cli import cli
-from voicecoach.recorder import Recorder
 
 NOW = datetime(2024, 5, 8, 16, 0, tzinfo=UTC)  # Wednesday 18:00 in Berlin
 

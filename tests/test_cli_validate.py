@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from voicecoach.cli import cli
-from voicecoach.schema import routine_schema
+from voicecoach.routine.schema import routine_schema
 
 MALFORMED = Path(__file__).parent / "malformed"
 VALID = "title: T\nexercises:\n  - {name: Bridge, reps: 10}\n"

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voicecoach import clipcache
-from voicecoach.clipcache import (
+from voicecoach.adapters import clipcache
+from voicecoach.adapters.clipcache import (
     FADE,
     HEADER,
     LEAD_MARGIN,

@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fakes import FAKE_SOUND_LENGTHS, fake_length
-from voicecoach.compiler import compile_routine
-from voicecoach.model import Block, Exercise, Lines, Phase, Pos, Routine
-from voicecoach.timeline import Timeline, to_samples
+from voicecoach.core.compiler import compile_routine
+from voicecoach.core.model import Block, Exercise, Lines, Phase, Pos, Routine
+from voicecoach.core.timeline import Timeline, to_samples
 
 P = Pos(3, 5)
 secs = st.sampled_from([0.5, 1.0, 1.5, 2.0, 3.0, 4.0])

@@ -9,7 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voicecoach.durations import DURATION_PATTERN, format_duration, parse_duration, read_seconds
+from voicecoach.core.durations import (
+    DURATION_PATTERN,
+    format_duration,
+    parse_duration,
+    read_seconds,
+)
 
 HINT = "use seconds, '30s', '1m30s' or '0:45'"
 

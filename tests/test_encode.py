@@ -24,11 +24,11 @@ from tests.audiocheck import (
     to_session_rate,
     write,
 )
-from voicecoach import encode, mp3
+from voicecoach.adapters import encode, mp3
+from voicecoach.adapters.tagging import Tags
+from voicecoach.app.render import quiet_spans
+from voicecoach.audio.mix import Mixer
 from voicecoach.errors import UsageError
-from voicecoach.mix import Mixer
-from voicecoach.render import quiet_spans
-from voicecoach.tagging import Tags
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,7 @@ def test_id3_tag_is_v23_in_order_and_readable_by_mutagen(session: Mixer, tmp_pat
 def test_many_chapters_get_a_table_of_tables(tmp_path: Path) -> None:
     from mutagen.id3 import ID3
 
-    from voicecoach.timeline import Chapter
+    from voicecoach.core.timeline import Chapter
 
     chapters = [Chapter(f"Part {i}", i * 100, (i + 1) * 100) for i in range(300)]
     path = tmp_path / "many.mp3"
@@ -308,7 +308,7 @@ def test_sink_has_the_disk_write_as_it_goes_and_keeps_every_byte(
     import os
     import threading
 
-    from voicecoach import codec
+    from voicecoach.adapters import codec
 
     monkeypatch.setattr(codec, "WRITEBACK_BYTES", 1 << 16)
     kicks: list[int] = []

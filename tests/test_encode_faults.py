@@ -15,9 +15,9 @@ import soundfile as sf
 
 from tests.audiocheck import Samples, synthetic, write
 from tests.terminal import set_immutable
-from voicecoach import encode
+from voicecoach.adapters import encode
+from voicecoach.audio.mix import Mixer
 from voicecoach.errors import OutputError, UsageError, VoicecoachError
-from voicecoach.mix import Mixer
 
 
 @pytest.fixture(scope="module")
@@ -176,8 +176,8 @@ import sys
 from pathlib import Path
 sys.path.insert(0, {root!r})
 from tests.audiocheck import synthetic
-from voicecoach import encode
-from voicecoach.render import quiet_spans
+from voicecoach.adapters import encode
+from voicecoach.app.render import quiet_spans
 m = synthetic(1800.0, spacing=3.0)
 print("ready", flush=True)
 encode.write_audio(Path({target!r}), m.chunks(), total=m.length,
@@ -250,7 +250,7 @@ def test_ctrl_c_inside_libsndfile_write_callback_is_not_lost(
     It is held until the next chunk instead."""
     import signal
 
-    from voicecoach import codec
+    from voicecoach.adapters import codec
 
     real_write = codec.Sink.write
     calls: list[int] = []

@@ -34,9 +34,9 @@ import soundfile
 
 from tests.pulse import Capture, PulseServer
 from tests.terminal import Terminal, set_immutable
-from voicecoach.audio_out import NO_DEVICE
-from voicecoach.clipcache import ClipCache
-from voicecoach.speech import NOT_INSTALLED
+from voicecoach.adapters.audio_out import NO_DEVICE
+from voicecoach.adapters.clipcache import ClipCache
+from voicecoach.adapters.speech import NOT_INSTALLED
 
 # No warnings (every lead-in fits its words): stderr holds only what a test expects.
 TINY = """\
@@ -472,7 +472,8 @@ def _timeline(env: dict[str, str], cwd: Path, name: str) -> dict[str, object]:
 def test_routine_changed_then_deleted_during_a_run_plays_what_was_loaded(
     pulse: PulseServer, live: dict[str, str], work: Path
 ) -> None:
-    from voicecoach import last_run, routine
+    from voicecoach.adapters import last_run
+    from voicecoach.routine import loader as routine
 
     path = work / "two.yaml"
     duration = float(_timeline(live, work, "two.yaml")["duration"])  # type: ignore[arg-type]
@@ -528,7 +529,8 @@ def test_ctrl_c_while_preparing(live: dict[str, str], work: Path, tmp_path: Path
 def test_ctrl_c_while_playing_then_resume_refuses_a_changed_routine(
     pulse: PulseServer, live: dict[str, str], work: Path
 ) -> None:
-    from voicecoach import last_run, routine
+    from voicecoach.adapters import last_run
+    from voicecoach.routine import loader as routine
 
     path = work / "two.yaml"
     timeline = _timeline(live, work, "two.yaml")
@@ -564,7 +566,8 @@ def test_ctrl_c_while_playing_then_resume_refuses_a_changed_routine(
 @pytest.mark.audio
 @pytest.mark.slow
 def test_ctrl_c_while_paused(pulse: PulseServer, live: dict[str, str], work: Path) -> None:
-    from voicecoach import last_run, routine
+    from voicecoach.adapters import last_run
+    from voicecoach.routine import loader as routine
 
     path = work / "two.yaml"
     _timeline(live, work, "two.yaml")

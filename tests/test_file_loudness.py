@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import SHORT_ROUTINE
-from voicecoach import render, routine, session
-from voicecoach.loudness import integrated_loudness, peak_dbfs
+from voicecoach.app import render, session
+from voicecoach.audio.loudness import integrated_loudness, peak_dbfs
+from voicecoach.routine import loader as routine
 
 pytestmark = pytest.mark.slow
 

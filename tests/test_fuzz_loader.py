@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from voicecoach.cli import cli
+from voicecoach.core.model import Routine
 from voicecoach.errors import RoutineError, VoicecoachError
-from voicecoach.model import Routine
-from voicecoach.routine import load, load_text
-from voicecoach.schema import BLOCK_KEYS, EXERCISE_KEYS, PHASE_KEYS, TOP_KEYS, VOICE_KEYS
+from voicecoach.routine.loader import load, load_text
+from voicecoach.routine.schema import BLOCK_KEYS, EXERCISE_KEYS, PHASE_KEYS, TOP_KEYS, VOICE_KEYS
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -20,7 +20,10 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import FakeSpeech, fake_sounds
-from voicecoach import audition, resources, routine, session
+from voicecoach.app import session
+from voicecoach.core import transcript as audition
+from voicecoach.routine import loader as routine
+from voicecoach.routine import resources
 
 DATA = Path(__file__).parent / "data"
 GOLDEN = DATA / "golden"

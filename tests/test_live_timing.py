@@ -97,7 +97,8 @@ def test_live_run_is_the_rendered_session_even_across_a_pause(
 ) -> None:
     import soundfile
 
-    from voicecoach import player, routine, session
+    from voicecoach.app import player, session
+    from voicecoach.routine import loader as routine
 
     path = tmp_path / "timing.yaml"
     path.write_text(ROUTINE)

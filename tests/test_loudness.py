@@ -15,8 +15,9 @@ import pyloudnorm
 import pytest
 import soundfile
 
-from voicecoach import loudness
-from voicecoach.loudness import (
+from voicecoach.adapters.sounds import load_sounds
+from voicecoach.audio import loudness
+from voicecoach.audio.loudness import (
     PEAK_DBFS,
     SOUND_LUFS,
     SPEECH_LUFS,
@@ -30,8 +31,7 @@ from voicecoach.loudness import (
     speech_loudness,
     true_peak_dbfs,
 )
-from voicecoach.sounds import load_sounds
-from voicecoach.timeline import SAMPLE_RATE
+from voicecoach.core.timeline import SAMPLE_RATE
 
 Samples = npt.NDArray[np.int16]
 RATE = SAMPLE_RATE

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from voicecoach.errors import RoutineError
-from voicecoach.routine import load, load_text
+from voicecoach.routine.loader import load, load_text
 
 CORPUS = Path(__file__).parent / "malformed"
 FILES = sorted(CORPUS.glob("*.yaml"))

@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from voicecoach import player
-from voicecoach.audio_out import FakeClock, Played, RecordingOut
-from voicecoach.keys import ScriptedKeys
-from voicecoach.player import PlayResult, play_session
-from voicecoach.session import Session
-from voicecoach.status import Guide
+from voicecoach.adapters.audio_out import FakeClock, Played, RecordingOut
+from voicecoach.adapters.keys import ScriptedKeys
+from voicecoach.app import player
+from voicecoach.app.player import PlayResult, play_session
+from voicecoach.app.session import Session
+from voicecoach.core.status import Guide
 
 DRAIN = 0.3  # like simpleaudio: a stopped buffer plays on this long
 
@@ -438,7 +438,7 @@ def test_where_in_each_kind_of_chapter(session: Session) -> None:
 
 
 def test_spoken_time_left_is_rounded_like_a_person_would() -> None:
-    from voicecoach.status import clock, spoken_time_left
+    from voicecoach.core.status import clock, spoken_time_left
 
     assert spoken_time_left(6 * 60 + 10) == "About six minutes left."
     assert spoken_time_left(65) == "About a minute left."
@@ -452,7 +452,7 @@ def test_spoken_time_left_is_rounded_like_a_person_would() -> None:
 def test_terminal_status_rewrites_one_line_and_clears_it() -> None:
     import io
 
-    from voicecoach.status import TerminalStatus
+    from voicecoach.core.status import TerminalStatus
 
     stream = io.StringIO()
     status = TerminalStatus(stream)
@@ -469,7 +469,7 @@ def test_terminal_status_rewrites_one_line_and_clears_it() -> None:
 
 
 def test_parse_keys() -> None:
-    from voicecoach.keys import parse
+    from voicecoach.adapters.keys import parse
 
     assert parse(b" nbq?p") == ["space", "n", "b", "q", "?", "p"]
     assert parse(b"0123456789") == ["1", "2", "3", "4", "5"]  # the check-in's answers
@@ -484,7 +484,7 @@ def test_terminal_keys_in_a_real_pseudo_terminal_and_the_terminal_is_restored() 
     import os
     import termios
 
-    from voicecoach.keys import open_keys
+    from voicecoach.adapters.keys import open_keys
 
     master, slave = os.openpty()
     try:
@@ -508,7 +508,7 @@ def test_terminal_keys_in_a_real_pseudo_terminal_and_the_terminal_is_restored() 
 
 
 def test_no_terminal_no_keys(tmp_path: Path) -> None:
-    from voicecoach.keys import open_keys
+    from voicecoach.adapters.keys import open_keys
 
     with (tmp_path / "f").open("w+") as stream, open_keys(stream) as keys:
         assert keys is None
@@ -518,7 +518,7 @@ def test_no_terminal_no_keys(tmp_path: Path) -> None:
 
 
 def test_last_run_is_written_atomically_and_read_back(tmp_path: Path) -> None:
-    from voicecoach import last_run
+    from voicecoach.adapters import last_run
 
     path = tmp_path / "state" / "last_run.json"
     run = last_run.LastRun("/r/back.yaml", "abc", 2, False)
@@ -532,7 +532,7 @@ def test_last_run_is_written_atomically_and_read_back(tmp_path: Path) -> None:
 
 
 def test_resume_point_explains_why_not() -> None:
-    from voicecoach import last_run
+    from voicecoach.adapters import last_run
     from voicecoach.errors import VoicecoachError
 
     with pytest.raises(VoicecoachError, match=r"^nothing to resume: no session was stopped"):
@@ -555,7 +555,7 @@ def cli_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., An
 
     from tests.conftest import SHORT_ROUTINE
     from tests.fakes import FakeSpeech, fake_sounds
-    from voicecoach import audio_out, sounds, speech
+    from voicecoach.adapters import audio_out, sounds, speech
     from voicecoach.cli import cli
 
     outputs: list[RecordingOut] = []
@@ -580,7 +580,7 @@ def cli_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., An
 
 
 def test_run_plays_the_routine_and_remembers_it_finished(cli_run: Any) -> None:
-    from voicecoach import last_run
+    from voicecoach.adapters import last_run
 
     result, out = cli_run(str(cli_run.path))
     assert result.exit_code == 0, result.output
@@ -599,7 +599,8 @@ def test_run_plays_the_routine_and_remembers_it_finished(cli_run: Any) -> None:
 def test_run_resume_starts_at_the_exercise_where_it_stopped(
     cli_run: Any, make_session: Callable[..., Session]
 ) -> None:
-    from voicecoach import last_run, routine
+    from voicecoach.adapters import last_run
+    from voicecoach.routine import loader as routine
 
     digest = routine.load(str(cli_run.path)).digest
     last_run.save(last_run.LastRun(str(cli_run.path), digest, 1, False))
@@ -613,7 +614,7 @@ def test_run_resume_starts_at_the_exercise_where_it_stopped(
 
 
 def test_run_resume_refuses_a_changed_routine(cli_run: Any) -> None:
-    from voicecoach import last_run
+    from voicecoach.adapters import last_run
 
     last_run.save(last_run.LastRun(str(cli_run.path), "an older digest", 1, False))
     result, out = cli_run("--resume")

@@ -21,10 +21,12 @@ from click.testing import CliRunner
 from tests.audiocheck import decode, ffprobe
 from tests.conftest import SHORT_ROUTINE
 from tests.fakes import FakeSpeech, fake_sounds
-from voicecoach import batch, encode, render, tracks
+from voicecoach.adapters import encode
+from voicecoach.app import batch, render
+from voicecoach.app.session import Session
 from voicecoach.cli import cli
+from voicecoach.core import tracks
 from voicecoach.errors import OutputError, UsageError, VoicecoachError
-from voicecoach.session import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -208,7 +210,8 @@ def test_split_into_a_missing_parent_fails(session: Session, tmp_path: Path) -> 
 
 
 def fake_prepare(ref: str, prep: render.Prep | None = None) -> Session:
-    from voicecoach import routine, session
+    from voicecoach.app import session
+    from voicecoach.routine import loader as routine
 
     loaded = routine.load(ref)
     if loaded.title == "Broken":
@@ -270,9 +273,9 @@ def test_render_many_refuses_two_routines_with_one_name(tmp_path: Path) -> None:
 @pytest.fixture
 def run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Any]:
     """`voicecoach ...` in-process, with fake speech (the real sounds)."""
-    import voicecoach.speech
+    import voicecoach.adapters.speech
 
-    monkeypatch.setattr(voicecoach.speech, "Speech", lambda voice, *a, **k: FakeSpeech())
+    monkeypatch.setattr(voicecoach.adapters.speech, "Speech", lambda voice, *a, **k: FakeSpeech())
     monkeypatch.setattr(batch, "prepare_ref", fake_prepare)
     monkeypatch.chdir(tmp_path)
     # Lead-ins long enough for the fake speech: no compile warnings in the output.

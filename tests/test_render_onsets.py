@@ -57,9 +57,9 @@ def voicecoach(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Complet
 def test_every_cue_starts_at_its_timeline_sample(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from voicecoach import routine
-    from voicecoach.sounds import load_sounds
-    from voicecoach.speech import Speech
+    from voicecoach.adapters.sounds import load_sounds
+    from voicecoach.adapters.speech import Speech
+    from voicecoach.routine import loader as routine
 
     cache = tmp_path / "cache"
     env = {**os.environ, "VOICECOACH_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from voicecoach import resources
+from voicecoach.core.model import Block, Exercise, Lines, Phase, Pos, Routine, Voice
 from voicecoach.errors import RoutineError, RoutineNotFound, VoicecoachError
-from voicecoach.model import Block, Exercise, Lines, Phase, Pos, Routine, Voice
-from voicecoach.routine import load, load_text, nominal_length, resolve
-from voicecoach.routine_exercise import Defaults
+from voicecoach.routine import resources
+from voicecoach.routine.exercise import Defaults
+from voicecoach.routine.loader import load, load_text, nominal_length, resolve
 
 
 def routine(text: str, path: str = "test.yaml") -> Routine:

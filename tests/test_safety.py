@@ -24,12 +24,12 @@ from tests.pulse import Capture, PulseServer, locate, to_rate
 from tests.terminal import Terminal
 from tests.test_live_timing import _voicecoach
 from tests.test_player import DRAIN, chapter, middle, play, seconds, the_wait
-from voicecoach import checkin, player
-from voicecoach import coaching as say
-from voicecoach.audio_out import FakeClock, RecordingOut
-from voicecoach.keys import ScriptedKeys
-from voicecoach.session import Session
-from voicecoach.status import Guide
+from voicecoach.adapters.audio_out import FakeClock, RecordingOut
+from voicecoach.adapters.keys import ScriptedKeys
+from voicecoach.app import checkin, player
+from voicecoach.app.session import Session
+from voicecoach.core import coaching as say
+from voicecoach.core.status import Guide
 
 SAFETY = "Move slowly, and stop if anything hurts."
 SAFE_ROUTINE = SHORT_ROUTINE.replace("title: Test\n", f"title: Test\nsafety: {SAFETY}\n")
@@ -63,7 +63,8 @@ def test_the_safety_note_is_said_in_the_welcome_only_when_asked_for(
     make_session: Callable[..., Session],
 ) -> None:
     from tests.fakes import FakeSpeech, fake_sounds
-    from voicecoach import routine, session
+    from voicecoach.app import session
+    from voicecoach.routine import loader as routine
 
     loaded = routine.load_text(SAFE_ROUTINE, "safe.yaml")
     with_note, without = (
@@ -321,7 +322,7 @@ def run_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., An
     from click.testing import CliRunner
 
     from tests.fakes import FakeSpeech, fake_sounds
-    from voicecoach import audio_out, keys, sounds, speech
+    from voicecoach.adapters import audio_out, keys, sounds, speech
     from voicecoach.cli import cli
 
     monkeypatch.setenv("VOICECOACH_DATA_DIR", str(tmp_path / "data"))
@@ -351,7 +352,8 @@ def run_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., An
 
 def prepared(include_safety: bool) -> Session:
     from tests.fakes import FakeSpeech, fake_sounds
-    from voicecoach import routine, session
+    from voicecoach.app import session
+    from voicecoach.routine import loader as routine
 
     loaded = routine.load_text(SAFE_ROUTINE, "short.yaml")
     return session.prepare(
@@ -364,7 +366,7 @@ def test_run_says_the_safety_note_the_first_time_only_and_logs_every_run(
 ) -> None:
     from click.testing import CliRunner
 
-    from voicecoach import store
+    from voicecoach.adapters import store
     from voicecoach.cli import cli
 
     heard = []
@@ -401,7 +403,7 @@ def test_run_says_the_safety_note_the_first_time_only_and_logs_every_run(
 def test_run_with_keys_logs_the_pain_the_skip_and_the_check_in(run_cli: Any) -> None:
     from click.testing import CliRunner
 
-    from voicecoach import store
+    from voicecoach.adapters import store
     from voicecoach.cli import cli
 
     session = prepared(True)
@@ -431,7 +433,7 @@ def test_run_with_keys_logs_the_pain_the_skip_and_the_check_in(run_cli: Any) -> 
 def test_run_stopped_in_the_welcome_is_not_asked_and_the_note_comes_again(
     run_cli: Any,
 ) -> None:
-    from voicecoach import store
+    from voicecoach.adapters import store
 
     result, _ = run_cli([(1.0, "q")])
     assert result.exit_code == 0, result.output
@@ -456,7 +458,7 @@ def corrupt(db: Path) -> Iterator[None]:
 
 @contextlib.contextmanager
 def locked(db: Path, journal: str) -> Iterator[None]:
-    from voicecoach.store import Store
+    from voicecoach.adapters.store import Store
 
     Store(db).close()
     locker = sqlite3.connect(db, isolation_level=None)
@@ -521,7 +523,9 @@ exercises:
 def test_in_a_terminal_safety_first_time_pain_check_in_and_history(
     pulse: PulseServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from voicecoach import routine, session, store
+    from voicecoach.adapters import store
+    from voicecoach.app import session
+    from voicecoach.routine import loader as routine
 
     cache = tmp_path / "cache"
     monkeypatch.setenv("VOICECOACH_CACHE_DIR", str(cache))  # the same clips as the runs

@@ -1,5 +1,5 @@
 """The JSON Schema: valid draft 2020-12, shipped, and accepting what the loader accepts
-(as far as JSON Schema can say it; see voicecoach/schema.py for what it cannot)."""
+(as far as JSON Schema can say it; see voicecoach/routine/schema.py for what it cannot)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from voicecoach import resources
+from voicecoach.core.model import LINE_MOMENTS
 from voicecoach.errors import RoutineError
-from voicecoach.model import LINE_MOMENTS
-from voicecoach.routine import load, load_text
-from voicecoach.schema import (
+from voicecoach.routine import resources
+from voicecoach.routine.loader import load, load_text
+from voicecoach.routine.schema import (
     BLOCK_KEYS,
     DEFAULT_KEYS,
     EXERCISE_KEYS,

@@ -16,10 +16,11 @@ import pytest
 
 from tests.conftest import SHORT_ROUTINE
 from tests.fakes import FakeSpeech, fake_sounds
-from voicecoach import routine, session
-from voicecoach.loudness import SPEECH_LUFS, normalize_speech, speech_target
-from voicecoach.session import InProcessLevels, Session
-from voicecoach.speech import Speech
+from voicecoach.adapters.speech import Speech
+from voicecoach.app import session
+from voicecoach.app.session import InProcessLevels, Session
+from voicecoach.audio.loudness import SPEECH_LUFS, normalize_speech, speech_target
+from voicecoach.routine import loader as routine
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -27,8 +28,9 @@ REPO = Path(__file__).resolve().parent.parent
 _PREPARE = textwrap.dedent(
     """
     import json, sys
-    from voicecoach import routine, session
-    from voicecoach.speech import Speech
+    from voicecoach.routine import loader as routine
+    from voicecoach.app import session
+    from voicecoach.adapters.speech import Speech
 
     loaded = routine.load_text(sys.argv[1], "short.yaml")
     speech = Speech(loaded.voice)

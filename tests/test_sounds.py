@@ -14,11 +14,17 @@ import numpy.typing as npt
 import pytest
 import soundfile
 
-from voicecoach import resources
+from voicecoach.adapters.sounds import MAX_SECONDS, SoundError, load_sound_file, load_sounds
+from voicecoach.audio.loudness import (
+    PEAK_DBFS,
+    SOUND_LUFS,
+    peak_dbfs,
+    sound_loudness,
+    true_peak_dbfs,
+)
+from voicecoach.core.timeline import SAMPLE_RATE, SOUND_NAMES
 from voicecoach.errors import VoicecoachError
-from voicecoach.loudness import PEAK_DBFS, SOUND_LUFS, peak_dbfs, sound_loudness, true_peak_dbfs
-from voicecoach.sounds import MAX_SECONDS, SoundError, load_sound_file, load_sounds
-from voicecoach.timeline import SAMPLE_RATE, SOUND_NAMES
+from voicecoach.routine import resources
 
 Samples = npt.NDArray[np.int16]
 RATE = SAMPLE_RATE

@@ -17,13 +17,16 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from voicecoach import speech
-from voicecoach.cli import cli
-from voicecoach.clipcache import FADE, LEAD_MARGIN, TAIL_MARGIN, TRIM_THRESHOLD, ClipCache, trim
-from voicecoach.errors import SpeechError
-from voicecoach.loudness import SPEECH_LUFS, normalize_speech, speech_loudness
-from voicecoach.model import Voice
-from voicecoach.speech import (
+from voicecoach.adapters import speech
+from voicecoach.adapters.clipcache import (
+    FADE,
+    LEAD_MARGIN,
+    TAIL_MARGIN,
+    TRIM_THRESHOLD,
+    ClipCache,
+    trim,
+)
+from voicecoach.adapters.speech import (
     NOT_INSTALLED,
     Speech,
     VoiceInfo,
@@ -31,6 +34,10 @@ from voicecoach.speech import (
     list_voices,
     resolve_voice,
 )
+from voicecoach.audio.loudness import SPEECH_LUFS, normalize_speech, speech_loudness
+from voicecoach.cli import cli
+from voicecoach.core.model import Voice
+from voicecoach.errors import SpeechError
 
 REPO = Path(__file__).resolve().parent.parent
 US = Voice(voice="gmw/en-us", rate=165, volume=1.0)
@@ -243,7 +250,7 @@ def test_stopping_drops_the_levelling_not_started(monkeypatch: pytest.MonkeyPatc
     """A command stopped early (Ctrl-C) does not finish the queued levelling at exit;
     the clip being levelled is still stored whole, and a dropped one is levelled when
     it is next wanted."""
-    from voicecoach import loudness
+    from voicecoach.audio import loudness
 
     started, release = threading.Event(), threading.Event()
     real = loudness.normalize_speech
@@ -276,7 +283,7 @@ def test_stopping_drops_the_levelling_not_started(monkeypatch: pytest.MonkeyPatc
 def test_a_lookup_levels_its_clip_rather_than_wait_behind_the_queue(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from voicecoach import loudness
+    from voicecoach.audio import loudness
 
     started, release = threading.Event(), threading.Event()
     real = loudness.normalize_speech
@@ -353,8 +360,8 @@ _WORKER = textwrap.dedent(
     """
     import hashlib, json, os, sys, time
     from pathlib import Path
-    from voicecoach.model import Voice
-    from voicecoach.speech import Speech
+    from voicecoach.core.model import Voice
+    from voicecoach.adapters.speech import Speech
 
     cache, go, phrases = Path(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv[3])
     s = Speech(Voice(voice="gmw/en-us"), cache)
@@ -550,8 +557,8 @@ def test_missing_espeak_library_from_the_api(tmp_path: Path) -> None:
     code = textwrap.dedent(
         """
         from voicecoach.errors import SpeechError
-        from voicecoach.model import Voice
-        from voicecoach.speech import Speech
+        from voicecoach.core.model import Voice
+        from voicecoach.adapters.speech import Speech
         try:
             Speech(Voice()).clip("Hello.")
         except SpeechError as err:

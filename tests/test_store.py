@@ -19,10 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from voicecoach import store
-from voicecoach.model import Block, Exercise, Pos, Routine
-from voicecoach.recorder import BackgroundRecorder, Recorder
-from voicecoach.store import (
+from voicecoach.adapters import store
+from voicecoach.adapters.recorder import BackgroundRecorder, Recorder
+from voicecoach.adapters.store import (
     EventRecord,
     ExerciseRecord,
     ResumePoint,
@@ -30,7 +29,8 @@ from voicecoach.store import (
     Store,
     StoreError,
 )
-from voicecoach.timeline import Event, Timeline
+from voicecoach.core.model import Block, Exercise, Pos, Routine
+from voicecoach.core.timeline import Event, Timeline
 
 START = datetime(2024, 5, 6, 7, 30, tzinfo=UTC)
 SAVE_WARNING = "Warning: this session could not be saved: "
@@ -354,7 +354,7 @@ CHILD = textwrap.dedent(
     import sys
     from pathlib import Path
     from tests.test_store import make_session
-    from voicecoach.recorder import Recorder
+    from voicecoach.adapters.recorder import Recorder
 
     rec = Recorder(Path(sys.argv[1]))
     rec.started(make_session())

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.audiocheck import decode
-from voicecoach import resources
+from voicecoach.routine import resources
 
 pytestmark = pytest.mark.slow
 
@@ -102,8 +102,8 @@ def test_the_installed_package_is_used_and_finds_its_data(
         "import sys\n"
         f"sys.path[:] = [p for p in sys.path if p.rstrip('/') != {str(ROOT)!r}]\n"
         "import voicecoach\n"
-        "from voicecoach import resources\n"
-        "from voicecoach.sounds import load_sounds\n"
+        "from voicecoach.routine import resources\n"
+        "from voicecoach.adapters.sounds import load_sounds\n"
         "print(voicecoach.__file__)\n"
         "print(resources.scripts_dir())\n"
         "print(resources.sounds_dir())\n"

@@ -2,7 +2,7 @@
 
     .venv/bin/python tools/make_sounds.py [--out DIR]
 
-Pure numpy with fixed parameters (no randomness), then voicecoach.loudness.match_sound,
+Pure numpy with fixed parameters (no randomness), then voicecoach.audio.loudness.match_sound,
 so running it twice gives byte-identical files; tests/test_sounds.py regenerates them
 and compares bytes with the committed ones. Each sound is mono 16-bit PCM at 22050 Hz,
 distinct by pitch and shape, short, and click-free: every note has raised-cosine
@@ -178,7 +178,7 @@ def render(name: str) -> npt.NDArray[np.int16]:
     """The finished sound: its waveform brought to the cue-sound loudness, as int16."""
     import numpy as np
 
-    from voicecoach.loudness import match_sound
+    from voicecoach.audio.loudness import match_sound
 
     samples = match_sound(SOUNDS[name](), RATE)
     if samples[0] != 0 or samples[-1] != 0:  # the envelopes must end on exact zeros
@@ -201,7 +201,7 @@ def wav_bytes(samples: npt.NDArray[np.int16]) -> bytes:
 
 def generate(out_dir: Path) -> list[Path]:
     """Write every sound to ``out_dir/NAME.wav`` (atomically); returns the paths."""
-    from voicecoach.timeline import SOUND_NAMES
+    from voicecoach.core.timeline import SOUND_NAMES
 
     missing = set(SOUND_NAMES) ^ set(SOUNDS)
     if missing:

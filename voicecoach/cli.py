@@ -14,8 +14,8 @@ from voicecoach import __version__
 from voicecoach.errors import RoutineError, VoicecoachError
 
 if TYPE_CHECKING:
-    from voicecoach.model import Routine, Voice
-    from voicecoach.session import Session
+    from voicecoach.app.session import Session
+    from voicecoach.core.model import Routine, Voice
 
 
 def _usage_error(err: click.UsageError) -> click.exceptions.Exit:
@@ -68,7 +68,7 @@ class _Group(click.Group):
 
 def _stop_background() -> None:
     """A command stopped early: do not finish levelling clips in the background."""
-    speech = sys.modules.get("voicecoach.speech")  # imported only if it was used
+    speech = sys.modules.get("voicecoach.adapters.speech")  # imported only if it was used
     if speech is not None:
         speech.stop_background()
 
@@ -150,7 +150,7 @@ def audition_cmd(
     """Show (or quickly hear) a routine's timing without doing it."""
     import json
 
-    from voicecoach import audition
+    from voicecoach.core import transcript as audition
 
     session = _prepare(routine, verbosity=verbosity, voice=voice, rate=rate, volume=volume)
     _warn(session)
@@ -159,7 +159,7 @@ def audition_cmd(
     elif not play:
         click.echo(audition.transcript(session.timeline), nl=False)
     if play:
-        from voicecoach.audition_play import play_preview
+        from voicecoach.app.preview import play_preview
 
         play_preview(session, speed)
 
@@ -167,7 +167,9 @@ def audition_cmd(
 @cli.command("list")
 def list_cmd() -> None:
     """List the bundled routines (name, title, length)."""
-    from voicecoach import audition, resources, routine
+    from voicecoach.core import transcript as audition
+    from voicecoach.routine import loader as routine
+    from voicecoach.routine import resources
 
     rows = []
     for name, path in resources.bundled_routines().items():
@@ -193,7 +195,9 @@ def _prepare(
     include_safety: bool = True,
 ) -> Session:
     """Load a routine (path or bundled name) and prepare its session, with voice overrides."""
-    from voicecoach import resources, routine, session
+    from voicecoach.app import session
+    from voicecoach.routine import loader as routine
+    from voicecoach.routine import resources
 
     loaded = routine.load(ref or resources.DEFAULT_ROUTINE)
     v = _voice(loaded, voice, rate, volume)
@@ -225,7 +229,8 @@ def _prepare(
 )
 def history_cmd(as_json: bool, as_csv: bool, routine: str | None, limit: int | None) -> None:
     """Show past sessions, the streak of days and this week's total."""
-    from voicecoach import history, store
+    from voicecoach.adapters import store
+    from voicecoach.app import history
     from voicecoach.errors import UsageError
 
     if as_json and as_csv:
@@ -249,7 +254,7 @@ def history_cmd(as_json: bool, as_csv: bool, routine: str | None, limit: int | N
 )
 def voices_cmd(language: str | None) -> None:
     """List the eSpeak NG voices (use an id with --voice or a routine's voice:)."""
-    from voicecoach.speech import list_voices
+    from voicecoach.adapters.speech import list_voices
 
     try:
         voices = list_voices(language)
@@ -294,12 +299,15 @@ def run_cmd(
     Every run is saved to the history (see `voicecoach history`); a routine's safety
     note is said the first time it is run.
     """
-    from voicecoach import audio_out, checkin, keys, last_run, player, resources, status
-    from voicecoach import routine as routines
-    from voicecoach import session as sessions
-    from voicecoach.recorder import BackgroundRecorder
-    from voicecoach.speech import Speech
-    from voicecoach.timeline import SAMPLE_RATE
+    from voicecoach.adapters import audio_out, keys, last_run
+    from voicecoach.adapters.recorder import BackgroundRecorder
+    from voicecoach.adapters.speech import Speech
+    from voicecoach.app import checkin, player
+    from voicecoach.app import session as sessions
+    from voicecoach.core import status
+    from voicecoach.core.timeline import SAMPLE_RATE
+    from voicecoach.routine import loader as routines
+    from voicecoach.routine import resources
 
     last = last_run.resume_point(last_run.load()) if resume else None
     ref = routine or (last.path if last else resources.DEFAULT_ROUTINE)
@@ -441,8 +449,10 @@ def render_cmd(
     import os
     from pathlib import Path
 
-    from voicecoach import encode, render, resources
+    from voicecoach.adapters import encode
+    from voicecoach.app import render
     from voicecoach.errors import UsageError
+    from voicecoach.routine import resources
 
     refs = list(routines) or [resources.DEFAULT_ROUTINE]
     if output is None and split is None:
@@ -511,7 +521,7 @@ def render_cmd(
         if result.captions is not None:
             click.echo(f"Wrote {result.captions}")
     elif captions_file is not None:
-        from voicecoach.captions import write_captions
+        from voicecoach.core.captions import write_captions
 
         click.echo(f"Wrote {write_captions(captions_file, session.timeline)}")
     if split_dir is not None:
@@ -534,7 +544,7 @@ def validate_cmd(files: tuple[str, ...]) -> None:
     warning: …) where a cue cannot fit its gap. Prints "FILE: ok" for each valid file;
     exits 1 if any file is invalid.
     """
-    from voicecoach import routine
+    from voicecoach.routine import loader as routine
 
     worst = 0
     for ref in files:
@@ -571,7 +581,7 @@ def schema_cmd() -> None:
     """
     import json
 
-    from voicecoach.schema import routine_schema
+    from voicecoach.routine.schema import routine_schema
 
     click.echo(json.dumps(routine_schema(), indent=2, ensure_ascii=False))
 

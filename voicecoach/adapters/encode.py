@@ -1,0 +1,157 @@
+"""Write a session to an audio file: WAV, FLAC, Ogg Vorbis, Ogg Opus or MP3.
+
+All through libsndfile (soundfile's bundled build; no ffmpeg), a chunk at a time, so
+memory stays flat however long the session. The format comes from the extension.
+
+- Resampling (``out_rate``, and always for Opus, which only takes 8/12/16/24/48 kHz)
+  is soxr's streaming resampler, chunk by chunk: a real low-pass resampler, no
+  dropped or repeated samples, and soxr removes its own delay so every event keeps
+  its time.
+- MP3 is constant bit rate (64 kbps mono at 16-24 kHz, 96 kbps at 32-48 kHz): podcast
+  players seek and jump to chapters exactly in CBR files, only approximately in VBR.
+  A long MP3 is encoded in pieces on all cores and joined exactly (see ``mp3``).
+- Tags and chapters: see ``tagging``.
+- The file is written atomically (``outfile``): nothing appears at the target until
+  it is complete, and OS errors become one-line ``OutputError``s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from voicecoach.adapters import codec, mp3, outfile, tagging
+from voicecoach.adapters.codec import Format
+from voicecoach.adapters.tagging import Tags
+from voicecoach.core.timeline import SAMPLE_RATE, Chapter
+from voicecoach.errors import OutputError, UsageError, VoicecoachError
+
+if TYPE_CHECKING:
+    from voicecoach.audio.mix import Samples
+
+__all__ = ["FORMATS", "Format", "Tags", "Written", "format_for", "output_rate", "write_audio"]
+
+Progress = Callable[[int], None]  # called with the number of input samples just encoded
+Seek = Callable[[int, int], Iterable["Samples"]]  # the chunks of samples [start, stop)
+
+FORMATS: dict[str, Format] = {
+    f.ext: f
+    for f in (
+        Format("wav", "WAV", "PCM_16"),
+        Format("flac", "FLAC", "PCM_16"),
+        Format("ogg", "OGG", "VORBIS"),
+        Format("opus", "OGG", "OPUS", (8000, 12000, 16000, 24000, 48000), 48000),
+        Format(
+            "mp3",
+            "MP3",
+            "MPEG_LAYER_III",
+            (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000),
+        ),
+    )
+}
+_NO_TAGS = Tags()
+_WAV_LIMIT = 0xFFFFFFFF - 1024  # bytes of samples a RIFF header can count, with room for tags
+_NAMES = ", ".join(f".{e}" for e in list(FORMATS)[:-1]) + f" or .{list(FORMATS)[-1]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    path: Path
+    format: str  # the extension, without the dot
+    sample_rate: int
+    frames: int  # samples written, at ``sample_rate``
+    size: int  # bytes
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.sample_rate
+
+
+def format_for(path: Path, name: str | None = None) -> Format:
+    """The format named ``name`` ("mp3"), else the one ``path``'s extension names."""
+    if name is not None:
+        key = name.lower().lstrip(".")
+        if key not in FORMATS:
+            raise UsageError(f"unknown audio format '{name}': use {_NAMES.replace('.', '')}")
+        return FORMATS[key]
+    key = path.suffix.lower().lstrip(".")
+    if key not in FORMATS:
+        raise UsageError(f"cannot tell the audio format of {path}: name it {_NAMES}")
+    return FORMATS[key]
+
+
+def output_rate(fmt: Format, rate: int, requested: int | None = None) -> int:
+    """The rate to write: the requested one (default: the format's, else ``rate``),
+    raised to the nearest rate the codec takes (Opus: 48000 unless asked otherwise)."""
+    want = requested or fmt.default_rate or rate
+    if not fmt.rates:
+        return want
+    return min((r for r in fmt.rates if r >= want), default=max(fmt.rates))
+
+
+def write_audio(
+    path: Path,
+    chunks: Iterable[Samples],
+    *,
+    total: int,
+    rate: int = SAMPLE_RATE,
+    out_rate: int | None = None,
+    chapters: Sequence[Chapter] = (),
+    tags: Tags = _NO_TAGS,
+    progress: Progress | None = None,
+    fmt: str | None = None,
+    seek: Seek | None = None,
+    quiet: Sequence[tuple[int, int]] = (),
+    threads: int | None = None,
+) -> Written:
+    """Write ``chunks`` (mono int16 at ``rate``, ``total`` samples in all) to ``path``.
+
+    The format comes from ``path``'s extension unless ``fmt`` names it. ``chapters``
+    are in samples at ``rate``. ``seek(start, stop)``, if given, yields the same
+    samples from anywhere and ``quiet`` lists ``[start, stop)`` spans known to be
+    silent: with both, a long MP3 is encoded in ``threads`` pieces at once (default:
+    one per core). Raises UsageError (unknown format) or OutputError.
+    """
+    form = format_for(path, fmt)
+    if total <= 0:
+        raise VoicecoachError(f"nothing to write to {path}: the session is empty")
+    final_rate = output_rate(form, rate, out_rate)
+    if form.ext == "wav" and total * final_rate // rate * 2 > _WAV_LIMIT:
+        # A RIFF WAV file cannot pass 4 GiB (a day at 48 kHz): RF64 is WAV's big sibling.
+        form = replace(form, container="RF64")
+    job = codec.Job(form, rate, final_rate, tags)
+    workers = threads if threads is not None else (os.cpu_count() or 1)
+    with outfile.atomic(path) as (file, tgt):
+        if form.ext == "mp3":
+            frames = mp3.write_mp3(
+                file, tgt, job, chunks, total, chapters, progress, seek, quiet, workers
+            )
+        else:
+            with open(file, "r+b" if not tgt.direct else "wb") as f:
+                frames = codec.encode_stream(
+                    f, 0, job, codec.counted(chunks, total), None, progress or codec.no_progress
+                )
+            if form.ext in ("ogg", "opus", "flac") and not tgt.direct:
+                _vorbis_comments(file, tgt, form.ext, tags, chapters, rate)
+        size = 0
+        with contextlib.suppress(OSError):
+            size = file.stat().st_size
+    return Written(path, form.ext, job.out_rate, frames, size)
+
+
+def _vorbis_comments(
+    file: Path, tgt: outfile.Target, kind: str, tags: Tags, chapters: Sequence[Chapter], rate: int
+) -> None:
+    from mutagen import MutagenError
+
+    try:
+        tagging.write_vorbis_comments(file, kind, tags, chapters, rate)
+    except MutagenError as exc:  # mutagen wraps the OS error (e.g. disk full)
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, OSError):
+            raise outfile.output_error(tgt.shown, cause) from None
+        raise OutputError(f"cannot write {tgt.shown}: tagging failed: {exc}") from None

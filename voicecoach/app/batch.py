@@ -1,0 +1,160 @@
+"""Many routines into one folder, in worker processes (``render.render_many``).
+
+Each worker prepares its own session (the speech cache is safe to share) and renders
+it with one thread, so the cores are shared out between routines. Ctrl-C stops every
+worker cleanly: each removes its temporary file before the command exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, wait
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from voicecoach.app.render import Prep, RenderResult, render_session
+from voicecoach.errors import UsageError, VoicecoachError
+
+if TYPE_CHECKING:
+    from voicecoach.app.session import Session
+
+Progress = Callable[[int], None]
+Outcome = RenderResult | tuple[str, int]  # a result, or (error message, exit code)
+
+
+def prepare_ref(ref: str, prep: Prep | None = None) -> Session:
+    """Load a routine (path or bundled name) and prepare its session."""
+    from voicecoach.app import session
+    from voicecoach.routine import loader as routine
+
+    prep = prep or Prep()
+    loaded = routine.load(ref)
+    voice = loaded.voice
+    voice = replace(
+        voice,
+        voice=prep.voice if prep.voice is not None else voice.voice,
+        rate=prep.rate if prep.rate is not None else voice.rate,
+        volume=prep.volume if prep.volume is not None else voice.volume,
+    )
+    return session.prepare(loaded, voice=voice, verbosity=prep.verbosity)
+
+
+_busy = False  # in a worker process: a routine is being rendered
+
+
+def render_job(
+    ref: str,
+    out: Path,
+    ext: str,
+    out_rate: int | None,
+    prep: Prep,
+    threads: int | None,
+    in_worker: bool = False,
+) -> Outcome:
+    """One routine. Errors come back as (message, exit code): exceptions with extra
+    fields (RoutineError) do not survive pickling intact. In a worker process Ctrl-C
+    ends the job the same way (its temporary file is already removed)."""
+    global _busy
+    _busy = True
+    try:
+        session = prepare_ref(ref, prep)
+        return render_session(session, out, out_rate=out_rate, fmt=ext, threads=threads)
+    except VoicecoachError as err:
+        return (str(err).replace("\n", "; "), err.exit_code)
+    except KeyboardInterrupt:
+        if not in_worker:
+            raise
+        return ("interrupted", 130)
+    finally:
+        _busy = False
+
+
+def _worker_start() -> None:
+    import signal
+    import time
+
+    last = [0.0]
+
+    def interrupted(signum: int, frame: object) -> None:
+        # Ctrl-C reaches every process of the terminal's group, and the main process
+        # repeats it until the workers are done (speech synthesis may swallow one). A
+        # busy worker stops its render, which removes its temporary file; repeats within
+        # a second are ignored so that they cannot cut that cleanup short. An idle
+        # worker ignores it: exiting would break the pool, which then kills busy
+        # workers before they can clean up.
+        now = time.monotonic()
+        if _busy and now - last[0] > 1.0:
+            last[0] = now
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupted)
+
+
+def output_names(refs: Sequence[str], folder: Path, ext: str) -> list[Path]:
+    """``folder/<routine name>.<ext>`` for each routine; the names must differ."""
+    from voicecoach.errors import Problem, RoutineError
+    from voicecoach.routine import loader as routine
+
+    problems: list[Problem] = []
+    names: list[Path] = []
+    for ref in refs:
+        try:
+            names.append(folder / f"{routine.load(ref).name}.{ext}")
+        except RoutineError as err:  # report every routine's problems at once
+            problems += err.problems
+    if problems:
+        raise RoutineError(problems)
+    seen: dict[Path, str] = {}
+    for ref, name in zip(refs, names, strict=True):
+        if name in seen:
+            raise UsageError(f"{seen[name]} and {ref} would both be written to {name}")
+        seen[name] = ref
+    return names
+
+
+def in_processes(
+    refs: Sequence[str],
+    outs: Sequence[Path],
+    ext: str,
+    out_rate: int | None,
+    prep: Prep,
+    workers: int,
+    progress: Progress | None,
+) -> list[Outcome]:
+    """Run the jobs in ``workers`` processes; ``progress(1)`` as each one ends."""
+    import multiprocessing
+    import signal
+    import time
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # fork: nothing heavy is loaded yet, and spawn would re-run an unguarded __main__.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start)
+    futures: list[Future[Outcome]] = []
+    try:
+        for ref, out in zip(refs, outs, strict=True):
+            futures.append(pool.submit(render_job, ref, out, ext, out_rate, prep, 1, True))
+        for _ in as_completed(futures):
+            if progress:
+                progress(1)
+        return [f.result() for f in futures]
+    except BaseException:
+        # Interrupted: stop the workers too (each removes its temporary file), and wait
+        # for them, so that nothing is left behind when this process exits.
+        for f in futures:
+            f.cancel()
+        processes = list(getattr(pool, "_processes", {}).values())
+        deadline = time.monotonic() + 60
+        while not all(f.done() for f in futures) and time.monotonic() < deadline:
+            for process in processes:
+                with contextlib.suppress(OSError):
+                    os.kill(process.pid, signal.SIGINT)
+            wait(futures, timeout=1.5)
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)

@@ -1,0 +1,247 @@
+"""The history use case: pure functions over the store's session records.
+
+Nothing here reads a clock or the database: ``now`` and the records are passed in, so
+every answer is deterministic. Dates are local (``tz``; None = the system's local time,
+with its daylight-saving rules); a session belongs to the day it started.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from pathlib import PurePath
+from typing import Any
+
+from voicecoach.adapters.store import SessionRecord, stamp
+
+TABLE_LIMIT = 10  # sessions the table shows unless --limit says otherwise
+
+CSV_COLUMNS: tuple[str, ...] = (
+    "id",  # the session's number in the database
+    "started_at",  # UTC, ISO 8601
+    "ended_at",  # UTC, ISO 8601; empty if it never ended (the process died)
+    "routine_name",
+    "title",
+    "routine_path",
+    "routine_digest",  # sha256 of the routine file
+    "status",  # completed | stopped | running
+    "completed",  # true | false
+    "seconds",  # time spent, pauses excluded
+    "effort",  # the check-in, 1 (easy) .. 5 (very hard); empty if not answered
+    "exercises",  # exercises reached
+    "exercises_done",  # exercises played to their end
+    "skips",
+    "restarts",
+    "pauses",
+    "pain",  # times the pain key was pressed
+)
+
+
+def current_time() -> datetime:
+    """Now, timezone-aware (the CLI's clock; tests replace it)."""
+    return datetime.now(UTC)
+
+
+def local_day(moment: datetime, tz: tzinfo | None = None) -> date:
+    return moment.astimezone(tz).date()
+
+
+def streak(sessions: Sequence[SessionRecord], now: datetime, tz: tzinfo | None = None) -> int:
+    """Consecutive days with a completed session, ending today (or yesterday: today's
+    session may still be to come)."""
+    days = {local_day(s.started_at, tz) for s in sessions if s.completed}
+    day = local_day(now, tz)
+    if day not in days:
+        day -= timedelta(days=1)
+    count = 0
+    while day in days:
+        count += 1
+        day -= timedelta(days=1)
+    return count
+
+
+def week_seconds(
+    sessions: Sequence[SessionRecord], now: datetime, tz: tzinfo | None = None
+) -> float:
+    """Time spent in sessions (completed or not) started this ISO week, local time."""
+    week = local_day(now, tz).isocalendar()[:2]
+    return sum(s.seconds for s in sessions if local_day(s.started_at, tz).isocalendar()[:2] == week)
+
+
+def matches(session: SessionRecord, routine: str) -> bool:
+    """Is this a session of ``routine``: its name or title (any case), or its file?"""
+    key = routine.casefold()
+    if key.endswith((".yaml", ".yml")):
+        key = PurePath(key).stem
+    return key in (session.routine_name.casefold(), session.title.casefold())
+
+
+def select(
+    sessions: Sequence[SessionRecord], *, routine: str | None = None, limit: int | None = None
+) -> tuple[SessionRecord, ...]:
+    """The sessions of ``routine`` (all if None), the ``limit`` latest; oldest first."""
+    chosen = sorted(
+        (s for s in sessions if routine is None or matches(s, routine)),
+        key=lambda s: (s.started_at, s.id),
+    )
+    return tuple(chosen[-limit:] if limit is not None else chosen)
+
+
+def format_length(seconds: float) -> str:
+    """mm:ss, or h:mm:ss from an hour."""
+    hours, rest = divmod(round(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def format_total(seconds: float) -> str:
+    """A total to the minute: "1h 05m", "48m"."""
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _columns(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
+    """Aligned columns, two spaces apart; numbers right-aligned."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return [
+        "  ".join(
+            cell.rjust(width) if i in right else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in [header, *rows]
+    ]
+
+
+def _row(s: SessionRecord, tz: tzinfo | None, per_routine: bool) -> tuple[str, ...]:
+    when = s.started_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    done = "yes" if s.completed else "no"
+    if not per_routine:
+        return (when, s.routine_name, format_length(s.seconds), done)
+    skips = sum(e.skipped for e in s.exercises)
+    pain = sum(e.pain for e in s.exercises)
+    effort = "-" if s.effort is None else str(s.effort)
+    return (when, format_length(s.seconds), done, effort, str(skips), str(pain))
+
+
+def report(
+    sessions: Sequence[SessionRecord],
+    now: datetime,
+    *,
+    tz: tzinfo | None = None,
+    routine: str | None = None,
+    limit: int | None = None,
+) -> str:
+    """The history table (newest first) and its summary line, as the CLI prints it.
+
+    With ``routine``: that routine over time, with effort, skips and pain per session
+    (records loaded with details); the streak and week total count that routine only.
+    """
+    chosen = select(sessions, routine=routine)
+    if not chosen:
+        if routine is None:
+            return "No sessions yet. Start one with: voicecoach run\n"
+        known = sorted({s.routine_name for s in sessions})
+        also = f" Routines in your history: {', '.join(known)}." if known else ""
+        return f"No sessions of {routine!r} yet.{also}\n"
+    shown = chosen[-(limit or TABLE_LIMIT) :][::-1]
+    rows = [_row(s, tz, routine is not None) for s in shown]
+    lines: list[str] = []
+    if routine is None:
+        lines += _columns(("Date", "Routine", "Length", "Completed"), rows, right={2})
+    else:
+        efforts = [s.effort for s in chosen if s.effort is not None]
+        average = f", average effort {sum(efforts) / len(efforts):.1f}" if efforts else ""
+        latest = chosen[-1]
+        lines.append(
+            f"{latest.title} ({latest.routine_name}): {_plural(len(chosen), 'session')},"
+            f" {sum(s.completed for s in chosen)} completed{average}"
+        )
+        header = ("Date", "Length", "Completed", "Effort", "Skips", "Pain")
+        lines += _columns(header, rows, right={1, 3, 4, 5})
+    if len(shown) < len(chosen):
+        lines.append(f"{len(shown)} of {len(chosen)} sessions shown; --limit N shows more.")
+    days, week = streak(chosen, now, tz), week_seconds(chosen, now, tz)
+    lines.append(f"Streak: {_plural(days, 'day')} · This week: {format_total(week)}")
+    return "\n".join(lines) + "\n"
+
+
+def _session_dict(s: SessionRecord) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "routine_name": s.routine_name,
+        "routine_path": s.routine_path,
+        "routine_digest": s.routine_digest,
+        "title": s.title,
+        "started_at": stamp(s.started_at),
+        "ended_at": stamp(s.ended_at) if s.ended_at else None,
+        "status": s.status,
+        "completed": s.completed,
+        "seconds": round(s.seconds, 3),
+        "effort": s.effort,
+        "exercises": [
+            {
+                "idx": e.idx,
+                "name": e.name,
+                "seconds_spent": round(e.seconds_spent, 3),
+                "sets_done": e.sets_done,
+                "sides_done": e.sides_done,
+                "done": e.done,
+                "skipped": e.skipped,
+                "restarts": e.restarts,
+                "pauses": e.pauses,
+                "pain": e.pain,
+            }
+            for e in s.exercises
+        ],
+        "events": [
+            {"at": stamp(e.at, "milliseconds"), "kind": e.kind, "idx": e.idx} for e in s.events
+        ],
+    }
+
+
+def to_json(sessions: Sequence[SessionRecord]) -> str:
+    """Every given session with its exercises and events (times UTC ISO 8601)."""
+    data = {
+        "format": "voicecoach-history",
+        "version": 1,
+        "sessions": [_session_dict(s) for s in sessions],
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def to_csv(sessions: Sequence[SessionRecord]) -> str:
+    """One row per session; the columns are ``CSV_COLUMNS``."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for s in sessions:
+        kinds = [e.kind for e in s.events]
+        writer.writerow(
+            [
+                s.id,
+                stamp(s.started_at),
+                stamp(s.ended_at) if s.ended_at else "",
+                s.routine_name,
+                s.title,
+                s.routine_path,
+                s.routine_digest,
+                s.status,
+                "true" if s.completed else "false",
+                f"{s.seconds:.1f}",
+                "" if s.effort is None else s.effort,
+                len(s.exercises),
+                sum(e.done for e in s.exercises),
+                kinds.count("skip"),
+                kinds.count("restart"),
+                kinds.count("pause"),
+                kinds.count("pain"),
+            ]
+        )
+    return out.getvalue()

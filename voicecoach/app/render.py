@@ -1,0 +1,332 @@
+"""Render sessions to files people use: one file, one track per exercise, or many routines.
+
+- ``render_session``: the whole session to one file (format from the extension), with
+  chapters, tags and optional captions.
+- ``render_split``: one numbered track per exercise plus an ``.m3u`` playlist (which
+  stretch goes in which track: ``tracks``). The set appears at once: the tracks are
+  written into a hidden staging folder and moved in only when all are done, so a
+  failed split leaves the folder as it was.
+- ``render_many``: several routines into a folder, in worker processes (``batch``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from voicecoach.adapters import encode, outfile
+from voicecoach.core import captions as captions_mod
+from voicecoach.core.timeline import Timeline
+from voicecoach.core.tracks import plan_tracks, playlist, safe_filename, track_name
+from voicecoach.errors import OutputError, UsageError, VoicecoachError
+
+if TYPE_CHECKING:
+    from voicecoach.app.session import Session
+    from voicecoach.audio.mix import Samples
+    from voicecoach.core.model import Verbosity
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RenderResult:
+    path: Path
+    format: str  # extension without the dot
+    sample_rate: int
+    duration: float  # seconds
+    size: int  # bytes
+    chapters: int
+    captions: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SplitResult:
+    folder: Path
+    tracks: tuple[RenderResult, ...]
+    playlist: Path
+
+
+@dataclass(frozen=True, slots=True)
+class Prep:
+    """How each routine is prepared (the CLI's voice and verbosity overrides)."""
+
+    verbosity: Verbosity | None = None
+    voice: str | None = None
+    rate: int | None = None
+    volume: float | None = None
+
+
+def quiet_spans(timeline: Timeline) -> list[tuple[int, int]]:
+    """The ``[start, stop)`` spans where nothing sounds (no speech, no sound)."""
+    spans = []
+    pos = 0
+    for e in sorted((e for e in timeline.events if e.kind != "wait"), key=lambda e: e.start):
+        if e.start > pos:
+            spans.append((pos, e.start))
+        pos = max(pos, e.end)
+    if timeline.length > pos:
+        spans.append((pos, timeline.length))
+    return spans
+
+
+def check_targets(
+    out: Path | None = None, captions: Path | None = None, folder: Path | None = None
+) -> None:
+    """Fail fast, before a session is prepared, on outputs that cannot be written."""
+    if out is not None:
+        outfile.target(out)
+    if captions is not None:
+        captions_mod.caption_format(captions)
+        outfile.target(captions)
+    if folder is not None and folder.is_dir():
+        outfile.check_writable(folder, f"to {folder}", str(folder))
+    elif folder is not None:
+        if folder.exists():
+            raise OutputError(f"cannot write to {folder}: it is a file, not a folder")
+        if not folder.parent.is_dir():
+            raise OutputError(
+                f"cannot write to {folder}: the folder {folder.parent} does not exist"
+            )
+        outfile.check_writable(folder.parent, f"to {folder}", str(folder.parent))
+
+
+def session_tags(
+    session: Session, track: tuple[int, int] | None = None, title: str = ""
+) -> encode.Tags:
+    routine_title = session.timeline.title
+    comment = session.routine.description or "A voice-guided workout, rendered by voicecoach."
+    return encode.Tags(
+        title=title or routine_title,
+        album=routine_title,
+        comment=" ".join(comment.split()),
+        track=track,
+    )
+
+
+def render_session(
+    session: Session,
+    out: Path,
+    *,
+    out_rate: int | None = None,
+    captions: Path | None = None,
+    progress: Progress | None = None,
+    fmt: str | None = None,
+    threads: int | None = None,
+) -> RenderResult:
+    """Write the whole session to ``out`` (and its captions to ``captions``)."""
+    encode.format_for(out, fmt)  # a bad name fails before any work
+    if captions is not None:
+        captions_mod.caption_format(captions)
+        if Path(os.path.abspath(captions)) == Path(os.path.abspath(out)):
+            raise UsageError(f"the captions and the audio would both be written to {out}")
+        outfile.target(captions)  # its folder exists: check before the long part
+    timeline = session.timeline
+    mixer = session.mixer
+    with contextlib.ExitStack() as stack:
+        if captions is not None:
+            # Written first and put in place last, after the audio: if either fails
+            # (a full disk, Ctrl-C), neither file appears.
+            text = captions_mod.render_captions(timeline, captions_mod.caption_format(captions))
+            temp, _ = stack.enter_context(outfile.atomic(captions))
+            with open(temp, "w", encoding="utf-8", newline="\n") as f:
+                f.write(text)
+        written = encode.write_audio(
+            out,
+            mixer.chunks(),
+            total=mixer.length,
+            rate=timeline.sample_rate,
+            out_rate=out_rate,
+            chapters=timeline.chapters,
+            tags=session_tags(session),
+            progress=progress,
+            fmt=fmt,
+            seek=lambda start, stop: mixer.chunks(start, stop),
+            quiet=quiet_spans(timeline),
+            threads=threads,
+        )
+    return RenderResult(
+        out,
+        written.format,
+        written.sample_rate,
+        mixer.length / timeline.sample_rate,
+        written.size,
+        len(timeline.chapters),
+        captions,
+    )
+
+
+# --- one track per exercise ---------------------------------------------------------
+
+
+class _Stopped(Exception):
+    """Another track failed or the user interrupted: stop this one."""
+
+
+def _cancellable(chunks: Iterable[Samples], cancel: threading.Event) -> Iterator[Samples]:
+    for chunk in chunks:
+        if cancel.is_set():
+            raise _Stopped
+        yield chunk
+
+
+def _make_folder(folder: Path) -> None:
+    """Create ``folder`` itself if needed (not its parents: a typo should not make a tree)."""
+    check_targets(folder=folder)
+    if folder.is_dir():
+        return
+    try:
+        folder.mkdir()
+    except FileExistsError:
+        raise OutputError(f"cannot write to {folder}: it is a file, not a folder") from None
+    except OSError as exc:
+        raise outfile.output_error(str(folder), exc, str(folder.parent)) from None
+
+
+_STAGING = ".voicecoach-split-"
+
+
+def _remove_stale_staging(folder: Path) -> None:
+    """Remove staging folders left by killed processes (never a live one's)."""
+    for path in folder.glob(f"{_STAGING}*"):
+        pid = path.name[len(_STAGING) :]
+        if pid.isdigit() and int(pid) != os.getpid() and not outfile.alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def render_split(
+    session: Session,
+    folder: Path,
+    ext: str,
+    *,
+    out_rate: int | None = None,
+    progress: Progress | None = None,
+    threads: int | None = None,
+) -> SplitResult:
+    """Write one numbered track per exercise into ``folder``, plus a playlist."""
+    form = encode.format_for(folder, ext)
+    timeline = session.timeline
+    mixer = session.mixer
+    tracks = plan_tracks(timeline)
+    names = [track_name(t, len(tracks), form.ext) for t in tracks]
+    list_name = f"{safe_filename(timeline.title)}.m3u"
+    _make_folder(folder)
+    _remove_stale_staging(folder)
+    staging = folder / f"{_STAGING}{os.getpid()}"
+    try:
+        staging.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise outfile.output_error(str(folder / names[0]), exc, str(folder)) from None
+    cancel = threading.Event()
+    lock = threading.Lock()
+
+    def report(n: int) -> None:
+        if progress is not None:
+            with lock:
+                progress(n)
+
+    def one(i: int) -> encode.Written:
+        t = tracks[i]
+        return encode.write_audio(
+            staging / names[i],
+            _cancellable(mixer.chunks(t.start, t.end), cancel),
+            total=t.end - t.start,
+            rate=timeline.sample_rate,
+            out_rate=out_rate,
+            chapters=t.chapters,
+            tags=session_tags(session, (t.number, len(tracks)), t.title),
+            progress=report,
+            fmt=form.ext,
+            threads=1,
+        )
+
+    try:
+        workers = max(1, min(threads or os.cpu_count() or 1, len(tracks)))
+        written = _run_threads(one, len(tracks), workers, cancel)
+        text = playlist(tracks, names, timeline.sample_rate, timeline.title)
+        outfile.write_text(staging / list_name, text)
+        for name in [*names, list_name]:
+            try:
+                os.replace(staging / name, folder / name)
+            except OSError as exc:
+                raise outfile.output_error(str(folder / name), exc) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    results = tuple(
+        RenderResult(folder / n, w.format, w.sample_rate, w.duration, w.size, len(t.chapters))
+        for t, n, w in zip(tracks, names, written, strict=True)
+    )
+    return SplitResult(folder, results, folder / list_name)
+
+
+def _run_threads(
+    work: Callable[[int], encode.Written], count: int, workers: int, cancel: threading.Event
+) -> list[encode.Written]:
+    """Run ``work(0..count-1)`` on ``workers`` threads; the first error stops the rest."""
+    with ThreadPoolExecutor(workers, thread_name_prefix="track") as pool:
+        futures: list[Future[encode.Written]] = [pool.submit(work, i) for i in range(count)]
+        try:
+            while True:
+                _, pending = wait(futures, timeout=0.1, return_when=FIRST_EXCEPTION)
+                failed = [f for f in futures if f.done() and f.exception() is not None]
+                if failed or not pending:
+                    break
+        except BaseException:
+            cancel.set()
+            for f in futures:
+                f.cancel()
+            raise
+        if failed:
+            cancel.set()
+            for f in futures:
+                f.cancel()
+            error = failed[0].exception()
+            assert error is not None
+            raise error
+    return [f.result() for f in futures]
+
+
+# --- many routines ------------------------------------------------------------------
+
+
+def render_many(
+    refs: Sequence[str],
+    folder: Path,
+    ext: str,
+    *,
+    jobs: int = 2,
+    out_rate: int | None = None,
+    prep: Prep | None = None,
+    progress: Progress | None = None,
+) -> list[RenderResult]:
+    """Render each routine to ``folder/<name>.<ext>``, ``jobs`` at a time in worker
+    processes. ``progress(1)`` is called as each routine is done. Every routine that
+    can be rendered is; then one error names those that failed."""
+    from voicecoach.app import batch
+
+    form = encode.format_for(folder, ext)
+    outs = batch.output_names(refs, folder, form.ext)
+    _make_folder(folder)
+    prep = prep or Prep()
+    workers = max(1, min(jobs, len(refs)))
+    results: list[batch.Outcome] = []
+    if workers == 1:
+        for ref, out in zip(refs, outs, strict=True):
+            results.append(batch.render_job(ref, out, form.ext, out_rate, prep, None))
+            if progress:
+                progress(1)
+    else:
+        results = batch.in_processes(refs, outs, form.ext, out_rate, prep, workers, progress)
+    failed = [(ref, r) for ref, r in zip(refs, results, strict=True) if isinstance(r, tuple)]
+    if failed:
+        detail = "; ".join(f"{ref}: {msg}" for ref, (msg, _) in failed)
+        err = VoicecoachError(f"{len(failed)} of {len(refs)} routines failed: {detail}")
+        err.exit_code = max(code for _, (_, code) in failed)
+        raise err
+    return [r for r in results if isinstance(r, RenderResult)]

@@ -1,0 +1,333 @@
+"""What a good coach says, and when: the cue vocabulary.
+
+Pure functions from the routine's data to the phrases spoken. The compiler decides
+*where* they go; this module decides *what* they are. Breathing cues are given in full
+the first time and faded after ("inhale through your nose" -> "in"), as an instructor does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from voicecoach.core.model import Breath, Exercise, Verbosity
+
+_ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+
+FULL_BREATH: Mapping[Breath, str] = {
+    "in": "inhale through your nose",
+    "out": "exhale through your mouth",
+    "hold": "hold your breath",
+}
+FADED_BREATH: Mapping[Breath, str] = {"in": "in", "out": "out", "hold": "hold"}
+
+COUNTDOWN = ("Three.", "Two.", "One.")
+LETS_BEGIN = "Let's begin."
+HOLD = "Hold."
+HALFWAY = "Halfway."
+TEN_LEFT = "Ten seconds left."
+LAST_ONE = "Last one"
+SWITCH = "Switch sides."
+PRESS_SPACE = "Press space when you're done."
+
+
+def number_words(n: int) -> str:
+    """0..9999 in words: 21 -> 'twenty-one', 130 -> 'one hundred thirty'."""
+    if n < 0:
+        return "minus " + number_words(-n)
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return _TENS[tens] + ("-" + _ONES[ones] if ones else "")
+    if n < 1000:
+        hundreds, rest = divmod(n, 100)
+        return _ONES[hundreds] + " hundred" + (" " + number_words(rest) if rest else "")
+    thousands, rest = divmod(n, 1000)
+    return number_words(thousands) + " thousand" + (" " + number_words(rest) if rest else "")
+
+
+def spoken_duration(seconds: float) -> str:
+    """45 -> 'forty-five seconds', 90 -> 'one minute thirty seconds', 120 -> 'two minutes'."""
+    total = round(seconds)
+    minutes, secs = divmod(total, 60)
+    parts = []
+    if minutes:
+        parts.append(number_words(minutes) + (" minute" if minutes == 1 else " minutes"))
+    if secs or not minutes:
+        parts.append(number_words(secs) + (" second" if secs == 1 else " seconds"))
+    return " ".join(parts)
+
+
+def sentence(*parts: str | None) -> str:
+    """Join clauses with commas into one capitalised sentence ending in a full stop."""
+    text = ", ".join(p.strip().rstrip(".") for p in parts if p and p.strip())
+    if not text:
+        return ""
+    return text[0].upper() + text[1:] + "."
+
+
+def fill(template: str, exercise: Exercise, **values: object) -> str:
+    """A custom line with its {variables} filled in (the loader checked the names)."""
+    known: dict[str, object] = {
+        "exercise": exercise.name,
+        "side": "",
+        "rep": "",
+        "reps": exercise.reps,
+        "set": "",
+        "sets": exercise.sets,
+        "seconds": round(exercise.time or exercise.hold),
+    }
+    known.update({k: v for k, v in values.items() if v is not None})
+    text = template.format(**known).strip()
+    # "{side} side, hold." starts a sentence: capitalised as captions show it.
+    return text[:1].upper() + text[1:]
+
+
+def rep_cue(
+    exercise: Exercise,
+    rep: int,
+    phase: int,
+    *,
+    full_breath: bool,
+    say_word: bool,
+    count: bool,
+    breath: bool,
+    side: str | None,
+    set_no: int,
+    side_word: str | None = None,
+    last_line: bool = False,
+    halfway: bool = False,
+) -> str:
+    """The words at one phase's start, e.g. 'One, lift, inhale through your nose.'
+
+    ``last_line``: say the routine's own ``last`` line even when not counting (the
+    user wrote it); ``halfway``: the routine's own ``halfway`` line goes first.
+    """
+    p = exercise.phases[phase]
+    parts: list[str | None] = []
+    if phase == 0 and exercise.lines.last and rep == exercise.reps and (count or last_line):
+        parts.append(fill(exercise.lines.last, exercise, rep=rep, side=side, set=set_no))
+    elif phase == 0 and count:
+        if exercise.lines.rep:
+            parts.append(fill(exercise.lines.rep, exercise, rep=rep, side=side, set=set_no))
+        elif rep == exercise.reps and exercise.reps >= 3 and exercise.kind == "reps":
+            parts.append(LAST_ONE)
+        else:
+            parts.append(number_words(rep))
+    if side_word:
+        parts.append(side_word)
+    if say_word and p.say:
+        parts.append(p.say)
+    if breath and p.breath:
+        parts.append((FULL_BREATH if full_breath else FADED_BREATH)[p.breath])
+    text = sentence(*parts)
+    if halfway and exercise.lines.halfway:
+        line = fill(exercise.lines.halfway, exercise, rep=rep, side=side, set=set_no)
+        text = f"{sentence(line)} {text}".strip()
+    return text
+
+
+def rep_cue_variants(
+    exercise: Exercise,
+    rep: int,
+    phase: int,
+    verbosity: Verbosity,
+    first: bool,
+    side: str | None,
+    set_no: int,
+    *,
+    side_word: str | None = None,
+    count: bool = True,
+) -> list[str]:
+    """The cue for one phase, most helpful first; the compiler takes the first that fits."""
+    breath_always = exercise.kind == "breaths"
+    full = first or (verbosity == "full" and rep == 1)
+    # The routine's own lines are said whatever the verbosity: the user wrote them.
+    # Halfway through a set of reps is the start of its middle rep.
+    halfway = bool(exercise.lines.halfway) and count and exercise.reps >= 3
+    halfway = halfway and phase == 0 and rep == exercise.reps // 2 + 1
+    last_line = count
+    count = count and exercise.count
+    # Without counting, the (faded) breath is what paces the reps, even when minimal.
+    breath = verbosity != "minimal" or breath_always or first or not exercise.count
+    say_word = verbosity == "full" or first
+    full_breath = full and (verbosity != "minimal" or breath_always)
+
+    def cue(full_breath: bool, say_word: bool, breath: bool, halfway: bool) -> str:
+        return rep_cue(
+            exercise,
+            rep,
+            phase,
+            full_breath=full_breath,
+            say_word=say_word,
+            count=count,
+            breath=breath,
+            side=side,
+            set_no=set_no,
+            side_word=side_word,
+            last_line=last_line,
+            halfway=halfway,
+        )
+
+    # Fallbacks when time is short: faded breath, no movement word, the count alone
+    # (with the halfway line first, then without it).
+    shorter = [
+        (full_breath, say_word, breath),
+        (False, say_word, breath),
+        (False, False, breath),
+        (False, False, False),
+    ]
+    variants = [
+        cue(*words, half) for half in ((True, False) if halfway else (False,)) for words in shorter
+    ]
+    return list(dict.fromkeys(variants))
+
+
+def side_name(side: str | None) -> str:
+    return f"{side} side" if side else ""
+
+
+def announce(
+    exercise: Exercise, verbosity: Verbosity, *, first: bool, block: str | None
+) -> list[str]:
+    """What is said during the lead-in, in order: block, name, set-up, cue, intro line."""
+    lines: list[str] = []
+    if block:
+        lines.append(sentence(block))
+    lines.append(sentence(("First: " if first else "") + exercise.name))
+    if verbosity != "minimal" and exercise.setup:
+        lines.append(exercise.setup.strip())
+    summary = "" if exercise.manual else work_summary(exercise)
+    if summary and verbosity != "minimal":
+        lines.append(summary)
+    if exercise.cue:
+        lines.append(exercise.cue.strip())
+    if exercise.lines.intro:
+        first_side = exercise.sides[0] if exercise.sides else None
+        lines.append(fill(exercise.lines.intro, exercise, side=first_side, set=1))
+    return [line for line in lines if line]
+
+
+def work_summary(exercise: Exercise) -> str:
+    """'Ten reps on each side, two sets.' — how much work is coming."""
+    holding = ""
+    if exercise.kind == "reps":
+        what = f"{number_words(exercise.reps)} {'rep' if exercise.reps == 1 else 'reps'}"
+        if exercise.hold:
+            holding = f", holding {spoken_duration(exercise.hold)}"
+    elif exercise.kind == "breaths":
+        what = f"{number_words(exercise.reps)} {'breath' if exercise.reps == 1 else 'breaths'}"
+    elif exercise.kind == "hold":
+        what = f"hold for {spoken_duration(exercise.hold)}"
+    else:
+        what = spoken_duration(exercise.time)
+    if exercise.side_mode == "each":
+        what += " on each side"
+    elif exercise.side_mode == "alternate":
+        what += " on each side, alternating"
+    what += holding  # after the sides: "ten reps on each side, holding five seconds"
+    if exercise.sets > 1:
+        what += f", {number_words(exercise.sets)} sets"
+    return sentence(what)
+
+
+def rest_lines(
+    seconds: float,
+    next_name: str | None,
+    verbosity: Verbosity,
+    round_done: tuple[int, int] | None = None,
+) -> list[str]:
+    """Rest announcements, most helpful first: 'Rest, twenty seconds. Next up: bird-dog.'
+
+    ``round_done``: (round, rounds) when this rest ends a round of a block, which is
+    said first: 'Round one of three done. Rest, thirty seconds. Next up: bridge.'"""
+    rest = sentence("Rest", spoken_duration(seconds))
+    options = []
+    if round_done is not None:
+        done, rounds = round_done
+        lead = f"Round {number_words(done)} of {number_words(rounds)} done."
+        if next_name and verbosity != "minimal":
+            options.append(f"{lead} {rest} Next up: {next_name.rstrip('.')}.")
+        options.append(f"{lead} {rest}")
+    if next_name and verbosity != "minimal":
+        options.append(f"{rest} Next up: {next_name.rstrip('.')}.")
+    options.append(rest)
+    options.append("Rest.")
+    return options
+
+
+def set_rest_lines(
+    seconds: float, next_set: int, sets: int, verbosity: Verbosity, side: str | None = None
+) -> list[str]:
+    """Between sets; ``side``: the side the next set starts on (worked one side at a time)."""
+    rest = sentence("Rest", spoken_duration(seconds))
+    which = f"set {number_words(next_set)} of {number_words(sets)}"
+    options = []
+    if side and verbosity != "minimal":
+        options.append(f"{rest} Next: {which}, {side} side.")
+    if side:
+        options.append(f"{rest} Next: {side} side.")
+    if verbosity != "minimal":
+        options.append(f"{rest} Next: {which}.")
+    options.append(rest)
+    options.append("Rest.")
+    return options
+
+
+def first_side(side: str) -> str:
+    return f"{side[0].upper()}{side[1:]} side first."
+
+
+def switch_lines(side: str) -> list[str]:
+    return [f"{SWITCH} Now your {side} side.", SWITCH]
+
+
+def finish_lines(title: str, exercises: int, minutes: float) -> list[str]:
+    mins = max(1, round(minutes))
+    return [
+        f"Well done. That's the end of {title.rstrip('.')}: {number_words(exercises)} "
+        f"{'exercise' if exercises == 1 else 'exercises'} in about {number_words(mins)} "
+        f"{'minute' if mins == 1 else 'minutes'}.",
+        "Well done.",
+    ]
+
+
+# -- safety and check-in: said live by the player, never part of the timeline ---------------
+
+SAFETY_OFFER = "Press question mark again to hear the safety note."
+PAIN = (
+    "Stop this exercise now and rest."
+    " If the pain persists, please consult a doctor or a physiotherapist."
+)
+PAIN_NEXT = "Press n for the next exercise, or q to stop."
+PAIN_LAST = "Press n to finish the session, or q to stop."
+PAIN_STOP = "Stopping. Rest, and take care."
+CHECKIN = "How hard was that, from one to five?"
+CHECKIN_REMINDER = "Press a number key: one for easy, up to five for very hard."
+
+
+def checkin_thanks(effort: int) -> str:
+    """The spoken confirmation of a check-in answer: "Thank you. Three out of five." """
+    return f"Thank you. {number_words(effort).capitalize()} out of five."
