@@ -304,6 +304,7 @@ def run_cmd(
     from voicecoach.adapters.speech import Speech
     from voicecoach.app import checkin, player
     from voicecoach.app import session as sessions
+    from voicecoach.app.ports import Playback
     from voicecoach.core import status
     from voicecoach.core.timeline import SAMPLE_RATE
     from voicecoach.routine import loader as routines
@@ -326,7 +327,7 @@ def run_cmd(
     first_time = not history.has_run(loaded.digest)
     out = audio_out.default_output()
     speech = Speech(v)
-    notice: list[audio_out.Playback] = []
+    notice: list[Playback] = []
 
     def progress(done: int, total: int) -> None:
         # Called only when clips must be synthesized (a cold cache): say so at once, so

@@ -20,8 +20,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
+from voicecoach.app.ports import AudioOut, Playback
 from voicecoach.errors import AudioDeviceError
 
 if TYPE_CHECKING:
@@ -48,31 +49,6 @@ _POLL = 0.005
 # buffer would skip that much of what was not yet heard; erring small makes a repeat of
 # a few milliseconds at worst, inaudible after "Resuming." and a pause.
 _START_LATENCY = 0.010
-
-
-class Playback(Protocol):
-    """One buffer being played."""
-
-    def is_playing(self) -> bool: ...
-
-    def played(self) -> int:
-        """Samples of the buffer heard so far (an estimate while playing, exact once done)."""
-        ...
-
-    def wait(self, timeout: float) -> bool:
-        """Block until the buffer has ended or ``timeout`` seconds passed; True if it ended."""
-        ...
-
-    def stop(self, *, wait: bool = True) -> int:
-        """Stop the sound. With ``wait``, let the device finish what it already holds and
-        return how many samples were really played; without, return at once (Ctrl-C)."""
-        ...
-
-
-class AudioOut(Protocol):
-    def play(self, samples: Samples, rate: int) -> Playback:
-        """Start playing mono int16 ``samples`` at ``rate`` Hz; returns at once."""
-        ...
 
 
 # -- simpleaudio --------------------------------------------------------------------------

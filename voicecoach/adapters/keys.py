@@ -20,9 +20,10 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import IO, Protocol
+from typing import IO
 
-DIGITS: tuple[str, ...] = ("1", "2", "3", "4", "5")
+from voicecoach.app.ports import DIGITS
+
 KEYS: tuple[str, ...] = ("space", "n", "b", "q", "?", "p", "right", "left", *DIGITS, "ctrl-c")
 _PLAIN = {b" ": "space", b"n": "n", b"b": "b", b"q": "q", b"?": "?", b"p": "p", b"\x03": "ctrl-c"}
 _PLAIN.update((d.encode(), d) for d in DIGITS)
@@ -30,12 +31,6 @@ _ARROWS = {b"C": "right", b"D": "left"}
 # The number pad in "application" mode sends ESC O q .. ESC O u for 1 .. 5.
 _KEYPAD = {b"q": "1", b"r": "2", b"s": "3", b"t": "4", b"u": "5"}
 _ESC = 0x1B
-
-
-class KeySource(Protocol):
-    def get(self, timeout: float) -> str | None:
-        """The next key pressed, waiting at most ``timeout`` seconds; None if none."""
-        ...
 
 
 def parse(data: bytes) -> list[str]:

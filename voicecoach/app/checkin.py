@@ -11,11 +11,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from voicecoach.adapters.audio_out import AudioOut
-from voicecoach.adapters.keys import DIGITS, KeySource
 from voicecoach.app.player import POLL
+from voicecoach.app.ports import DIGITS, AudioOut, KeySource, StatusSink
 from voicecoach.core import coaching as say
-from voicecoach.core.status import StatusSink
 
 if TYPE_CHECKING:
     from voicecoach.app.session import Session

@@ -23,12 +23,11 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal
 
-from voicecoach.adapters.audio_out import AudioOut, Playback
-from voicecoach.adapters.keys import DIGITS, KeySource
+from voicecoach.app.ports import DIGITS, AudioOut, KeySource, Playback, Recorder, StatusSink
 from voicecoach.core import coaching as say
-from voicecoach.core.status import Guide, Part, StatusSink
+from voicecoach.core.status import Guide, Part
 from voicecoach.core.timeline import Event, to_samples
 
 if TYPE_CHECKING:
@@ -56,38 +55,6 @@ _ACTIONS: dict[str, Action] = {
     "q": "quit",
     "ctrl-c": "interrupt",
 }
-
-
-class Recorder(Protocol):
-    """What the player reports as it goes (the session history implements it)."""
-
-    def started(self, session: Session) -> None: ...
-
-    def exercise_started(self, index: int) -> None:
-        """Exercise ``index`` began to play (or playback started inside it)."""
-        ...
-
-    def exercise_done(
-        self, index: int, seconds: float, skipped: bool, restarted: bool, stopped: bool = False
-    ) -> None:
-        """A play of exercise ``index`` ended after ``seconds`` (pauses and pain rests
-        excluded): at its end, by a skip (``skipped``), by a restart (``restarted``: it
-        plays again and is reported again), or because the session stopped in it
-        (``stopped``: q, or Ctrl-C)."""
-        ...
-
-    def set_done(self, index: int, set_no: int, side: str | None = None) -> None: ...
-
-    def paused(self) -> None: ...
-
-    def resumed(self) -> None: ...
-
-    def pain(self, index: int | None) -> None:
-        """The pain key, in exercise ``index`` (in a rest: the one just done; None before
-        the first). What follows until the next report is a rest, not exercise time."""
-        ...
-
-    def finished(self, completed: bool) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

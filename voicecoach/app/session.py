@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
 from voicecoach.adapters.speech import LevelledClips
+from voicecoach.app.ports import LevelledSynth, LevelsLater, Progress, Synth
 from voicecoach.audio.loudness import speech_target
 from voicecoach.audio.mix import Mixer
 from voicecoach.core.compiler import compile_routine
@@ -26,37 +27,6 @@ from voicecoach.core.timeline import SAMPLE_RATE, Timeline
 
 if TYPE_CHECKING:
     from voicecoach.audio.mix import Samples
-
-Progress = Callable[[int, int], None]
-
-
-class Synth(Protocol):
-    """What the session needs of a speech engine (voicecoach.adapters.speech.Speech, or a fake):
-    raw clips (trimmed, not levelled)."""
-
-    def clip(self, text: str) -> Samples: ...
-
-    def clips(
-        self, texts: Iterable[str], progress: Progress | None = None
-    ) -> dict[str, Samples]: ...
-
-
-@runtime_checkable
-class LevelledSynth(Protocol):
-    """A speech engine that levels (and caches) its own clips: voicecoach.adapters.speech.Speech."""
-
-    def levelled(
-        self, texts: Iterable[str], progress: Progress | None = None
-    ) -> dict[str, Samples]: ...
-
-
-@runtime_checkable
-class LevelsLater(Protocol):
-    """A levelled synth that can level in the background (``Speech.levelled_later``)."""
-
-    def levelled_later(
-        self, texts: Iterable[str], progress: Progress | None = None
-    ) -> LevelledClips: ...
 
 
 class InProcessLevels:

@@ -10,22 +10,12 @@ from __future__ import annotations
 import bisect
 import shutil
 from dataclasses import dataclass
-from typing import Literal, Protocol, TextIO
+from typing import Literal, TextIO
 
 from voicecoach.core.coaching import number_words
 from voicecoach.core.timeline import Chapter, Event, Timeline
 
 ChapterKind = Literal["welcome", "exercise", "rest", "finish"]
-
-
-class StatusSink(Protocol):
-    def show(self, text: str) -> None:
-        """Replace the status line with ``text``."""
-        ...
-
-    def clear(self) -> None:
-        """Remove the status line (before anything else is printed, and at the end)."""
-        ...
 
 
 class TerminalStatus:

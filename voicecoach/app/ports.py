@@ -1,0 +1,135 @@
+"""The ports: what the use cases (app/) need of the outside world, as Protocols.
+
+The adapters (voicecoach.adapters) implement them; the command line builds the real ones
+and hands them in, and tests hand in fakes (tests/fakes.py). Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from voicecoach.adapters.speech import LevelledClips
+    from voicecoach.app.session import Session
+    from voicecoach.audio.mix import Samples
+
+Progress = Callable[[int, int], None]
+DIGITS: tuple[str, ...] = ("1", "2", "3", "4", "5")  # the effort keys, 1 (easy) to 5
+
+
+# -- audio output ------------------------------------------------------------------------
+
+
+class Playback(Protocol):
+    """One buffer being played."""
+
+    def is_playing(self) -> bool: ...
+
+    def played(self) -> int:
+        """Samples of the buffer heard so far (an estimate while playing, exact once done)."""
+        ...
+
+    def wait(self, timeout: float) -> bool:
+        """Block until the buffer has ended or ``timeout`` seconds passed; True if it ended."""
+        ...
+
+    def stop(self, *, wait: bool = True) -> int:
+        """Stop the sound. With ``wait``, let the device finish what it already holds and
+        return how many samples were really played; without, return at once (Ctrl-C)."""
+        ...
+
+
+class AudioOut(Protocol):
+    def play(self, samples: Samples, rate: int) -> Playback:
+        """Start playing mono int16 ``samples`` at ``rate`` Hz; returns at once."""
+        ...
+
+
+# -- keys --------------------------------------------------------------------------------
+
+
+class KeySource(Protocol):
+    def get(self, timeout: float) -> str | None:
+        """The next key pressed, waiting at most ``timeout`` seconds; None if none."""
+        ...
+
+
+# -- status line -------------------------------------------------------------------------
+
+
+class StatusSink(Protocol):
+    def show(self, text: str) -> None:
+        """Replace the status line with ``text``."""
+        ...
+
+    def clear(self) -> None:
+        """Remove the status line (before anything else is printed, and at the end)."""
+        ...
+
+
+# -- history recorder --------------------------------------------------------------------
+
+
+class Recorder(Protocol):
+    """What the player reports as it goes (the session history implements it)."""
+
+    def started(self, session: Session) -> None: ...
+
+    def exercise_started(self, index: int) -> None:
+        """Exercise ``index`` began to play (or playback started inside it)."""
+        ...
+
+    def exercise_done(
+        self, index: int, seconds: float, skipped: bool, restarted: bool, stopped: bool = False
+    ) -> None:
+        """A play of exercise ``index`` ended after ``seconds`` (pauses and pain rests
+        excluded): at its end, by a skip (``skipped``), by a restart (``restarted``: it
+        plays again and is reported again), or because the session stopped in it
+        (``stopped``: q, or Ctrl-C)."""
+        ...
+
+    def set_done(self, index: int, set_no: int, side: str | None = None) -> None: ...
+
+    def paused(self) -> None: ...
+
+    def resumed(self) -> None: ...
+
+    def pain(self, index: int | None) -> None:
+        """The pain key, in exercise ``index`` (in a rest: the one just done; None before
+        the first). What follows until the next report is a rest, not exercise time."""
+        ...
+
+    def finished(self, completed: bool) -> None: ...
+
+
+# -- speech ------------------------------------------------------------------------------
+
+
+class Synth(Protocol):
+    """What the session needs of a speech engine (voicecoach.adapters.speech.Speech, or a fake):
+    raw clips (trimmed, not levelled)."""
+
+    def clip(self, text: str) -> Samples: ...
+
+    def clips(
+        self, texts: Iterable[str], progress: Progress | None = None
+    ) -> dict[str, Samples]: ...
+
+
+@runtime_checkable
+class LevelledSynth(Protocol):
+    """A speech engine that levels (and caches) its own clips: voicecoach.adapters.speech.Speech."""
+
+    def levelled(
+        self, texts: Iterable[str], progress: Progress | None = None
+    ) -> dict[str, Samples]: ...
+
+
+@runtime_checkable
+class LevelsLater(Protocol):
+    """A levelled synth that can level in the background (``Speech.levelled_later``)."""
+
+    def levelled_later(
+        self, texts: Iterable[str], progress: Progress | None = None
+    ) -> LevelledClips: ...
