@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from voicecoach import __version__
-from voicecoach.errors import RoutineError, VoicecoachError
+from voicecoach.errors import ExitStatus, RoutineError, VoicecoachError
 
 if TYPE_CHECKING:
     from voicecoach.app.session import Session
@@ -63,7 +63,7 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             _stop_background()
             click.echo("Interrupted.", err=True)
-            ctx.exit(130)
+            ctx.exit(ExitStatus.INTERRUPTED)
 
 
 def _stop_background() -> None:
@@ -547,7 +547,7 @@ def validate_cmd(files: tuple[str, ...]) -> None:
     """
     from voicecoach.routine import loader as routine
 
-    worst = 0
+    worst: int = ExitStatus.SUCCESS
     for ref in files:
         try:
             routine.load(ref)

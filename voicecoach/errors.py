@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    """The command's exit codes (httpie's ``ExitStatus``): an int, so ``sys.exit`` and
+    ``max`` take it as it is."""
+
+    SUCCESS = 0
+    ERROR = 1  # a failure: the one line says what failed
+    USAGE = 2  # bad usage of a command (click's own code for it, too)
+    INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report it
 
 
 class VoicecoachError(Exception):
     """Base of every error the user can meet. ``str(err)`` is the one-line message."""
 
-    exit_code: int = 1
+    exit_code: int = ExitStatus.ERROR
 
 
 class UsageError(VoicecoachError):
     """Bad usage of a command (exit 2)."""
 
-    exit_code = 2
+    exit_code = ExitStatus.USAGE
 
 
 @dataclass(frozen=True, slots=True)

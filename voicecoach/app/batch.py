@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voicecoach.app.render import Prep, RenderResult, render_session
-from voicecoach.errors import UsageError, VoicecoachError
+from voicecoach.errors import ExitStatus, UsageError, VoicecoachError
 
 if TYPE_CHECKING:
     from voicecoach.app.session import Session
@@ -67,7 +67,7 @@ def render_job(
     except KeyboardInterrupt:
         if not in_worker:
             raise
-        return ("interrupted", 130)
+        return ("interrupted", ExitStatus.INTERRUPTED)
     finally:
         _busy = False
 
