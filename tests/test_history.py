@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from voicecoach.adapters.store import EventRecord, ExerciseRecord, SessionRecord
 from voicecoach.app import history
+from voicecoach.core.records import EventRecord, ExerciseRecord, SessionRecord
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")

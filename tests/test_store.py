@@ -21,15 +21,9 @@ import pytest
 
 from voicecoach.adapters import store
 from voicecoach.adapters.recorder import BackgroundRecorder, Recorder
-from voicecoach.adapters.store import (
-    EventRecord,
-    ExerciseRecord,
-    ResumePoint,
-    SessionRecord,
-    Store,
-    StoreError,
-)
+from voicecoach.adapters.store import ResumePoint, Store, StoreError
 from voicecoach.core.model import Block, Exercise, Pos, Routine
+from voicecoach.core.records import EventRecord, ExerciseRecord, SessionRecord
 from voicecoach.core.timeline import Event, Timeline
 
 START = datetime(2024, 5, 6, 7, 30, tzinfo=UTC)

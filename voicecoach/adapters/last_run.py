@@ -11,21 +11,16 @@ import contextlib
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
-from voicecoach.errors import VoicecoachError
+# The record and its check are plain data and logic (core.records); named here as well,
+# next to the file that keeps the record.
+from voicecoach.core.records import LastRun as LastRun
+from voicecoach.core.records import resume_point as resume_point
 
 ENV_STATE_DIR = "VOICECOACH_STATE_DIR"
 FILE_NAME = "last_run.json"
-
-
-@dataclass(frozen=True, slots=True)
-class LastRun:
-    path: str  # the routine file
-    digest: str  # its sha256, to refuse resuming a routine that changed
-    exercise: int  # the exercise to start again from (0-based, counting rounds)
-    finished: bool  # played to the end
 
 
 def state_file() -> Path:
@@ -73,17 +68,3 @@ def load(path: Path | None = None) -> LastRun | None:
     except (OSError, ValueError, TypeError, KeyError):
         return None
     return run if run.exercise >= 0 else None
-
-
-def resume_point(last: LastRun | None, digest: str | None = None) -> LastRun:
-    """The unfinished session to resume, checked against the routine's ``digest`` if given."""
-    if last is None:
-        raise VoicecoachError("nothing to resume: no session was stopped before its end")
-    if last.finished:
-        raise VoicecoachError("nothing to resume: the last session was played to the end")
-    if digest is not None and digest != last.digest:
-        raise VoicecoachError(
-            f"cannot resume: the last unfinished session was {last.path}, and this routine"
-            " is different (or was changed since)"
-        )
-    return last

@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from voicecoach.adapters.store import EventKind, Status, Store, StoreError, _reason, db_path
+from voicecoach.adapters.store import Store, StoreError, _reason, db_path
+from voicecoach.core.records import EventKind, Status
 
 if TYPE_CHECKING:
     from voicecoach.core.model import Routine

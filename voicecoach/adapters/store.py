@@ -16,17 +16,22 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from voicecoach.core.records import (
+    EventKind,
+    EventRecord,
+    ExerciseRecord,
+    SessionRecord,
+    Status,
+    stamp,
+)
 from voicecoach.errors import VoicecoachError
 
 DB_NAME = "history.sqlite3"
 ENV_DATA_DIR = "VOICECOACH_DATA_DIR"
-
-Status = Literal["running", "completed", "stopped"]
-EventKind = Literal["pause", "resume", "skip", "restart", "pain", "quit"]
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 1: sessions, the exercises reached in each, and the user's actions. Times are UTC ISO.
@@ -93,57 +98,11 @@ def db_path() -> Path:
     return data_dir() / DB_NAME
 
 
-def stamp(moment: datetime, timespec: str = "seconds") -> str:
-    """A timezone-aware moment as a UTC ISO 8601 string (what the database stores)."""
-    return moment.astimezone(UTC).isoformat(timespec=timespec)
-
-
 def _reason(exc: BaseException) -> str:
     text = (exc.strerror if isinstance(exc, OSError) else None) or str(exc) or type(exc).__name__
     if isinstance(exc, sqlite3.DatabaseError) and text in _CORRUPT:
         text += " (move it aside to start a new history)"
     return text
-
-
-@dataclass(frozen=True, slots=True)
-class ExerciseRecord:
-    idx: int  # position in the session, counting rounds (the timeline's Event.index)
-    name: str
-    seconds_spent: float
-    sets_done: int  # distinct sets with at least one part done
-    sides_done: int  # (set, side) parts done, for exercises worked on each side
-    done: bool  # played to its end at least once (not skipped, not cut by a restart)
-    skipped: bool
-    restarts: int
-    pauses: int
-    pain: int
-
-
-@dataclass(frozen=True, slots=True)
-class EventRecord:
-    at: datetime
-    kind: str
-    idx: int | None  # the exercise, or None outside any exercise
-
-
-@dataclass(frozen=True, slots=True)
-class SessionRecord:
-    id: int
-    routine_name: str
-    routine_path: str
-    routine_digest: str
-    title: str
-    started_at: datetime  # timezone-aware, UTC
-    ended_at: datetime | None
-    status: str  # running (in progress, or the process died) | completed | stopped
-    seconds: float  # time spent, pauses excluded
-    effort: int | None  # the end-of-session check-in, 1..5
-    exercises: tuple[ExerciseRecord, ...] = ()
-    events: tuple[EventRecord, ...] = ()
-
-    @property
-    def completed(self) -> bool:
-        return self.status == "completed"
 
 
 @dataclass(frozen=True, slots=True)

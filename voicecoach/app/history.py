@@ -1,4 +1,4 @@
-"""The history use case: pure functions over the store's session records.
+"""The history use case: pure functions over the store's session records (core.records).
 
 Nothing here reads a clock or the database: ``now`` and the records are passed in, so
 every answer is deterministic. Dates are local (``tz``; None = the system's local time,
@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import PurePath
 from typing import Any
 
-from voicecoach.adapters.store import SessionRecord, stamp
+from voicecoach.core.records import SessionRecord, stamp
 
 TABLE_LIMIT = 10  # sessions the table shows unless --limit says otherwise
 
