@@ -12,9 +12,9 @@ import numpy.typing as npt
 import soundfile as sf
 
 from voicecoach.adapters import encode
-from voicecoach.adapters.tagging import Tags
 from voicecoach.app.render import quiet_spans
 from voicecoach.audio.mix import Mixer
+from voicecoach.core.tags import Tags
 from voicecoach.core.timeline import SAMPLE_RATE, Chapter, Event, Timeline
 
 Samples = npt.NDArray[np.int16]

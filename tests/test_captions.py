@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from voicecoach.adapters import captions_file
 from voicecoach.app.session import Session
 from voicecoach.core import captions
 from voicecoach.core.timeline import Event, Timeline
@@ -138,7 +139,7 @@ def packets(path: Path) -> list[tuple[float, float, int]]:
 
 @pytest.mark.parametrize("ext", ["vtt", "srt", "lrc"])
 def test_ffmpeg_reads_the_times_back(real_timeline: Timeline, tmp_path: Path, ext: str) -> None:
-    path = captions.write_captions(tmp_path / f"c.{ext}", real_timeline)
+    path = captions_file.write_captions(tmp_path / f"c.{ext}", real_timeline)
     spoken = [e for e in real_timeline.events if e.kind == "speech"]
     got = packets(path)
     if ext == "lrc":  # the end marks are packets of their own, with no text
@@ -151,15 +152,15 @@ def test_ffmpeg_reads_the_times_back(real_timeline: Timeline, tmp_path: Path, ex
 
 def test_written_atomically_and_errors(real_timeline: Timeline, tmp_path: Path) -> None:
     with pytest.raises(UsageError) as err:
-        captions.write_captions(tmp_path / "c.txt", real_timeline)
+        captions_file.write_captions(tmp_path / "c.txt", real_timeline)
     assert str(err.value) == (
         f"cannot tell the caption format of {tmp_path}/c.txt: name it .vtt, .srt or .lrc"
     )
     with pytest.raises(OutputError) as out_err:
-        captions.write_captions(tmp_path / "no" / "c.vtt", real_timeline)
+        captions_file.write_captions(tmp_path / "no" / "c.vtt", real_timeline)
     assert str(out_err.value) == (
         f"cannot write {tmp_path}/no/c.vtt: the folder {tmp_path}/no does not exist"
     )
     target = tmp_path / "c.srt"
-    captions.write_captions(target, real_timeline)
+    captions_file.write_captions(target, real_timeline)
     assert [p.name for p in tmp_path.iterdir()] == ["c.srt"]  # no temporary left

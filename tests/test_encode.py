@@ -25,9 +25,9 @@ from tests.audiocheck import (
     write,
 )
 from voicecoach.adapters import encode, mp3
-from voicecoach.adapters.tagging import Tags
 from voicecoach.app.render import quiet_spans
 from voicecoach.audio.mix import Mixer
+from voicecoach.core.tags import Tags
 from voicecoach.errors import UsageError
 
 

@@ -522,7 +522,7 @@ def render_cmd(
         if result.captions is not None:
             click.echo(f"Wrote {result.captions}")
     elif captions_file is not None:
-        from voicecoach.core.captions import write_captions
+        from voicecoach.adapters.captions_file import write_captions
 
         click.echo(f"Wrote {write_captions(captions_file, session.timeline)}")
     if split_dir is not None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from voicecoach import __version__
-from voicecoach.adapters.tagging import Tags
+from voicecoach.core.tags import Tags
 
 if TYPE_CHECKING:
     from voicecoach.audio.mix import Samples

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from voicecoach.adapters import codec, mp3, outfile, tagging
 from voicecoach.adapters.codec import Format
-from voicecoach.adapters.tagging import Tags
+from voicecoach.core.tags import Tags
 from voicecoach.core.timeline import SAMPLE_RATE, Chapter
 from voicecoach.errors import OutputError, UsageError, VoicecoachError
 

@@ -19,40 +19,17 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from voicecoach import __version__
+from voicecoach.core.tags import Tags
+from voicecoach.core.timefmt import clock_ms, milliseconds
 from voicecoach.core.timeline import Chapter
 
 MAX_VORBIS_CHAPTERS = 1000  # CHAPTER000..CHAPTER999: readers parse exactly 3 digits
 _CTOC_MAX = 255  # entries one CTOC frame can list
 _ID3_PADDING = 1024  # room for a tag editor to add a field without rewriting the file
-
-
-@dataclass(frozen=True, slots=True)
-class Tags:
-    """What a player shows about the file."""
-
-    title: str = ""
-    artist: str = "voicecoach"
-    album: str = ""
-    comment: str = ""
-    track: tuple[int, int] | None = None  # (number, of how many), for split tracks
-
-
-def milliseconds(samples: int, rate: int) -> int:
-    """Samples to whole milliseconds, rounding halves up (the one rounding used)."""
-    return (samples * 2000 + rate) // (2 * rate)
-
-
-def clock_ms(ms: int, sep: str = ".") -> str:
-    """``HH:MM:SS.mmm`` (``sep`` is "," for SubRip)."""
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    seconds, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{seconds:02d}{sep}{millis:03d}"
 
 
 # --- ID3v2.3 ---------------------------------------------------------------------

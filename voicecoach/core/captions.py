@@ -6,6 +6,8 @@ Times come straight from the timeline's speech events, rounded to the millisecon
 phrase does in the rendered audio. LRC has no end times: each line is followed by an
 empty timestamp at its end (unless the next line starts right then), which players
 show as clearing the line; its timestamps are ``[mm:ss.mmm]``, minutes uncapped.
+
+Only the text is made here; ``adapters.captions_file`` writes it to a file.
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from voicecoach import __version__
-from voicecoach.adapters import outfile
-from voicecoach.adapters.tagging import clock_ms, milliseconds
+from voicecoach.core.timefmt import clock_ms, milliseconds
 from voicecoach.core.timeline import Timeline
 from voicecoach.errors import UsageError
 
@@ -108,8 +109,3 @@ def render_captions(timeline: Timeline, fmt: str, start: int = 0, stop: int | No
     if fmt == "lrc":
         return lrc(items, timeline.title, milliseconds(stop - start, timeline.sample_rate))
     raise UsageError(f"unknown caption format '{fmt}': use vtt, srt or lrc")
-
-
-def write_captions(path: Path, timeline: Timeline) -> Path:
-    """Write ``timeline``'s captions to ``path`` (format from the extension), atomically."""
-    return outfile.write_text(path, render_captions(timeline, caption_format(path)))
