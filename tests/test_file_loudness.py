@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import SHORT_ROUTINE
 from voicecoach.app import render, session
-from voicecoach.audio.loudness import integrated_loudness, peak_dbfs
+from voicecoach.audio.meter import integrated_loudness, peak_dbfs
 from voicecoach.routine import loader as routine
 
 pytestmark = pytest.mark.slow

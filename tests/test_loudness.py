@@ -1,5 +1,7 @@
-"""Level rules: streaming meter vs pyloudnorm, speech normalisation, and a whole session
-of real eSpeak NG speech and the bundled sounds measured against the -16 LUFS target."""
+"""Level rules: the meter (whole and streaming) vs pyloudnorm and scipy, the limiter,
+speech normalisation, and a whole session of real eSpeak NG speech and the bundled sounds
+measured against the -16 LUFS target. pyloudnorm and scipy are the references here only:
+the package measures with ``meter`` alone."""
 
 from __future__ import annotations
 
@@ -16,24 +18,22 @@ import pytest
 import soundfile
 
 from voicecoach.adapters.sounds import load_sounds
-from voicecoach.audio import loudness
-from voicecoach.audio.loudness import (
+from voicecoach.audio import levelling, limiter, meter
+from voicecoach.audio.levelling import (
     PEAK_DBFS,
     SOUND_LUFS,
     SPEECH_LUFS,
     TARGET_LUFS,
-    LoudnessMeter,
-    integrated_loudness,
-    limit,
     match_sound,
     normalize_speech,
-    peak_dbfs,
     speech_loudness,
-    true_peak_dbfs,
 )
+from voicecoach.audio.limiter import limit
+from voicecoach.audio.meter import LoudnessMeter, integrated_loudness, peak_dbfs, true_peak_dbfs
 from voicecoach.core.timeline import SAMPLE_RATE
 
 Samples = npt.NDArray[np.int16]
+Floats = npt.NDArray[np.float64]
 RATE = SAMPLE_RATE
 
 
@@ -54,6 +54,35 @@ def reference(samples: npt.ArrayLike) -> float:
     x = np.asarray(samples)
     scaled = x / 32768.0 if x.dtype == np.int16 else x.astype(np.float64)
     return float(pyloudnorm.Meter(RATE).integrated_loudness(scaled))
+
+
+def scipy_envelope(x: Floats) -> Floats:
+    """The true-peak envelope as scipy computes it: |resample_poly(x, 4, 1)| with a 49-tap
+    Kaiser-windowed sinc, each sample taking the largest value on either side of it."""
+    from scipy import signal
+
+    taps = signal.firwin(49, 0.25, window=("kaiser", 5.0))
+    up = np.abs(signal.resample_poly(x, 4, 1, window=taps))
+    groups = up[0 : x.size * 4 : 4]
+    for phase in range(1, 4):
+        groups = np.maximum(groups, up[phase : x.size * 4 : 4])
+    env: Floats = np.maximum(np.abs(x), groups)
+    env[1:] = np.maximum(env[1:], groups[:-1])
+    return env
+
+
+def scipy_limiter_gain(env: Floats, ceiling_dbfs: float) -> Floats:
+    """The per-sample limiter's gain with scipy's filters: a running minimum over 16 ms,
+    then two box means over 8 ms."""
+    from scipy import ndimage
+
+    need = np.minimum(1.0, 10 ** (ceiling_dbfs / 20) / np.maximum(env, 1e-12))
+    half = round(0.008 * RATE / 2)
+    held = ndimage.minimum_filter1d(need, size=4 * half + 1, mode="nearest")
+    for _ in range(2):
+        held = ndimage.uniform_filter1d(held, size=2 * half + 1, mode="nearest")
+    gain: Floats = np.minimum(held, need)
+    return gain
 
 
 def stream(samples: npt.ArrayLike, chunk: int) -> float:
@@ -94,7 +123,9 @@ def test_streaming_meter_equals_pyloudnorm(tmp_path: Path, chunk: int) -> None:
         expected = reference(x)
         assert abs(stream(x, chunk) - expected) < 0.01, name
         assert abs(integrated_loudness(x) - expected) < 0.01, name
-        assert abs(loudness.sound_loudness(x) - expected) < 0.01, name  # the fast path
+        assert abs(levelling.sound_loudness(x) - expected) < 0.01, name
+        # One K-weighting: fed in chunks, the meter gives what it gives on the whole.
+        assert stream(x, chunk) == pytest.approx(integrated_loudness(x), abs=1e-9), name
 
 
 def test_streaming_meter_takes_int16_and_tracks_the_peak(tmp_path: Path) -> None:
@@ -197,18 +228,32 @@ def test_normalize_speech_edge_cases() -> None:
 
 @pytest.mark.parametrize("n", [1, 2, 13, 14, 16, 17, 4096, 8193, 70001, 300000])
 def test_numpy_kernels_equal_scipys(n: int) -> None:
-    """normalize_speech's numpy-only filters against the scipy ones they replace."""
-    from scipy import ndimage
+    """The meter's and the limiter's numpy filters against the scipy ones they replace."""
+    from scipy import ndimage, signal
 
     x = np.random.default_rng(n).normal(0, 0.3, n)
     # K-weighting as an FFT convolution: equal to sosfilt to rounding.
-    assert np.abs(loudness._k_weighted_np(x, RATE) - loudness._k_weighted(x, RATE)).max() < 1e-12
+    sosfilt = signal.sosfilt(np.array(meter.k_sections(RATE)), x)
+    assert np.abs(meter.k_weighted(x, RATE) - sosfilt).max() < 1e-12
     for size in (1, 3, 177, 353):
         exact = ndimage.maximum_filter1d(x, size, mode="nearest")
-        assert np.array_equal(loudness._running_max(x, size), exact)
+        assert np.array_equal(limiter.running_max(x, size), exact)
         mean = ndimage.uniform_filter1d(x, size, mode="nearest")
-        assert np.abs(loudness._running_mean(x, size) - mean).max() < 1e-12
-    assert np.allclose(loudness._interpolator_np(), loudness._interpolator(), rtol=0, atol=1e-15)
+        assert np.abs(limiter.running_mean(x, size) - mean).max() < 1e-12
+    taps = signal.firwin(49, 0.25, window=("kaiser", 5.0))
+    assert np.allclose(meter._interpolator(), taps, rtol=0, atol=1e-15)
+    assert np.abs(meter.envelope(x) - scipy_envelope(x)).max() < 1e-12
+
+
+@pytest.mark.parametrize("ceiling", [-12.0, -2.5])
+def test_per_sample_limiter_equals_scipys(ceiling: float) -> None:
+    """limiter_gain (numpy) against the same limiter built from scipy's filters."""
+    x = np.random.default_rng(9).normal(0, 0.25, RATE) * (np.sin(np.arange(RATE) / 900) > 0)
+    env = scipy_envelope(x)
+    gain = limiter.limiter_gain(meter.envelope(x), RATE, ceiling)
+    assert gain.min() < 0.8  # the limiter works here (0.75 at -2.5 dB, 0.2 at -12 dB)
+    # Rounding: running_mean's running sums grow along the signal (about 1e-12 here).
+    assert np.abs(gain - scipy_limiter_gain(env, ceiling)).max() < 1e-10
 
 
 @pytest.mark.parametrize("n", [1, 2, 13, 16, 17, 100, 4096, 8193, 70001])
@@ -217,13 +262,13 @@ def test_step_peaks_are_the_true_peak_envelope_where_it_matters(n: int, floor: f
     """Each step's largest 4x-oversampled peak (scipy's resample_poly), exactly wherever
     it is over the floor; elsewhere something not over the floor (and never more than
     the true peak), whatever interpolation was skipped."""
-    step = loudness._STEP
+    step = limiter.STEP
     x = np.random.default_rng(n).normal(0, 0.3, n)
     steps = -(-n // step)
     env = np.zeros(steps * step)
-    env[:n] = loudness._envelope(x)
+    env[:n] = scipy_envelope(x)
     exact = env.reshape(steps, step).max(axis=1)
-    peaks = loudness._step_peaks(x, floor)
+    peaks = limiter.step_peaks(x, floor)
     over = exact > floor
     assert np.abs(peaks[over] - exact[over]).max(initial=0.0) < 1e-12
     assert np.all(peaks[~over] <= floor)
@@ -238,21 +283,21 @@ def test_step_limiter_holds_the_ceiling_like_the_per_sample_one(scale: float) ->
     # Bursts of noise with quiet gaps, like words: some steps far under the ceiling.
     x = rng.normal(0, 0.25, RATE) * (np.sin(np.arange(RATE) / 900) > 0)
     ceiling = -1.2
-    step_limiter = loudness._StepLimiter(x, RATE, ceiling, 4.0)
-    gain = scale * loudness._interpolate_steps(step_limiter.gain(scale), x.size)
-    env = loudness._envelope(x)
+    step_limiter = limiter.StepLimiter(x, RATE, ceiling, 4.0)
+    gain = scale * limiter.interpolate_steps(step_limiter.gain(scale), x.size)
+    env = scipy_envelope(x)
     assert np.all(env * gain <= 10 ** (ceiling / 20) * (1 + 1e-12))
-    exact = scale * loudness._limiter_gain(env * scale, RATE, ceiling)
+    exact = scale * scipy_limiter_gain(env * scale, ceiling)
     assert np.abs(np.diff(gain)).max() <= 1.5 * np.abs(np.diff(exact)).max() + 1e-12
     db = 20 * np.log10(gain / exact)
     assert np.abs(db).max() < 1.0 and abs(float(np.mean(db))) < 0.1, (db.min(), db.max())
-    quiet = loudness._StepLimiter(0.01 * x, RATE, ceiling, 4.0)
+    quiet = limiter.StepLimiter(0.01 * x, RATE, ceiling, 4.0)
     assert np.all(quiet.gain(scale) == 1.0)  # under the ceiling: untouched
 
 
 def test_speech_levelling_is_close_to_the_per_sample_path(tmp_path: Path) -> None:
     """normalize_speech (numpy, the limiter per step) against the per-sample levelling
-    with scipy's filters it stands for: as loud, the same ceiling, the same gain to a
+    it stands for: as loud, the same ceiling, the same gain to a
     fraction of a dB."""
     for text in [
         "two",
@@ -262,24 +307,24 @@ def test_speech_levelling_is_close_to_the_per_sample_path(tmp_path: Path) -> Non
         clip = espeak(tmp_path, text)
         fast = normalize_speech(clip)
         x = clip.astype(np.float64) / 32768.0
-        slow = loudness._to_int16(loudness._level(x, RATE, SPEECH_LUFS, 0.4, numpy_only=False))
+        slow = levelling.to_int16(levelling.level(x, RATE, SPEECH_LUFS, 0.4, per_step=False))
         assert abs(speech_loudness(fast) - speech_loudness(slow)) < 0.1, text
-        assert true_peak_dbfs(fast) <= loudness._CEILING_DBFS + 0.01, text
+        assert true_peak_dbfs(fast) <= levelling.CEILING_DBFS + 0.01, text
         loud = np.abs(clip) > 1000
         db = 20 * np.log10(fast[loud] / slow[loud])
         assert np.abs(db).max() < 0.5, text
 
 
 def test_speech_target_follows_the_volume() -> None:
-    assert loudness.speech_target(1.0) == SPEECH_LUFS
-    assert loudness.speech_target(0.5) == pytest.approx(SPEECH_LUFS - 6.02, abs=0.005)
-    assert loudness.speech_target(0.0) == -math.inf
+    assert levelling.speech_target(1.0) == SPEECH_LUFS
+    assert levelling.speech_target(0.5) == pytest.approx(SPEECH_LUFS - 6.02, abs=0.005)
+    assert levelling.speech_target(0.0) == -math.inf
     with pytest.raises(ValueError):
-        loudness.speech_target(1.5)
+        levelling.speech_target(1.5)
     clip = (np.sin(np.arange(RATE) / 7) * 8000).astype(np.int16)
     silent = normalize_speech(clip, target=-math.inf)
     assert silent.dtype == np.int16 and len(silent) == len(clip) and not silent.any()
-    half = normalize_speech(clip, target=loudness.speech_target(0.5))
+    half = normalize_speech(clip, target=levelling.speech_target(0.5))
     assert speech_loudness(normalize_speech(clip)) - speech_loudness(half) == pytest.approx(
         6.02, abs=0.1
     )
@@ -291,7 +336,7 @@ def test_match_sound_level_and_peaks() -> None:
     for sound in (loud, 0.001 * loud, loud[: int(0.05 * RATE)]):
         out = match_sound(sound)
         assert out.shape == sound.shape
-        assert loudness.sound_loudness(out) == pytest.approx(SOUND_LUFS, abs=0.3)
+        assert levelling.sound_loudness(out) == pytest.approx(SOUND_LUFS, abs=0.3)
         assert peak_dbfs(out) <= PEAK_DBFS
 
 
@@ -301,9 +346,9 @@ def test_sounds_are_never_louder_than_the_speech(tmp_path: Path) -> None:
         normalize_speech(espeak(tmp_path, t))
         for t in ["Rest, twenty seconds. Next up: bird-dog.", "Switch sides.", "Breathe out."]
     ]
-    quietest_speech = min(loudness.sound_loudness(s) for s in sentences)
+    quietest_speech = min(levelling.sound_loudness(s) for s in sentences)
     for name, sound in load_sounds().items():
-        own = loudness.sound_loudness(sound)
+        own = levelling.sound_loudness(sound)
         assert own <= quietest_speech + 0.1, name
         assert own >= quietest_speech - 4.0, f"{name} is much quieter than the speech"
 

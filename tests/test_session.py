@@ -19,7 +19,7 @@ from tests.fakes import FakeSpeech, fake_sounds
 from voicecoach.adapters.speech import Speech
 from voicecoach.app import session
 from voicecoach.app.session import InProcessLevels, Session
-from voicecoach.audio.loudness import SPEECH_LUFS, normalize_speech, speech_target
+from voicecoach.audio.levelling import SPEECH_LUFS, normalize_speech, speech_target
 from voicecoach.routine import loader as routine
 
 REPO = Path(__file__).resolve().parent.parent

@@ -15,13 +15,8 @@ import pytest
 import soundfile
 
 from voicecoach.adapters.sounds import MAX_SECONDS, SoundError, load_sound_file, load_sounds
-from voicecoach.audio.loudness import (
-    PEAK_DBFS,
-    SOUND_LUFS,
-    peak_dbfs,
-    sound_loudness,
-    true_peak_dbfs,
-)
+from voicecoach.audio.levelling import PEAK_DBFS, SOUND_LUFS, sound_loudness
+from voicecoach.audio.meter import peak_dbfs, true_peak_dbfs
 from voicecoach.core.timeline import SAMPLE_RATE, SOUND_NAMES
 from voicecoach.errors import VoicecoachError
 from voicecoach.routine import resources

@@ -34,7 +34,7 @@ from voicecoach.adapters.speech import (
     list_voices,
     resolve_voice,
 )
-from voicecoach.audio.loudness import SPEECH_LUFS, normalize_speech, speech_loudness
+from voicecoach.audio.levelling import SPEECH_LUFS, normalize_speech, speech_loudness
 from voicecoach.cli import cli
 from voicecoach.core.model import Voice
 from voicecoach.errors import SpeechError
@@ -250,17 +250,17 @@ def test_stopping_drops_the_levelling_not_started(monkeypatch: pytest.MonkeyPatc
     """A command stopped early (Ctrl-C) does not finish the queued levelling at exit;
     the clip being levelled is still stored whole, and a dropped one is levelled when
     it is next wanted."""
-    from voicecoach.audio import loudness
+    from voicecoach.audio import levelling
 
     started, release = threading.Event(), threading.Event()
-    real = loudness.normalize_speech
+    real = levelling.normalize_speech
 
     def slow(clip: Any, **kwargs: Any) -> Any:
         started.set()
         assert release.wait(30)
         return real(clip, **kwargs)
 
-    monkeypatch.setattr(loudness, "normalize_speech", slow)
+    monkeypatch.setattr(levelling, "normalize_speech", slow)
     monkeypatch.setattr(speech.os, "cpu_count", lambda: 2)  # one worker
     texts = ["Left.", "Right.", "Up.", "Down."]
     s = Speech(US)
@@ -283,10 +283,10 @@ def test_stopping_drops_the_levelling_not_started(monkeypatch: pytest.MonkeyPatc
 def test_a_lookup_levels_its_clip_rather_than_wait_behind_the_queue(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from voicecoach.audio import loudness
+    from voicecoach.audio import levelling
 
     started, release = threading.Event(), threading.Event()
-    real = loudness.normalize_speech
+    real = levelling.normalize_speech
 
     def slow_first(clip: Any, **kwargs: Any) -> Any:
         if not started.is_set():
@@ -294,7 +294,7 @@ def test_a_lookup_levels_its_clip_rather_than_wait_behind_the_queue(
             assert release.wait(30)
         return real(clip, **kwargs)
 
-    monkeypatch.setattr(loudness, "normalize_speech", slow_first)
+    monkeypatch.setattr(levelling, "normalize_speech", slow_first)
     monkeypatch.setattr(speech.os, "cpu_count", lambda: 2)  # one worker
     s = Speech(US)
     later = s.levelled_later(["North.", "South.", "East."])

@@ -2,7 +2,7 @@
 
     .venv/bin/python tools/make_sounds.py [--out DIR]
 
-Pure numpy with fixed parameters (no randomness), then voicecoach.audio.loudness.match_sound,
+Pure numpy with fixed parameters (no randomness), then voicecoach.audio.levelling.match_sound,
 so running it twice gives byte-identical files; tests/test_sounds.py regenerates them
 and compares bytes with the committed ones. Each sound is mono 16-bit PCM at 22050 Hz,
 distinct by pitch and shape, short, and click-free: every note has raised-cosine
@@ -178,7 +178,7 @@ def render(name: str) -> npt.NDArray[np.int16]:
     """The finished sound: its waveform brought to the cue-sound loudness, as int16."""
     import numpy as np
 
-    from voicecoach.audio.loudness import match_sound
+    from voicecoach.audio.levelling import match_sound
 
     samples = match_sound(SOUNDS[name](), RATE)
     if samples[0] != 0 or samples[-1] != 0:  # the envelopes must end on exact zeros

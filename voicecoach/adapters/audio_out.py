@@ -209,7 +209,7 @@ class _Finished:
 def quick_level(clip: Samples) -> Samples:
     """About the session's speech level (RMS near -15 dBFS, peaks under -1 dBFS), with
     numpy alone: for the "Preparing your session…" notice, which must be heard before
-    the loudness module (and scipy) is loaded. Never louder than the session's speech."""
+    the levelling modules are loaded. Never louder than the session's speech."""
     import numpy as np
 
     x = clip.astype(np.float64)

@@ -97,7 +97,7 @@ def clip_key(*, engine: str, voice: str, rate: int, volume: int, text: str) -> s
 
 def level_key(raw_key: str, *, level: str, target: float) -> str:
     """The cache key of a levelled clip: the raw clip ``raw_key`` brought to ``target``
-    LUFS by the level rules of version ``level`` (``loudness.LEVEL_VERSION``).
+    LUFS by the level rules of version ``level`` (``levelling.LEVEL_VERSION``).
 
     Levelled clips live beside the raw ones in the same folder and file format, so a
     warm start reads them back without measuring loudness (or importing scipy). A new

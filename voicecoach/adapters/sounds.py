@@ -4,7 +4,7 @@ Bundled sounds are made by tools/make_sounds.py already levelled and click-free,
 they are used exactly as stored. A user's file (WAV, FLAC, OGG, anything libsndfile
 reads) is mixed down to mono, resampled to ``SAMPLE_RATE`` with soxr, trimmed of
 leading and trailing digital silence, cut to ``MAX_SECONDS``, loudness-matched to the
-speech (``loudness.match_sound``) and given 3 ms raised-cosine fades so it cannot click.
+speech (``levelling.match_sound``) and given 3 ms raised-cosine fades so it cannot click.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def load_sound_file(path: str | Path) -> Samples:
     import numpy as np
     import soxr
 
-    from voicecoach.audio.loudness import match_sound
+    from voicecoach.audio.levelling import match_sound
 
     where = Path(path)
     if not where.exists():

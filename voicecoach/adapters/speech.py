@@ -26,12 +26,12 @@ pyttsx3 2.99's eSpeak driver has quirks this module works around (all measured):
 - eSpeak's own volume changes more than the level: a quieter phrase trims a few ms
   shorter (its soft edges fall under the silence threshold) and volume 0 gives no
   samples at all. So phrases are always synthesized at full volume, and the voice's
-  volume is applied when a clip is levelled (``loudness.speech_target``): volume
+  volume is applied when a clip is levelled (``levelling.speech_target``): volume
   changes how loud the coach is, never the timing.
 
 Two kinds of clip, both in the cache: the *raw* clip (trimmed engine output, ``clip``/
 ``clips``) and the *levelled* clip the session plays (``levelled``: the raw clip through
-``loudness.normalize_speech`` at the voice's target level). A warm start reads levelled
+``levelling.normalize_speech`` at the voice's target level). A warm start reads levelled
 clips only, so it never measures loudness or imports scipy.
 """
 
@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from voicecoach.adapters.clipcache import ClipCache, clip_key, default_cache_dir, level_key, trim
-from voicecoach.audio.loudness import LEVEL_VERSION, speech_target
+from voicecoach.audio.levelling import LEVEL_VERSION, speech_target
 from voicecoach.core.model import Voice
 from voicecoach.core.timeline import SAMPLE_RATE
 from voicecoach.errors import SpeechError
@@ -175,7 +175,7 @@ class Speech:
     ) -> dict[str, Clip]:
         """Levelled clips for distinct phrases, in first-seen order: what the session plays.
 
-        Each is ``loudness.normalize_speech`` of the raw clip at ``level_target``, read
+        Each is ``levelling.normalize_speech`` of the raw clip at ``level_target``, read
         from the cache when it is there; else the raw clip (synthesized if missing) is
         levelled and stored. ``progress(done, total)`` counts the clips to make: called
         with (0, total) before the first and after each; not at all when all are cached.
@@ -280,7 +280,7 @@ class Speech:
         """
         from concurrent.futures import ThreadPoolExecutor
 
-        from voicecoach.audio.loudness import normalize_speech
+        from voicecoach.audio.levelling import normalize_speech
 
         target = self.level_target
 

@@ -3,7 +3,7 @@
 This is where the adapters meet the pure compiler. Every phrase is synthesized (or read
 from the cache) before the final layout, so each cue's real length is known.
 
-Speech is played levelled (``loudness.normalize_speech`` at the voice's volume). The real
+Speech is played levelled (``levelling.normalize_speech`` at the voice's volume). The real
 speech adapter keeps levelled clips in its cache (``LevelledSynth``), so a warm prepare
 only reads files: no loudness measuring, no scipy. On a cold cache it levels in the
 background (``LevelsLater``): levelling keeps a clip's length, so the session is laid
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from voicecoach.adapters.speech import LevelledClips
 from voicecoach.app.ports import LevelledSynth, LevelsLater, Progress, Synth
-from voicecoach.audio.loudness import speech_target
+from voicecoach.audio.levelling import speech_target
 from voicecoach.audio.mix import Mixer
 from voicecoach.core.compiler import compile_routine
 from voicecoach.core.model import Routine, Verbosity, Voice
@@ -41,7 +41,7 @@ class InProcessLevels:
     def levelled(
         self, texts: Iterable[str], progress: Progress | None = None
     ) -> dict[str, Samples]:
-        from voicecoach.audio.loudness import normalize_speech
+        from voicecoach.audio.levelling import normalize_speech
 
         wanted = list(dict.fromkeys(texts))
         todo = [t for t in wanted if t not in self._done]
