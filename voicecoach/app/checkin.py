@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from voicecoach.app.player import POLL
+from voicecoach.app.playback import POLL
 from voicecoach.app.ports import DIGITS, AudioOut, KeySource, StatusSink
 from voicecoach.core import coaching as say
 
