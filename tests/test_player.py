@@ -452,7 +452,7 @@ def test_spoken_time_left_is_rounded_like_a_person_would() -> None:
 def test_terminal_status_rewrites_one_line_and_clears_it() -> None:
     import io
 
-    from voicecoach.core.status import TerminalStatus
+    from voicecoach.adapters.terminal import TerminalStatus
 
     stream = io.StringIO()
     status = TerminalStatus(stream)

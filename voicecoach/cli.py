@@ -299,13 +299,12 @@ def run_cmd(
     Every run is saved to the history (see `voicecoach history`); a routine's safety
     note is said the first time it is run.
     """
-    from voicecoach.adapters import audio_out, keys, last_run
+    from voicecoach.adapters import audio_out, keys, last_run, terminal
     from voicecoach.adapters.recorder import BackgroundRecorder
     from voicecoach.adapters.speech import Speech
     from voicecoach.app import checkin, player
     from voicecoach.app import session as sessions
     from voicecoach.app.ports import Playback
-    from voicecoach.core import status
     from voicecoach.core.timeline import SAMPLE_RATE
     from voicecoach.routine import loader as routines
     from voicecoach.routine import resources
@@ -354,7 +353,7 @@ def run_cmd(
     def remember(index: int, finished: bool = False) -> None:
         last_run.save(last_run.LastRun(path, loaded.digest, index, finished))
 
-    shown = None if quiet or not sys.stdout.isatty() else status.TerminalStatus(sys.stdout)
+    shown = None if quiet or not sys.stdout.isatty() else terminal.TerminalStatus(sys.stdout)
     where = "? where (again: safety note)" if loaded.safety else "? where"
     try:
         with keys.open_keys() as key_source:

@@ -1,43 +1,20 @@
 """Where we are in a session: for the status line, the ``?`` key, skips and restarts.
 
 ``Guide`` answers questions about a timeline position (which exercise, which set, what
-comes next, how long is left) from the timeline's chapters and event labels.
-``TerminalStatus`` keeps one status line up to date for anyone who glances at the screen.
+comes next, how long is left) from the timeline's chapters and event labels; the
+terminal's status line (adapters/terminal.py) shows ``Guide.line``.
 """
 
 from __future__ import annotations
 
 import bisect
-import shutil
 from dataclasses import dataclass
-from typing import Literal, TextIO
+from typing import Literal
 
 from voicecoach.core.coaching import number_words
 from voicecoach.core.timeline import Chapter, Event, Timeline
 
 ChapterKind = Literal["welcome", "exercise", "rest", "finish"]
-
-
-class TerminalStatus:
-    """One line, rewritten in place (``\\r`` + clear to end of line), cut to the width."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-        self._shown = ""
-
-    def show(self, text: str) -> None:
-        width = shutil.get_terminal_size((80, 24)).columns - 1
-        text = text if len(text) <= width else text[: max(0, width - 1)] + "…"
-        if text != self._shown:
-            self._stream.write("\r" + text + "\x1b[K")
-            self._stream.flush()
-            self._shown = text
-
-    def clear(self) -> None:
-        if self._shown:
-            self._stream.write("\r\x1b[K")
-            self._stream.flush()
-            self._shown = ""
 
 
 def clock(seconds: float) -> str:
