@@ -59,14 +59,9 @@ def test_preview_refuses_slowing_down(session: Session) -> None:
         audition.preview(session.timeline, 0.5)
 
 
-def test_play_preview_plays_the_mix_of_the_shorter_timeline(
-    session: Session, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_play_preview_plays_the_mix_of_the_shorter_timeline(session: Session) -> None:
     out = RecordingOut()
-    monkeypatch.setattr(audio_out, "default_output", lambda: out)
-    # audition_play imported the name: replace it where it is used.
-    monkeypatch.setattr("voicecoach.app.preview.default_output", lambda: out)
-    seconds = play_preview(session, 8.0)
+    seconds = play_preview(session, 8.0, out=out)
     (played,) = out.plays
     preview = audition.preview(session.timeline, 8.0)
     expected = session.mixer.retimed(preview).render(0, preview.length)
@@ -79,7 +74,7 @@ def test_play_preview_plays_the_mix_of_the_shorter_timeline(
 
 def test_cli_audition_play(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     out = RecordingOut()
-    monkeypatch.setattr("voicecoach.app.preview.default_output", lambda: out)
+    monkeypatch.setattr(audio_out, "default_output", lambda: out)
     monkeypatch.setattr(speech, "Speech", lambda voice, cache_dir=None: FakeSpeech())
     monkeypatch.setattr(sounds, "load_sounds", lambda overrides=(): fake_sounds())
     path = tmp_path / "short.yaml"

@@ -159,9 +159,10 @@ def audition_cmd(
     elif not play:
         click.echo(audition.transcript(session.timeline), nl=False)
     if play:
+        from voicecoach.adapters.audio_out import default_output
         from voicecoach.app.preview import play_preview
 
-        play_preview(session, speed)
+        play_preview(session, speed, out=default_output())
 
 
 @cli.command("list")
