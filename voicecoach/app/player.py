@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, NoReturn
 
 from voicecoach.app.accounting import Accounting
 from voicecoach.app.playback import CONFIRM_GAP as CONFIRM_GAP
-from voicecoach.app.playback import POLL as POLL
 from voicecoach.app.playback import Deck
 from voicecoach.app.ports import DIGITS, AudioOut, KeySource, Recorder, StatusSink
 from voicecoach.core import coaching as say
@@ -55,7 +54,6 @@ if TYPE_CHECKING:
 __all__ = [
     "CONFIRM_GAP",
     "PAUSED",
-    "POLL",
     "REMINDER",
     "RESUMING",
     "STOPPING",
