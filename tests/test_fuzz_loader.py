@@ -22,6 +22,20 @@ from voicecoach.errors import RoutineError, VoicecoachError
 from voicecoach.routine.loader import load, load_text
 from voicecoach.routine.schema import BLOCK_KEYS, EXERCISE_KEYS, PHASE_KEYS, TOP_KEYS, VOICE_KEYS
 
+# PyYAML's wording, which the loader translates into plain words (see test_malformed).
+PYYAML_WORDS = (
+    "mapping values",
+    "expected <",
+    "while scanning",
+    "while parsing",
+    "found character",
+    "could not find expected",
+    "found unexpected",
+    "but found",
+    "but got",
+    "invalid YAML",
+)
+
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 VALID = """title: Fuzz
@@ -47,12 +61,15 @@ blocks:
 def check(text: str | bytes, path: str | None = None) -> None:
     """Load ``text`` (or, given ``path``, the file there, holding it)."""
     name = path or "fuzz.yaml"
+    source = text if isinstance(text, str) else text.decode("utf-8", "replace")
     try:
         result = load(path) if path is not None else load_text(text, name)
     except RoutineError as err:
         assert 1 <= len(err.problems) <= 20
         for problem in err.problems:
             assert "\n" not in problem.message
+            words = [w for w in PYYAML_WORDS if w in problem.message]
+            assert not [w for w in words if w not in source], problem.message  # unless quoted
             assert problem.line >= 1 and problem.column >= 1
             assert str(problem).startswith(f"{name}:")
     except VoicecoachError:

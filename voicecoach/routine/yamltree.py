@@ -18,6 +18,7 @@ from yaml.reader import ReaderError
 
 from voicecoach.core.model import Pos
 from voicecoach.errors import Problem, RoutineError
+from voicecoach.routine.yamlerrors import syntax_problem
 
 MAX_DEPTH = 50  # nesting of YAML collections; a routine needs about 8
 MAX_ALIAS_VALUES = 20_000  # values that aliases may add when expanded
@@ -88,7 +89,7 @@ def compose(text: str, path: str) -> Node | None:
     except _TooDeep as exc:
         problem = at(path, exc.mark, f"nested more than {MAX_DEPTH} levels deep")
     except MarkedYAMLError as exc:
-        problem = _syntax_problem(exc, path)
+        problem = syntax_problem(exc, text, path)
     except ReaderError as exc:  # a character YAML does not allow, e.g. a control code
         before = text[: exc.position]
         line = before.count("\n") + 1
@@ -96,32 +97,9 @@ def compose(text: str, path: str) -> Node | None:
         code = exc.character if isinstance(exc.character, int) else 0
         message = f"character U+{code:04X} is not allowed in a YAML file"
         problem = Problem(path, line, column, message)
-    except YAMLError as exc:  # pragma: no cover - PyYAML raises only the kinds above
-        problem = Problem(path, 1, 1, f"invalid YAML: {_one_line(str(exc))}")
+    except YAMLError:  # pragma: no cover - PyYAML raises only the kinds above
+        problem = Problem(path, 1, 1, "this is not valid YAML")
     raise RoutineError([problem])
-
-
-def _syntax_problem(exc: MarkedYAMLError, path: str) -> Problem:
-    mark = exc.problem_mark or exc.context_mark
-    problem = _one_line(exc.problem or "")
-    context = _one_line(exc.context or "")
-    where = f" on line {exc.context_mark.line + 1}" if exc.context_mark else ""
-    if context.startswith("found duplicate anchor"):  # the problem is "second occurrence"
-        message = f"{context}{where}"
-    elif problem.startswith("but "):  # "expected a single document..., but found another"
-        message = f"{context}, {problem}"
-    elif problem and context:
-        message = f"{problem} ({context}{where})"
-    else:
-        message = problem or context or "syntax error"
-    message = "invalid YAML: " + message
-    if mark is None:  # pragma: no cover - PyYAML always gives one of the marks
-        return Problem(path, 1, 1, message)
-    return at(path, mark, message)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def at(path: str, mark: Mark, message: str) -> Problem:
