@@ -151,6 +151,8 @@ class ExerciseBuilder:
             message = f"{key} cannot be used with {given[0]}: an exercise has one of them"
             r.error(m[key][0], message)
         kind_key: str | None = given[0] if given else ("hold" if "hold" in m else None)
+        if kind_key is None and set(_KINDS) & r.suggested.get(id(node), set()):
+            return None  # a misspelled kind key ("rpes"): its did-you-mean says it all
         if kind_key is None:
             which = f"exercise '{name}'" if name else "an exercise"
             r.error(node, f"{which} needs one of reps, time, hold or breaths")
@@ -192,10 +194,15 @@ class ExerciseBuilder:
                     message = f"{key} cannot be used with phases: give each phase its own"
                     self.r.error(m[key][0], message)
             return self._phase_list(m["phases"][1])
-        tempo = (self._tempo(m["tempo"][1]) if "tempo" in m else None) or defaults.tempo
+        given = self._tempo(m["tempo"][1]) if "tempo" in m else None
+        tempo = given or defaults.tempo
         breaths: tuple[Breath | None, ...] = (None,) * len(tempo)
         if "breathing" in m:
-            breaths = self._breathing(m["breathing"][1], len(tempo)) or breaths
+            # A wrong tempo is reported already; its phases are unknown, so the breathing's
+            # length is not checked against the default's (that message would be false).
+            known = given is not None or "tempo" not in m
+            read = self._breathing(m["breathing"][1], len(tempo) if known else None)
+            breaths = read if read is not None and len(read) == len(tempo) else breaths
         return tuple(Phase(seconds, breath) for seconds, breath in zip(tempo, breaths, strict=True))
 
     def _tempo(self, node: Node) -> tuple[float, ...] | None:
@@ -206,11 +213,12 @@ class ExerciseBuilder:
         values = [self.r.duration(item, "tempo", MAX_DURATION, positive=True) for item in items]
         return tuple(v for v in values if v is not None) if None not in values else None
 
-    def _breathing(self, node: Node, phases: int) -> tuple[Breath | None, ...] | None:
+    def _breathing(self, node: Node, phases: int | None) -> tuple[Breath | None, ...] | None:
+        """One breath per phase; ``phases`` None: the tempo is wrong, check the entries only."""
         items = self.r.seq(node, "breathing", "a list of in, out, hold or null, one per phase")
         if items is None:
             return None
-        if len(items) != phases:
+        if phases is not None and len(items) != phases:
             entries = "1 entry" if len(items) == 1 else f"{len(items)} entries"
             tempo = "1 phase" if phases == 1 else f"{phases} phases"
             message = f"breathing has {entries} but the tempo has {tempo}"
@@ -225,7 +233,7 @@ class ExerciseBuilder:
                 breaths.append(None)
             elif real is not None:
                 self.r.error(real, f"breathing must be in, out, hold or null, not {show(real)}")
-        return tuple(breaths) if len(breaths) == phases else None
+        return tuple(breaths) if len(breaths) == len(items) else None
 
     def _phase_list(self, node: Node) -> tuple[Phase, ...]:
         expected = "a list of phases such as {time: 2s, breath: in}"

@@ -51,6 +51,9 @@ class Reader:
         self.problems: list[Problem] = []
         self._seen: set[tuple[int, int, str]] = set()
         self._bad: set[int] = set()
+        # id(mapping node) -> the known keys suggested for its misspelled ones, so that a
+        # check can leave to the typo message what it would only repeat less precisely.
+        self.suggested: dict[int, set[str]] = {}
 
     def error(self, where: Node | Mark, message: str) -> None:
         """Record a problem at a node (or mark); raise ``Stop`` at the limit."""
@@ -102,9 +105,13 @@ class Reader:
         items: dict[str, tuple[Node, Node]] = {}
         for name, key, value in self._items(real, 0):
             items.setdefault(name, (key, value))  # written keys first, then merged ones
+        unset = tuple(k for k in keys if k not in items)  # what a typo most likely meant
         for name, (key, _) in items.items():
             if name not in keys:
-                self.error(key, _unknown(name, keys, where, elsewhere or {}))
+                close = None if name in (elsewhere or {}) else _closest(name, unset, keys)
+                if close:
+                    self.suggested.setdefault(id(real), set()).add(close)
+                self.error(key, _unknown(name, keys, where, elsewhere or {}, close))
         return {name: pair for name, pair in items.items() if name in keys}
 
     def _items(self, node: MappingNode, depth: int) -> list[tuple[str, Node, Node]]:
@@ -300,13 +307,21 @@ def _close(name: str, choices: tuple[str, ...]) -> list[str]:
     return difflib.get_close_matches(name, choices, n=1)
 
 
-def _unknown(name: str, keys: tuple[str, ...], where: str, elsewhere: Mapping[str, str]) -> str:
+def _closest(name: str, unset: tuple[str, ...], keys: tuple[str, ...]) -> str | None:
+    """The known key ``name`` is closest to, preferring keys the mapping does not set:
+    'rpes' beside 'rest: 30s' means 'reps'."""
+    close = _close(name, unset) or _close(name, keys)
+    return close[0] if close else None
+
+
+def _unknown(
+    name: str, keys: tuple[str, ...], where: str, elsewhere: Mapping[str, str], close: str | None
+) -> str:
     message = f"unknown key '{clip(name)}'{where}"
     if name in elsewhere:
         return f"{message}: {name} belongs in {elsewhere[name]}"
-    close = _close(name, keys)
     if close:
-        return f"{message} (did you mean '{close[0]}'?)"
+        return f"{message} (did you mean '{close}'?)"
     if len(keys) <= 10:
         return f"{message}; use {either(keys)}"
     return message
