@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes import FAKE_SOUND_LENGTHS, fake_length
+from voicecoach.core.compiler import compile_routine
 from voicecoach.core.model import Block, Exercise, Lines, Phase, Pos, Routine, Voice
 from voicecoach.errors import RoutineError, RoutineNotFound, VoicecoachError
 from voicecoach.routine import resources
@@ -207,12 +209,33 @@ def test_manual_estimate_defaults_to_reps_times_tempo_sets_and_sides() -> None:
 @pytest.mark.parametrize(
     ("written", "mode", "sides"),
     [("both", "each", ("left", "right")), ("[left, right]", "each", ("left", "right")),
-     ("[right, left]", "each", ("right", "left")), ("alternate", "alternate", ("left", "right"))],
+     ("[right, left]", "each", ("right", "left")), ("alternate", "alternate", ("left", "right")),
+     ("left", "each", ("left",)), ("right", "each", ("right",))],
 )  # fmt: skip
 def test_sides(written: str, mode: str, sides: tuple[str, ...]) -> None:
     ex = one(f"name: Side plank\nreps: 5\nswitch: 8s\nsides: {written}")
     assert (ex.side_mode, ex.sides, ex.switch) == (mode, sides, 8.0)
     assert one("name: Bridge\nreps: 5").side_mode == "none"
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_one_side_only_is_worked_once_without_a_switch(side: str) -> None:
+    text = f"title: T\nexercises:\n  - {{name: Lunge, reps: 2, sets: 2, sides: {side}}}\n"
+    loaded = routine(text)
+    both = routine(text.replace(f"sides: {side}", "sides: both"))
+    ex = loaded.exercises[0]
+    switch = both.exercises[0].switch * 2  # a switch in each of the two sets
+    assert nominal_length(loaded) == nominal_length(both) - switch - 2 * 2 * (2 + 2)
+    timeline = compile_routine(loaded, fake_length, FAKE_SOUND_LENGTHS)
+    spoken = [e.text for e in timeline.events if e.kind == "speech"]
+    sounds = [e.text for e in timeline.events if e.kind == "sound"]
+    assert "switch" not in sounds
+    assert {e.side for e in timeline.events if e.rep is not None} == {side}
+    assert f"Two reps on the {side} side only, two sets." in spoken
+    assert f"{side.capitalize()} side only." in spoken
+    assert f"{side.capitalize()} side first." not in spoken
+    assert not [line for line in spoken if "each side" in line]
+    assert ex.sides == (side,)
 
 
 def test_custom_lines() -> None:

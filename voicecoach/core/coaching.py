@@ -243,7 +243,9 @@ def work_summary(exercise: Exercise) -> str:
         what = f"hold for {spoken_duration(exercise.hold)}"
     else:
         what = spoken_duration(exercise.time)
-    if exercise.side_mode == "each":
+    if exercise.side_mode == "each" and len(exercise.sides) == 1:
+        what += f" on the {exercise.sides[0]} side only"
+    elif exercise.side_mode == "each":
         what += " on each side"
     elif exercise.side_mode == "alternate":
         what += " on each side, alternating"
@@ -296,8 +298,9 @@ def set_rest_lines(
     return options
 
 
-def first_side(side: str) -> str:
-    return f"{side[0].upper()}{side[1:]} side first."
+def first_side(side: str, *, only: bool = False) -> str:
+    """Said before the count: which side comes first (or, worked on one side, which one)."""
+    return f"{side[0].upper()}{side[1:]} side {'only' if only else 'first'}."
 
 
 def switch_lines(side: str) -> list[str]:

@@ -194,7 +194,7 @@ class _Builder:
         if ex.side_mode == "each":
             # Which side comes first, just before the count, where there is room for it
             # (a routine's set-up often says it already).
-            line = say.first_side(ex.sides[0])
+            line = say.first_side(ex.sides[0], only=len(ex.sides) == 1)
             at = max(t, nominal - 3 * step - GAP - self.length(line))
             if self.fits(line, at, nominal - 3 * step - GAP):
                 t = self.speak(line, at) + GAP

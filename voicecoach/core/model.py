@@ -25,7 +25,8 @@ BREATHS: tuple[Breath, ...] = ("in", "out", "hold")
 Kind = Literal["reps", "timed", "hold", "breaths"]
 
 # How sides are worked: none; each side in turn (all reps left, switch, all reps
-# right); or alternating sides rep by rep (no switch pause).
+# right), or one side only (``sides`` holds just that side: no switch); or
+# alternating sides rep by rep (no switch pause).
 SideMode = Literal["none", "each", "alternate"]
 
 SIDE_NAMES: tuple[str, ...] = ("left", "right")
@@ -93,7 +94,7 @@ class Exercise:
     manual: bool = False  # user does the reps at their own pace, then presses a key
     estimate: float = 0.0  # manual: seconds allowed for it in audition and render
     side_mode: SideMode = "none"
-    sides: tuple[str, ...] = ()  # e.g. ("left", "right"), in the order worked
+    sides: tuple[str, ...] = ()  # e.g. ("left", "right"), in the order worked; ("left",)
     switch: float = 5.0  # pause to switch sides
     sets: int = 1
     set_rest: float = 15.0  # rest between sets

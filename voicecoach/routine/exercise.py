@@ -178,12 +178,15 @@ class ExerciseBuilder:
                 return "alternate", SIDE_NAMES
             self.r.error(real, "sides: alternate only applies to exercises with reps")
             return None
+        if isinstance(real, ScalarNode) and real.tag == STR and real.value in SIDE_NAMES:
+            return "each", (str(real.value),)  # one side only: no switch
         if isinstance(real, SequenceNode):
             items = [self.r.node(item) for item in real.value]
             names = tuple(i.value if isinstance(i, ScalarNode) else None for i in items)
             if names in (("left", "right"), ("right", "left")):
                 return "each", cast(tuple[str, ...], names)
-        message = f"sides must be both, alternate, [left, right] or [right, left], not {show(real)}"
+        choices = "both, alternate, left, right, [left, right] or [right, left]"
+        message = f"sides must be {choices}, not {show(real)}"
         self.r.error(real, message)
         return None
 

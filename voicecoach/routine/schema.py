@@ -139,8 +139,11 @@ def _exercise() -> dict[str, Any]:
         "exhale": _duration("Breaths: seconds breathing out (default 6s).", positive=True),
         "hold_breath": _duration("Breaths: a hold after breathing in.", positive=True),
         "sides": {
-            "enum": ["both", "alternate", ["left", "right"], ["right", "left"]],
-            "description": "both (left, then right), [right, left], or alternate (rep by rep).",
+            "enum": ["both", "alternate", "left", "right", ["left", "right"], ["right", "left"]],
+            "description": (
+                "both (left, then right), [right, left], alternate (rep by rep), "
+                "or left or right (that side only)."
+            ),
         },
         "switch": _duration("Pause to switch sides (default 5s)."),
         "sets": _whole(1, MAX_SETS, "Number of sets (default 1)."),
