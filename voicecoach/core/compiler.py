@@ -42,6 +42,7 @@ class _Builder:
         self.events: list[Event] = []
         self.chapters: list[Chapter] = []
         self.warnings: list[CompileWarning] = []
+        self._warned: dict[tuple[int, int, str], tuple[int, float]] = {}  # -> (index, need)
         self.busy = 0  # end of the last cue placed: nothing may start before it
         self.label: dict[str, object] = {"block": "", "exercise": None, "index": -1}
 
@@ -71,8 +72,22 @@ class _Builder:
     def fits(self, text: str, at: int, limit: int) -> bool:
         return at >= self.busy and at + self.length(text) <= limit
 
-    def warn(self, ex: Exercise, message: str) -> None:
-        self.warnings.append(CompileWarning(ex.pos.line, ex.pos.column, f"{ex.name}: {message}"))
+    def warn(self, ex: Exercise, message: str, *, topic: str = "", need: float = 0.0) -> None:
+        """Record a warning once per exercise line and ``topic`` (default: the message).
+
+        An exercise in a block of several rounds is laid out once per round, and its
+        words differ a little ("First: ...", "round two"): the warning needing the most
+        time (``need``) is the one kept, so it is true of every round.
+        """
+        key = (ex.pos.line, ex.pos.column, topic or message)
+        warning = CompileWarning(ex.pos.line, ex.pos.column, f"{ex.name}: {message}")
+        if key not in self._warned:
+            self._warned[key] = (len(self.warnings), need)
+            self.warnings.append(warning)
+        elif need > self._warned[key][1]:
+            index = self._warned[key][0]
+            self.warnings[index] = warning
+            self._warned[key] = (index, need)
 
     def countdown(self, go: int, step: int) -> None:
         for i, word in enumerate(say.COUNTDOWN):
@@ -200,11 +215,14 @@ class _Builder:
                 t = self.speak(line, at) + GAP
         needed = t + 3 * step
         go = max(nominal, needed)
-        if go > nominal:
+        need = (go - start) / SEC
+        if _tenths(need) > _tenths(ex.lead_in):  # as printed: never "5.0 s ... its 5 s"
             self.warn(
                 ex,
-                f"the lead-in needs {(go - start) / SEC:.1f} s to say everything, "
-                f"longer than its {ex.lead_in:g} s; it was made longer",
+                f"the lead-in needs {_seconds(need)} s to say everything, "
+                f"longer than its {_seconds(ex.lead_in)} s; it was made longer",
+                topic="lead-in",
+                need=need,
             )
         self.countdown(go, step)
         return go
@@ -231,11 +249,15 @@ class _Builder:
         if chosen is None:
             chosen, ticks = options[-1], True
             end = t + self.length(chosen) + GAP + 3 * SEC
-            self.warn(
-                ex,
-                f"the {what} needs {(end - at) / SEC:.1f} s for its words and countdown, "
-                f"longer than its {seconds:g} s; it was made longer",
-            )
+            need = (end - at) / SEC
+            if _tenths(need) > _tenths(seconds):  # as printed
+                self.warn(
+                    ex,
+                    f"the {what} needs {_seconds(need)} s for its words and countdown, "
+                    f"longer than its {_seconds(seconds)} s; it was made longer",
+                    topic=f"{what} {seconds}",
+                    need=need,
+                )
         self.speak(chosen, t)
         if ticks:
             for i in range(3, 0, -1):
@@ -278,11 +300,12 @@ class _Builder:
                     if text is None:
                         text = min((v for v in variants if v), key=self.length, default="")
                         if text and self.length(text) + SOUND_GAP > dur:
-                            if not warned:
+                            said = self.length(text) / SEC
+                            if not warned and _tenths(said) > _tenths(phase.seconds):
                                 self.warn(
                                     ex,
-                                    f"'{text}' takes {self.length(text) / SEC:.1f} s to "
-                                    f"say, longer than its {phase.seconds:g} s phase; "
+                                    f"'{text}' takes {_seconds(said)} s to say, longer than "
+                                    f"its {_seconds(phase.seconds)} s phase; "
                                     "the phase was made longer",
                                 )
                                 warned = True
@@ -387,6 +410,16 @@ class _Builder:
         t = self.speak(prompt, max(at, self.busy))
         t = self.wait(say.PRESS_SPACE, t, to_samples(ex.estimate / units))
         return self.sound("release", t)
+
+
+def _tenths(seconds: float) -> float:
+    """Seconds as warnings print them: compared the same way, so that a warning never
+    says "needs 5.0 s ... longer than its 5 s" (a few milliseconds, not worth one)."""
+    return round(seconds, 1)
+
+
+def _seconds(seconds: float) -> str:
+    return f"{_tenths(seconds):g}"
 
 
 def compile_routine(
