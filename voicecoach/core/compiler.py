@@ -300,12 +300,12 @@ class _Builder:
                     if text is None:
                         text = min((v for v in variants if v), key=self.length, default="")
                         if text and self.length(text) + SOUND_GAP > dur:
-                            said = self.length(text) / SEC
-                            if not warned and _tenths(said) > _tenths(phase.seconds):
+                            need = (self.length(text) + SOUND_GAP) / SEC
+                            if not warned and _tenths(need) > _tenths(phase.seconds):
                                 self.warn(
                                     ex,
-                                    f"'{text}' takes {_seconds(said)} s to say, longer than "
-                                    f"its {_seconds(phase.seconds)} s phase; "
+                                    f"'{text}' and the pause after it take {_seconds(need)} s, "
+                                    f"longer than its {_seconds(phase.seconds)} s phase; "
                                     "the phase was made longer",
                                 )
                                 warned = True
