@@ -1,14 +1,22 @@
-"""Deterministic stand-ins for the adapters, for unit tests of the core only."""
+"""Deterministic stand-ins for the adapters: for unit tests of the core, and the
+commands' environment (``fake_env``)."""
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Iterable
+from dataclasses import replace
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from voicecoach.core.timeline import SAMPLE_RATE, SOUND_NAMES
+
+if TYPE_CHECKING:
+    from voicecoach.app.env import Env
+    from voicecoach.core.model import Voice
 
 Samples = npt.NDArray[np.int16]
 
@@ -64,3 +72,40 @@ def fake_sounds() -> dict[str, Samples]:
     return {
         name: tone(n, 1000 + 150 * i, 0.2) for i, (name, n) in enumerate(FAKE_SOUND_LENGTHS.items())
     }
+
+
+# -- the environment the commands run in (``voicecoach.app.env.Env``) ---------------------
+
+
+def fake_speech(voice: Voice) -> FakeSpeech:
+    return FakeSpeech()
+
+
+def fake_sounds_for(overrides: tuple[tuple[str, str], ...]) -> dict[str, Samples]:
+    return fake_sounds()
+
+
+def _unexpected(what: str, *args: object) -> Any:
+    raise AssertionError(f"the command used the {what}, which this test did not give it")
+
+
+def fake_env(**changes: Any) -> Env:
+    """An environment with the fake speech and sounds; every other adapter fails the test
+    if used, unless ``changes`` gives it. Module-level functions only, so that it pickles
+    into a many-routine render's worker processes (a test's lambda does not)."""
+    from voicecoach.app.env import Env
+
+    env = Env(
+        speech=fake_speech,
+        sounds=fake_sounds_for,
+        output=partial(_unexpected, "sound output"),
+        quick_level=partial(_unexpected, "notice levelling"),
+        keys=partial(_unexpected, "keys"),
+        status=partial(_unexpected, "status line"),
+        recorder=partial(_unexpected, "history recorder"),
+        sessions=partial(_unexpected, "history"),
+        load_last_run=partial(_unexpected, "last run"),
+        save_last_run=partial(_unexpected, "last run"),
+        now=partial(_unexpected, "clock"),
+    )
+    return replace(env, **changes)

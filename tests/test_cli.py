@@ -19,17 +19,16 @@ import sys
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 from click.testing import CliRunner, Result
 
 from tests.audiocheck import decode, lag
-from tests.fakes import FakeSpeech, fake_sounds
+from tests.fakes import FakeSpeech, fake_env, fake_sounds
 from tests.test_speech import _NO_ESPEAK
 from voicecoach import __version__
-from voicecoach.adapters import sounds, speech
+from voicecoach.app.env import Env
 from voicecoach.cli import cli
 from voicecoach.core.model import Voice
 from voicecoach.routine import resources
@@ -75,21 +74,22 @@ def run(
 ) -> Callable[..., Result]:
     """`voicecoach ...` in-process in an empty folder, with the fake speech and sounds."""
 
-    def fake_speech(voice: Voice, *args: Any, **kwargs: Any) -> FakeSpeech:
+    def speech(voice: Voice) -> FakeSpeech:
         voices_asked.append(voice)
         return FakeSpeech()
 
-    monkeypatch.setattr(speech, "Speech", fake_speech)
-    monkeypatch.setattr(sounds, "load_sounds", lambda overrides=(): fake_sounds())
     monkeypatch.chdir(tmp_path)
     (tmp_path / "short.yaml").write_text(SHORT)
     (tmp_path / "bad.yaml").write_text(BAD)
 
-    return vc
+    def invoke(*args: str, env: Env | None = None) -> Result:
+        return vc(*args, env=env or fake_env(speech=speech))
+
+    return invoke
 
 
-def vc(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args), prog_name="voicecoach")
+def vc(*args: str, env: Env | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), prog_name="voicecoach", obj=env)
 
 
 def golden(name: str) -> str:
@@ -340,16 +340,13 @@ def test_list_shows_every_bundled_routine(run: Callable[..., Result]) -> None:
         assert line == f"{name:<{width}}  {golden_length(name):>9}  {title}{default}"
 
 
-def test_list_without_speech_still_lists(
-    run: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_list_without_speech_still_lists(run: Callable[..., Result]) -> None:
     from voicecoach.errors import SpeechError
 
-    def broken(voice: Voice, *args: Any, **kwargs: Any) -> FakeSpeech:
+    def broken(voice: Voice) -> FakeSpeech:
         raise SpeechError("eSpeak NG is not installed")
 
-    monkeypatch.setattr(speech, "Speech", broken)
-    result = run("list")
+    result = run("list", env=fake_env(speech=broken))
     assert result.exit_code == 0
     assert [line.split()[:2] for line in result.stdout.splitlines()] == [
         [name, "?"] for name in BUNDLED

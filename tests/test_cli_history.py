@@ -8,6 +8,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,17 +19,17 @@ from tests.test_store import make_routine, make_session
 from voicecoach.adapters.recorder import Recorder
 from voicecoach.app import history
 from voicecoach.cli import cli
+from voicecoach.cli.env import real_env
 
 NOW = datetime(2024, 5, 8, 16, 0, tzinfo=UTC)  # Wednesday 18:00 in Berlin
 
 
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """An empty data folder, Berlin time and a fixed 'now'."""
+    """An empty data folder and Berlin time (the fixed 'now' is in ``run``'s environment)."""
     monkeypatch.setenv("VOICECOACH_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("TZ", "Europe/Berlin")
     time.tzset()
-    monkeypatch.setattr(history, "current_time", lambda: NOW)
     yield tmp_path
     monkeypatch.undo()
     time.tzset()
@@ -78,7 +79,9 @@ def three(data_dir: Path) -> Path:
 
 
 def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, ["history", *args])
+    """`voicecoach history ...` with the real history store and a fixed clock."""
+    env = replace(real_env(), now=lambda: NOW)
+    result = CliRunner().invoke(cli, ["history", *args], obj=env)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return result.exit_code, result.stdout, result.stderr
 

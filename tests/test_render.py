@@ -20,12 +20,14 @@ from click.testing import CliRunner
 
 from tests.audiocheck import decode, ffprobe
 from tests.conftest import SHORT_ROUTINE
-from tests.fakes import FakeSpeech, fake_sounds
+from tests.fakes import FakeSpeech, fake_env
 from voicecoach.adapters import encode
-from voicecoach.app import batch, render
+from voicecoach.app import render
+from voicecoach.app.env import prepare_ref
 from voicecoach.app.session import Session
 from voicecoach.cli import cli
 from voicecoach.core import tracks
+from voicecoach.core.model import Voice
 from voicecoach.errors import OutputError, UsageError, VoicecoachError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -209,51 +211,46 @@ def test_split_into_a_missing_parent_fails(session: Session, tmp_path: Path) -> 
 # --- many routines -----------------------------------------------------------------------
 
 
-def fake_prepare(ref: str, prep: render.Prep | None = None) -> Session:
-    from voicecoach.app import session
-    from voicecoach.routine import loader as routine
-
-    loaded = routine.load(ref)
-    if loaded.title == "Broken":
+def speech_or_fail(voice: Voice) -> FakeSpeech:
+    """The fake speech, failing for the voice "broken" (module-level: it pickles into the
+    worker processes)."""
+    if voice.voice == "broken":
         raise VoicecoachError("the speech engine failed")
-    return session.prepare(loaded, speech=FakeSpeech(), sounds=fake_sounds())
+    return FakeSpeech()
 
 
-def routines(folder: Path, *names: str, title: str = "Test") -> list[str]:
+def routines(folder: Path, *names: str, voice: str | None = None) -> list[str]:
     folder.mkdir(exist_ok=True)
     refs = []
+    text = SHORT_ROUTINE if voice is None else f"voice: {{voice: {voice}}}\n{SHORT_ROUTINE}"
     for name in names:
         path = folder / f"{name}.yaml"
-        path.write_text(SHORT_ROUTINE.replace("title: Test", f"title: {title}"))
+        path.write_text(text)
         refs.append(str(path))
     return refs
 
 
-def test_render_many_uses_processes_and_names_files_after_routines(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(batch, "prepare_ref", fake_prepare)  # inherited by the forked workers
+def test_render_many_uses_processes_and_names_files_after_routines(tmp_path: Path) -> None:
     refs = routines(tmp_path / "r", "alpha", "beta", "gamma")
     out = tmp_path / "out"
     done: list[int] = []
-    results = render.render_many(refs, out, "ogg", jobs=2, progress=done.append)
+    env = fake_env()  # pickled into the worker processes
+    results = render.render_many(refs, out, "ogg", env=env, jobs=2, progress=done.append)
     assert [r.path.name for r in results] == ["alpha.ogg", "beta.ogg", "gamma.ogg"]
     assert sum(done) == 3
-    length = fake_prepare(refs[0]).mixer.length
+    length = prepare_ref(env, refs[0]).mixer.length
     for r in results:
         data, _ = decode(r.path)
         assert len(data) == length
     assert sorted(p.name for p in out.iterdir()) == ["alpha.ogg", "beta.ogg", "gamma.ogg"]
 
 
-def test_render_many_reports_failures_and_keeps_the_rest(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(batch, "prepare_ref", fake_prepare)
+def test_render_many_reports_failures_and_keeps_the_rest(tmp_path: Path) -> None:
     good = routines(tmp_path / "r", "good")
-    bad = routines(tmp_path / "r", "bad", title="Broken")
+    bad = routines(tmp_path / "r", "bad", voice="broken")
+    env = fake_env(speech=speech_or_fail)
     with pytest.raises(VoicecoachError) as err:
-        render.render_many([*good, *bad], tmp_path / "out", "wav", jobs=2)
+        render.render_many([*good, *bad], tmp_path / "out", "wav", env=env, jobs=2)
     assert str(err.value) == f"1 of 2 routines failed: {bad[0]}: the speech engine failed"
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["good.wav"]
 
@@ -262,7 +259,7 @@ def test_render_many_refuses_two_routines_with_one_name(tmp_path: Path) -> None:
     a = routines(tmp_path / "a", "same")
     b = routines(tmp_path / "b", "same")
     with pytest.raises(UsageError) as err:
-        render.render_many([*a, *b], tmp_path / "out", "mp3")
+        render.render_many([*a, *b], tmp_path / "out", "mp3", env=fake_env())
     assert str(err.value) == f"{a[0]} and {b[0]} would both be written to {tmp_path}/out/same.mp3"
     assert not (tmp_path / "out").exists()
 
@@ -273,16 +270,15 @@ def test_render_many_refuses_two_routines_with_one_name(tmp_path: Path) -> None:
 @pytest.fixture
 def run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Any]:
     """`voicecoach ...` in-process, with fake speech (the real sounds)."""
-    import voicecoach.adapters.speech
+    from voicecoach.cli import env
 
-    monkeypatch.setattr(voicecoach.adapters.speech, "Speech", lambda voice, *a, **k: FakeSpeech())
-    monkeypatch.setattr(batch, "prepare_ref", fake_prepare)
     monkeypatch.chdir(tmp_path)
     # Lead-ins long enough for the fake speech: no compile warnings in the output.
     (tmp_path / "short.yaml").write_text(SHORT_ROUTINE.replace("lead_in: 3s", "lead_in: 10s"))
 
     def invoke(*args: str) -> Any:
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+        fakes = fake_env(sounds=env.sounds)  # module-level functions: it pickles
+        return CliRunner().invoke(cli, list(args), catch_exceptions=False, obj=fakes)
 
     return invoke
 

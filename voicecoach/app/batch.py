@@ -1,6 +1,8 @@
 """Many routines into one folder, in worker processes (``render.render_many``).
 
-Each worker prepares its own session (the speech cache is safe to share) and renders
+Each worker prepares its own session in the environment it is handed (pickled: the
+real one's factories are module-level functions) with the speech cache, which is safe
+to share, and renders
 it with one thread, so the cores are shared out between routines. Ctrl-C stops every
 worker cleanly: each removes its temporary file before the command exits.
 """
@@ -11,46 +13,26 @@ import contextlib
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, wait
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from voicecoach.app.render import Prep, RenderResult, render_session
+from voicecoach.app.env import Env, VoiceOptions, prepare_ref
+from voicecoach.app.render import RenderResult, render_session
 from voicecoach.errors import ExitStatus, UsageError, VoicecoachError
-
-if TYPE_CHECKING:
-    from voicecoach.app.session import Session
 
 Progress = Callable[[int], None]
 Outcome = RenderResult | tuple[str, int]  # a result, or (error message, exit code)
-
-
-def prepare_ref(ref: str, prep: Prep | None = None) -> Session:
-    """Load a routine (path or bundled name) and prepare its session."""
-    from voicecoach.app import session
-    from voicecoach.routine import loader as routine
-
-    prep = prep or Prep()
-    loaded = routine.load(ref)
-    voice = loaded.voice
-    voice = replace(
-        voice,
-        voice=prep.voice if prep.voice is not None else voice.voice,
-        rate=prep.rate if prep.rate is not None else voice.rate,
-        volume=prep.volume if prep.volume is not None else voice.volume,
-    )
-    return session.prepare(loaded, voice=voice, verbosity=prep.verbosity)
 
 
 _busy = False  # in a worker process: a routine is being rendered
 
 
 def render_job(
+    env: Env,
     ref: str,
     out: Path,
     ext: str,
     out_rate: int | None,
-    prep: Prep,
+    options: VoiceOptions | None,
     threads: int | None,
     in_worker: bool = False,
 ) -> Outcome:
@@ -60,7 +42,7 @@ def render_job(
     global _busy
     _busy = True
     try:
-        session = prepare_ref(ref, prep)
+        session = prepare_ref(env, ref, options)
         return render_session(session, out, out_rate=out_rate, fmt=ext, threads=threads)
     except VoicecoachError as err:
         return (str(err).replace("\n", "; "), err.exit_code)
@@ -116,11 +98,12 @@ def output_names(refs: Sequence[str], folder: Path, ext: str) -> list[Path]:
 
 
 def in_processes(
+    env: Env,
     refs: Sequence[str],
     outs: Sequence[Path],
     ext: str,
     out_rate: int | None,
-    prep: Prep,
+    options: VoiceOptions | None,
     workers: int,
     progress: Progress | None,
 ) -> list[Outcome]:
@@ -137,7 +120,7 @@ def in_processes(
     futures: list[Future[Outcome]] = []
     try:
         for ref, out in zip(refs, outs, strict=True):
-            futures.append(pool.submit(render_job, ref, out, ext, out_rate, prep, 1, True))
+            futures.append(pool.submit(render_job, env, ref, out, ext, out_rate, options, 1, True))
         for _ in as_completed(futures):
             if progress:
                 progress(1)

@@ -11,7 +11,7 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import PurePath
 from typing import Any
 
@@ -38,11 +38,6 @@ CSV_COLUMNS: tuple[str, ...] = (
     "pauses",
     "pain",  # times the pain key was pressed
 )
-
-
-def current_time() -> datetime:
-    """Now, timezone-aware (the CLI's clock; tests replace it)."""
-    return datetime.now(UTC)
 
 
 def local_day(moment: datetime, tz: tzinfo | None = None) -> date:

@@ -103,6 +103,27 @@ class Recorder(Protocol):
     def finished(self, completed: bool) -> None: ...
 
 
+class HistoryRecorder(Recorder, Protocol):
+    """The history as a live run uses it (``adapters.recorder.BackgroundRecorder``)."""
+
+    @property
+    def warning(self) -> str | None:
+        """The one line to print if the session could not be saved (final after ``close``)."""
+        ...
+
+    def has_run(self, digest: str) -> bool:
+        """Was a routine with this digest run before (a quick look, never an error)?"""
+        ...
+
+    def checkin(self, effort: int) -> None:
+        """The end-of-session effort, 1 (easy) to 5."""
+        ...
+
+    def close(self) -> None:
+        """Wait (briefly) for the last writes."""
+        ...
+
+
 # -- speech ------------------------------------------------------------------------------
 
 

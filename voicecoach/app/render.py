@@ -28,9 +28,9 @@ from voicecoach.core.tracks import plan_tracks, playlist, safe_filename, track_n
 from voicecoach.errors import OutputError, UsageError, VoicecoachError
 
 if TYPE_CHECKING:
+    from voicecoach.app.env import Env, VoiceOptions
     from voicecoach.app.session import Session
     from voicecoach.audio.mix import Samples
-    from voicecoach.core.model import Verbosity
 
 Progress = Callable[[int], None]
 
@@ -51,16 +51,6 @@ class SplitResult:
     folder: Path
     tracks: tuple[RenderResult, ...]
     playlist: Path
-
-
-@dataclass(frozen=True, slots=True)
-class Prep:
-    """How each routine is prepared (the CLI's voice and verbosity overrides)."""
-
-    verbosity: Verbosity | None = None
-    voice: str | None = None
-    rate: int | None = None
-    volume: float | None = None
 
 
 def quiet_spans(timeline: Timeline) -> list[tuple[int, int]]:
@@ -300,29 +290,32 @@ def render_many(
     folder: Path,
     ext: str,
     *,
+    env: Env,
     jobs: int = 2,
     out_rate: int | None = None,
-    prep: Prep | None = None,
+    options: VoiceOptions | None = None,
     progress: Progress | None = None,
 ) -> list[RenderResult]:
     """Render each routine to ``folder/<name>.<ext>``, ``jobs`` at a time in worker
-    processes. ``progress(1)`` is called as each routine is done. Every routine that
-    can be rendered is; then one error names those that failed."""
+    processes, each preparing its session in ``env`` (pickled: its factories must be
+    module-level functions). ``progress(1)`` is called as each routine is done. Every
+    routine that can be rendered is; then one error names those that failed."""
     from voicecoach.app import batch
 
     form = encode.format_for(folder, ext)
     outs = batch.output_names(refs, folder, form.ext)
     _make_folder(folder)
-    prep = prep or Prep()
     workers = max(1, min(jobs, len(refs)))
     results: list[batch.Outcome] = []
     if workers == 1:
         for ref, out in zip(refs, outs, strict=True):
-            results.append(batch.render_job(ref, out, form.ext, out_rate, prep, None))
+            results.append(batch.render_job(env, ref, out, form.ext, out_rate, options, None))
             if progress:
                 progress(1)
     else:
-        results = batch.in_processes(refs, outs, form.ext, out_rate, prep, workers, progress)
+        results = batch.in_processes(
+            env, refs, outs, form.ext, out_rate, options, workers, progress
+        )
     failed = [(ref, r) for ref, r in zip(refs, results, strict=True) if isinstance(r, tuple)]
     if failed:
         detail = "; ".join(f"{ref}: {msg}" for ref, (msg, _) in failed)

@@ -1,0 +1,109 @@
+"""The environment the use cases run in, injected: factories for the outside world.
+
+The command line (the composition root, ``voicecoach.cli.env``) builds the real one,
+whose factories import their adapter only when called, so ``voicecoach --help`` loads
+none of them; tests hand in fakes (fake speech and sounds, a recording output, a fixed
+clock, a history in a temporary folder) instead of replacing modules' attributes.
+
+Worker processes (``batch``) get the environment pickled: the real factories are
+module-level functions, which pickle by name.
+
+Also here: ``VoiceOptions`` (the command line's voice and verbosity overrides) and
+``prepare_ref``, how every command turns a routine reference into a session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from voicecoach.app.ports import AudioOut, HistoryRecorder, KeySource, Progress, StatusSink, Synth
+from voicecoach.core.model import Routine, Verbosity, Voice
+from voicecoach.core.records import LastRun, SessionRecord
+
+if TYPE_CHECKING:
+    from voicecoach.app.session import Session
+    from voicecoach.audio.mix import Samples
+
+
+@dataclass(frozen=True, slots=True)
+class Env:
+    """Factories for the adapters; each is called when a command needs it."""
+
+    speech: Callable[[Voice], Synth]  # the speech engine for a voice
+    sounds: Callable[[tuple[tuple[str, str], ...]], Mapping[str, Samples]]  # cue sounds,
+    # with a routine's own (cue name, file) overrides
+    output: Callable[[], AudioOut]  # the sound device
+    quick_level: Callable[[Samples], Samples]  # a notice's level, before loudness loads
+    keys: Callable[[], AbstractContextManager[KeySource | None]]  # None: no terminal
+    status: Callable[[], StatusSink | None]  # the status line; None: no terminal
+    recorder: Callable[[], HistoryRecorder]  # saves a live run to the history
+    sessions: Callable[[], Sequence[SessionRecord]]  # the history, with details
+    load_last_run: Callable[[], LastRun | None]  # ``--resume``'s record
+    save_last_run: Callable[[LastRun], bool]  # False: it could not be saved
+    now: Callable[[], datetime]  # timezone-aware
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceOptions:
+    """The options that change what is heard (None: the routine's own)."""
+
+    verbosity: Verbosity | None = None
+    voice: str | None = None
+    rate: int | None = None
+    volume: float | None = None
+
+    def apply(self, routine: Routine) -> Voice:
+        """The routine's voice settings with these overrides."""
+        v = routine.voice
+        return replace(
+            v,
+            voice=self.voice if self.voice is not None else v.voice,
+            rate=self.rate if self.rate is not None else v.rate,
+            volume=self.volume if self.volume is not None else v.volume,
+        )
+
+
+def prepare_ref(
+    env: Env,
+    ref: str,
+    options: VoiceOptions | None = None,
+    *,
+    include_safety: bool = True,
+    progress: Progress | None = None,
+) -> Session:
+    """Load a routine (path or bundled name) and prepare its session in ``env``."""
+    from voicecoach.routine import loader
+
+    return prepare_loaded(
+        env, loader.load(ref), options, include_safety=include_safety, progress=progress
+    )
+
+
+def prepare_loaded(
+    env: Env,
+    routine: Routine,
+    options: VoiceOptions | None = None,
+    *,
+    include_safety: bool = True,
+    speech: Synth | None = None,
+    progress: Progress | None = None,
+) -> Session:
+    """Prepare a loaded routine's session with ``env``'s speech (or ``speech``, made for
+    the same voice) and sounds."""
+    from voicecoach.app import session
+
+    options = options or VoiceOptions()
+    voice = options.apply(routine)
+    return session.prepare(
+        routine,
+        voice=voice,
+        verbosity=options.verbosity,
+        include_safety=include_safety,
+        speech=speech if speech is not None else env.speech(voice),
+        sounds=env.sounds(routine.sounds),
+        progress=progress,
+    )

@@ -1,0 +1,103 @@
+"""The live run use case (``voicecoach run``): where to start, what to say first, play,
+ask how hard it was, and remember it all.
+
+Its adapters come from the injected ``Env``; what the user should read goes through
+``tell`` (the command line prints it on stderr), so nothing here prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from voicecoach.app.env import Env, VoiceOptions, prepare_loaded
+from voicecoach.app.ports import Playback
+from voicecoach.core.records import LastRun, resume_point
+from voicecoach.core.timeline import SAMPLE_RATE
+from voicecoach.errors import VoicecoachError
+
+NOTICE = "Preparing your session…"
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """What ``voicecoach run`` was asked to do."""
+
+    routine: str | None = None  # a path or a bundled name; None: the default (or resume's)
+    resume: bool = False  # start at the exercise where the last unfinished run stopped
+    quiet: bool = False  # no status line
+    voice: VoiceOptions = field(default_factory=VoiceOptions)
+
+
+def keys_line(has_safety: bool) -> str:
+    where = "? where (again: safety note)" if has_safety else "? where"
+    return f"Keys: space pause · n next · b back · {where} · p pain · q stop"
+
+
+def run_workout(options: RunOptions, env: Env, tell: Callable[[str], None]) -> None:
+    """Do a workout live. Every run is saved to the history; a routine's safety note is
+    said the first time it is run; ``--resume`` starts where the last run stopped."""
+    from voicecoach.app import checkin, player
+    from voicecoach.routine import loader, resources
+
+    last = resume_point(env.load_last_run()) if options.resume else None
+    ref = options.routine or (last.path if last else resources.DEFAULT_ROUTINE)
+    if last is not None and options.routine is None and not Path(last.path).is_file():
+        raise VoicecoachError(
+            f"cannot resume: {last.path}, the routine of the last unfinished session,"
+            " is gone (deleted or moved)"
+        )
+    loaded = loader.load(ref)
+    path = str(loader.resolve(ref).resolve())
+    start = resume_point(last, loaded.digest).exercise if last else 0
+    voice = options.voice.apply(loaded)
+    tell(NOTICE)
+    history = env.recorder()  # opens nothing yet; saving runs on its own thread
+    # A quick look (a millisecond or two) decides whether the safety note is said.
+    first_time = not history.has_run(loaded.digest)
+    out = env.output()
+    speech = env.speech(voice)
+    notice: list[Playback] = []
+
+    def progress(done: int, total: int) -> None:
+        # Called only when clips must be synthesized (a cold cache): say so at once, so
+        # a listener away from the screen knows why nothing else is heard yet.
+        if done < total and not notice:
+            clip = env.quick_level(speech.clip(NOTICE))
+            notice.append(out.play(clip, SAMPLE_RATE))
+
+    prepared = prepare_loaded(
+        env, loaded, options.voice, include_safety=first_time, speech=speech, progress=progress
+    )
+    count = max((e.index for e in prepared.timeline.events), default=-1) + 1
+    if start >= count > 0:
+        raise VoicecoachError("nothing to resume: the last run had reached the end")
+    for playing in notice:
+        while not playing.wait(0.1):
+            pass
+
+    def remember(index: int, finished: bool = False) -> None:
+        env.save_last_run(LastRun(path, loaded.digest, index, finished))
+
+    shown = None if options.quiet else env.status()
+    try:
+        with env.keys() as key_source:
+            if key_source is not None and shown is not None:
+                tell(keys_line(bool(loaded.safety)))
+            result = player.play_session(
+                prepared, out=out, keys=key_source, status=shown, start_index=start,
+                recorder=history, on_exercise=remember,
+            )  # fmt: skip
+            remember(result.exercise, result.completed)
+            if key_source is not None and result.reached:
+                effort = checkin.check_in(prepared, out=out, keys=key_source, status=shown)
+                if effort is not None:
+                    history.checkin(effort)
+    finally:
+        history.close()  # waits (briefly) for the last writes
+        if history.warning:
+            tell(history.warning)
+    if not result.completed and result.exercise < count:
+        name = next(e.exercise for e in prepared.timeline.events if e.index == result.exercise)
+        tell(f"Stopped. `voicecoach run --resume` starts again at {name}.")

@@ -1,0 +1,221 @@
+"""The commands but render: audition, list, history, voices, run, validate, schema.
+
+Each builds its options and calls the use case with the environment (``env_of``)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from voicecoach.cli.group import cli, env_of, prepare, voice_of, voice_options, warn
+from voicecoach.errors import ExitStatus, RoutineError, VoicecoachError
+
+
+@cli.command("audition")
+@click.argument("routine", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
+@click.option("--play", is_flag=True, help="Play an audible preview with silences shortened.")
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=1.0, max=100.0),
+    default=8.0,
+    show_default=True,
+    help="With --play: how many times shorter every silence is.",
+)
+@voice_options
+@click.pass_context
+def audition_cmd(
+    ctx: click.Context,
+    routine: str | None,
+    as_json: bool,
+    play: bool,
+    speed: float,
+    verbosity: str | None,
+    voice: str | None,
+    rate: int | None,
+    volume: float | None,
+) -> None:
+    """Show (or quickly hear) a routine's timing without doing it."""
+    import json
+
+    from voicecoach.core import transcript
+
+    env = env_of(ctx)
+    session = prepare(env, routine, voice_of(verbosity, voice, rate, volume))
+    warn(session)
+    if as_json:
+        click.echo(json.dumps(transcript.as_json(session.timeline), indent=1, ensure_ascii=False))
+    elif not play:
+        click.echo(transcript.transcript(session.timeline), nl=False)
+    if play:
+        from voicecoach.app.preview import play_preview
+
+        play_preview(session, speed, out=env.output())
+
+
+@cli.command("list")
+@click.pass_context
+def list_cmd(ctx: click.Context) -> None:
+    """List the bundled routines (name, title, length)."""
+    from voicecoach.core import transcript
+    from voicecoach.routine import loader, resources
+
+    env = env_of(ctx)
+    rows = []
+    for name, path in resources.bundled_routines().items():
+        r = loader.load(str(path))
+        try:
+            length = transcript.clock(prepare(env, str(path)).timeline.duration)
+        except VoicecoachError:
+            length = "?"
+        rows.append((name, r.title, length))
+    width = max((len(n) for n, _, _ in rows), default=4)
+    for name, title, length in rows:
+        default = "  (default)" if name == resources.DEFAULT_ROUTINE else ""
+        click.echo(f"{name:<{width}}  {length:>9}  {title}{default}")
+
+
+@cli.command("history")
+@click.option("--json", "as_json", is_flag=True, help="Export sessions, exercises, events as JSON.")
+@click.option("--csv", "as_csv", is_flag=True, help="Export one row per session as CSV.")
+@click.option("--routine", metavar="NAME", default=None, help="Only this routine, over time.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    metavar="N",
+    default=None,
+    help="Only the N latest sessions (table default: 10; exports: all).",
+)
+@click.pass_context
+def history_cmd(
+    ctx: click.Context, as_json: bool, as_csv: bool, routine: str | None, limit: int | None
+) -> None:
+    """Show past sessions, the streak of days and this week's total."""
+    from voicecoach.app import history
+    from voicecoach.errors import UsageError
+
+    if as_json and as_csv:
+        raise UsageError("--json and --csv cannot be used together")
+    env = env_of(ctx)
+    sessions = env.sessions()
+    if as_json or as_csv:
+        chosen = history.select(sessions, routine=routine, limit=limit)
+        click.echo((history.to_json if as_json else history.to_csv)(chosen), nl=False)
+    else:
+        click.echo(history.report(sessions, env.now(), routine=routine, limit=limit), nl=False)
+
+
+@cli.command("voices", short_help="List the eSpeak NG voices to use with --voice.")
+@click.option(
+    "--language",
+    "-l",
+    metavar="LANG",
+    default=None,
+    help="Only voices for this language, e.g. en (all English voices) or en-gb.",
+)
+def voices_cmd(language: str | None) -> None:
+    """List the eSpeak NG voices (use an id with --voice or a routine's voice:)."""
+    from voicecoach.adapters.speech import list_voices
+
+    try:
+        voices = list_voices(language)
+        if not voices:
+            raise VoicecoachError(
+                f'no voice for language "{language}": run `voicecoach voices` to list them all'
+            )
+    except VoicecoachError as err:
+        click.echo(f"Error: {err}", err=True)
+        raise SystemExit(err.exit_code) from None
+    rows = [("ID", "NAME", "LANGUAGES")]
+    rows += [(v.id, v.name, ", ".join(v.languages)) for v in voices]
+    id_width = max(len(r[0]) for r in rows)
+    name_width = max(len(r[1]) for r in rows)
+    for vid, name, langs in rows:
+        click.echo(f"{vid:<{id_width}}  {name:<{name_width}}  {langs}")
+
+
+@cli.command("run", short_help="Do a workout, guided by voice (default: back-strength).")
+@click.argument("routine", required=False)
+@click.option(
+    "--resume", is_flag=True, help="Start at the exercise where the last unfinished run stopped."
+)
+@click.option("--quiet", is_flag=True, help="No status line on the terminal.")
+@voice_options
+@click.pass_context
+def run_cmd(
+    ctx: click.Context,
+    routine: str | None,
+    resume: bool,
+    quiet: bool,
+    verbosity: str | None,
+    voice: str | None,
+    rate: int | None,
+    volume: float | None,
+) -> None:
+    """Do a workout, guided by voice (default: the bundled back-strength routine).
+
+    Keys, no Enter needed: space pause/resume, n or → next exercise, b or ← restart the
+    exercise, ? where am I (press ? again for the safety note), p pain (stops the
+    exercise; then n next or q stop), q stop. At the end, press 1 (easy) to 5 (very
+    hard) to say how hard it was. Without a terminal it plays straight through.
+
+    Every run is saved to the history (see `voicecoach history`); a routine's safety
+    note is said the first time it is run.
+    """
+    from voicecoach.app.workout import RunOptions, run_workout
+
+    options = RunOptions(routine, resume, quiet, voice_of(verbosity, voice, rate, volume))
+    run_workout(options, env_of(ctx), lambda line: click.echo(line, err=True))
+
+
+@cli.command("validate", short_help="Check routine files: errors and warnings, with lines.")
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.pass_context
+def validate_cmd(ctx: click.Context, files: tuple[str, ...]) -> None:
+    """Check routine files (or bundled names): each problem as FILE:LINE:COL: message.
+
+    Also lays each valid file out with its real spoken cues and warns (FILE:LINE:COL:
+    warning: …) where a cue cannot fit its gap. Prints "FILE: ok" for each valid file;
+    exits 1 if any file is invalid.
+    """
+    from voicecoach.routine import loader
+
+    worst: int = ExitStatus.SUCCESS
+    for ref in files:
+        try:
+            loader.load(ref)
+        except RoutineError as err:
+            for problem in err.problems:
+                click.echo(str(problem), err=True)
+            worst = max(worst, err.exit_code)
+            continue
+        except VoicecoachError as err:
+            click.echo(f"Error: {err}", err=True)
+            worst = max(worst, err.exit_code)
+            continue
+        # Timing needs the real length of every spoken cue: a cue that cannot fit its gap
+        # is a warning (FILE:LINE:COL: warning: …), which does not make the file invalid.
+        try:
+            session = prepare(env_of(ctx), ref)
+        except VoicecoachError as err:
+            click.echo(f"{ref}: ok (timing not checked: {err})")
+            continue
+        warn(session)
+        click.echo(f"{ref}: ok")
+    if worst:
+        sys.exit(worst)
+
+
+@cli.command("schema")
+def schema_cmd() -> None:
+    """Print the JSON Schema of routine files, for editor completion.
+
+    voicecoach schema > routine.schema.json, then start a routine file with
+    "# yaml-language-server: $schema=routine.schema.json" (see docs/routines.md).
+    """
+    import json
+
+    from voicecoach.routine.schema import routine_schema
+
+    click.echo(json.dumps(routine_schema(), indent=2, ensure_ascii=False))

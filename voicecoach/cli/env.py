@@ -1,0 +1,107 @@
+"""The real environment (``app.env.Env``): the composition root's factories.
+
+Each factory imports its adapter when it is called, never before, so ``voicecoach
+--help`` loads none of them; each looks its adapter up by module attribute at that
+moment. They are module-level functions, so the environment pickles by name into the
+worker processes of a many-routine render.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from voicecoach.app.env import Env
+    from voicecoach.app.ports import AudioOut, HistoryRecorder, KeySource, StatusSink, Synth
+    from voicecoach.audio.mix import Samples
+    from voicecoach.core.model import Voice
+    from voicecoach.core.records import LastRun, SessionRecord
+
+
+def speech(voice: Voice) -> Synth:
+    from voicecoach.adapters import speech
+
+    return speech.Speech(voice)
+
+
+def sounds(overrides: tuple[tuple[str, str], ...]) -> Mapping[str, Samples]:
+    from voicecoach.adapters import sounds
+
+    return sounds.load_sounds(overrides)
+
+
+def output() -> AudioOut:
+    from voicecoach.adapters import audio_out
+
+    return audio_out.default_output()
+
+
+def quick_level(clip: Samples) -> Samples:
+    from voicecoach.adapters import audio_out
+
+    return audio_out.quick_level(clip)
+
+
+def keys() -> AbstractContextManager[KeySource | None]:
+    from voicecoach.adapters import keys
+
+    return keys.open_keys()
+
+
+def status() -> StatusSink | None:
+    """The status line on stdout, if it is a terminal."""
+    if not sys.stdout.isatty():
+        return None
+    from voicecoach.adapters import terminal
+
+    return terminal.TerminalStatus(sys.stdout)
+
+
+def recorder() -> HistoryRecorder:
+    from voicecoach.adapters.recorder import BackgroundRecorder
+
+    return BackgroundRecorder()
+
+
+def sessions() -> Sequence[SessionRecord]:
+    from voicecoach.adapters import store
+
+    return store.load_sessions(details=True)
+
+
+def load_last_run() -> LastRun | None:
+    from voicecoach.adapters import last_run
+
+    return last_run.load()
+
+
+def save_last_run(run: LastRun) -> bool:
+    from voicecoach.adapters import last_run
+
+    return last_run.save(run)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def real_env() -> Env:
+    from voicecoach.app.env import Env
+
+    return Env(
+        speech=speech,
+        sounds=sounds,
+        output=output,
+        quick_level=quick_level,
+        keys=keys,
+        status=status,
+        recorder=recorder,
+        sessions=sessions,
+        load_last_run=load_last_run,
+        save_last_run=save_last_run,
+        now=now,
+    )

@@ -1,0 +1,152 @@
+"""The ``voicecoach`` group: the package's errors as one line and an exit code
+(``ExitStatus``), and what the commands share (voice options, the environment, the
+session's warnings, preparing a session with a progress line)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from voicecoach import __version__
+from voicecoach.errors import ExitStatus, RoutineError, VoicecoachError
+
+if TYPE_CHECKING:
+    from voicecoach.app.env import Env, VoiceOptions
+    from voicecoach.app.session import Session
+
+
+def _usage_error(err: click.UsageError) -> click.exceptions.Exit:
+    """Bad usage as one line (what is wrong, and where the help is), exit code 2."""
+    path = err.ctx.command_path if err.ctx is not None else "voicecoach"
+    message = err.format_message().rstrip()
+    if not message.endswith((".", "?")):
+        message += "."
+    click.echo(f"Error: {message} Try '{path} --help'.", err=True)
+    return click.exceptions.Exit(err.exit_code)
+
+
+class _Group(click.Group):
+    """Turns the package's errors into one line on stderr and the right exit code."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # a bare `voicecoach`: the help, as click shows it
+        except click.UsageError as err:
+            raise _usage_error(err) from None
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as err:
+            raise _usage_error(err) from None
+        except RoutineError as err:
+            for problem in err.problems:
+                click.echo(str(problem), err=True)
+            ctx.exit(err.exit_code)
+        except VoicecoachError as err:
+            _stop_background()
+            click.echo(f"Error: {err}", err=True)
+            ctx.exit(err.exit_code)
+        except KeyboardInterrupt:
+            _stop_background()
+            click.echo("Interrupted.", err=True)
+            ctx.exit(ExitStatus.INTERRUPTED)
+
+
+def _stop_background() -> None:
+    """A command stopped early: do not finish levelling clips in the background."""
+    speech = sys.modules.get("voicecoach.adapters.speech")  # imported only if it was used
+    if speech is not None:
+        speech.stop_background()
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="voicecoach")
+def cli() -> None:
+    """voicecoach: a voice-guided, eyes-free workout coach."""
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def voice_options(command: _F) -> _F:
+    """--verbosity, --voice, --rate, --volume: the options that change what is heard."""
+    for option in reversed(
+        [
+            click.option(
+                "--verbosity",
+                type=click.Choice(["full", "normal", "minimal"]),
+                default=None,
+                help="How much the coach says (default: the routine's).",
+            ),
+            click.option(
+                "--voice", default=None, help="eSpeak NG voice (see `voicecoach voices`)."
+            ),
+            click.option(
+                "--rate", type=click.IntRange(80, 400), default=None, help="Words per minute."
+            ),
+            click.option(
+                "--volume", type=click.FloatRange(0.0, 1.0), default=None, help="0.0 to 1.0."
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def voice_of(
+    verbosity: str | None, voice: str | None, rate: int | None, volume: float | None
+) -> VoiceOptions:
+    """The voice options' values as one frozen object."""
+    from voicecoach.app.env import VoiceOptions
+
+    return VoiceOptions(verbosity, voice, rate, volume)  # type: ignore[arg-type]
+
+
+def env_of(ctx: click.Context) -> Env:
+    """The environment a caller passed as click's ``obj``, else the real one."""
+    from voicecoach.app.env import Env
+
+    if isinstance(ctx.obj, Env):
+        return ctx.obj
+    from voicecoach.cli.env import real_env
+
+    env = ctx.obj = real_env()
+    return env
+
+
+def warn(session: Session) -> None:
+    for w in session.timeline.warnings:
+        click.echo(f"{session.routine.path}:{w.line}:{w.column}: warning: {w.message}", err=True)
+
+
+def prepare(
+    env: Env,
+    ref: str | None,
+    options: VoiceOptions | None = None,
+) -> Session:
+    """Load a routine (path or bundled name; None: the default) and prepare its session,
+    counting the clips made on a terminal."""
+    from voicecoach.app.env import prepare_ref
+    from voicecoach.routine import resources
+
+    progress = None
+    if sys.stderr.isatty():
+
+        def progress(done: int, total: int) -> None:
+            click.echo(f"\rPreparing your session… {done}/{total}", err=True, nl=done == total)
+
+    return prepare_ref(env, ref or resources.DEFAULT_ROUTINE, options, progress=progress)
