@@ -16,7 +16,8 @@ from voicecoach.core.timeline import SAMPLE_RATE, SOUND_NAMES
 
 if TYPE_CHECKING:
     from voicecoach.app.env import Env
-    from voicecoach.core.model import Voice
+    from voicecoach.core.model import Routine, Verbosity, Voice
+    from voicecoach.core.timeline import Timeline
 
 Samples = npt.NDArray[np.int16]
 
@@ -24,6 +25,26 @@ Samples = npt.NDArray[np.int16]
 def fake_length(text: str) -> int:
     """A phrase's length: 50 ms a character plus 100 ms, like slow-ish speech."""
     return int((0.1 + 0.05 * len(text)) * SAMPLE_RATE)
+
+
+def compile_with(
+    routine: Routine,
+    length: Callable[[str], int] = fake_length,
+    *,
+    verbosity: Verbosity | None = None,
+    include_safety: bool = True,
+) -> Timeline:
+    """Compile as the session does, with ``length(text)`` for a clip's length: the
+    listed phrases' lengths, one layout, then the closing line."""
+    from voicecoach.core.compiler import compile_routine
+    from voicecoach.core.phrases import phrases
+
+    texts = phrases(routine, verbosity=verbosity, include_safety=include_safety)
+    lengths = {text: length(text) for text in texts}
+    draft = compile_routine(
+        routine, lengths, FAKE_SOUND_LENGTHS, verbosity=verbosity, include_safety=include_safety
+    )
+    return draft.finish(length(draft.closing))
 
 
 def tone(length: int, freq: float, amp: float = 0.3) -> Samples:

@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-from tests.fakes import FAKE_SOUND_LENGTHS, fake_length
-from voicecoach.core.compiler import compile_routine
+from tests.fakes import compile_with, fake_length
 from voicecoach.core.timeline import SAMPLE_RATE, Timeline, to_samples
 from voicecoach.routine.loader import load_text
 
@@ -28,7 +27,7 @@ def compiled(text: str, seconds_per_phrase: float | None = None) -> Timeline:
     if seconds_per_phrase is not None:
         samples = to_samples(seconds_per_phrase)
         lengths = lambda _text: samples  # noqa: E731 - every phrase as long
-    return compile_routine(routine, lengths, FAKE_SOUND_LENGTHS)
+    return compile_with(routine, lengths)
 
 
 def test_a_warning_is_given_once_not_once_per_round() -> None:

@@ -1,16 +1,23 @@
-"""Compiler invariants (Hypothesis) and unit checks, with fake clip lengths."""
+"""Compiler invariants (Hypothesis) and unit checks, with fake clip lengths; the
+listing of phrases (``phrases``) is complete for every routine."""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.fakes import FAKE_SOUND_LENGTHS, fake_length
-from voicecoach.core.compiler import compile_routine
-from voicecoach.core.model import Block, Exercise, Lines, Phase, Pos, Routine
+from tests.fakes import FAKE_SOUND_LENGTHS, compile_with, fake_length
+from voicecoach.core.compiler import AFTER_WORK, SEC, compile_routine
+from voicecoach.core.model import Block, Exercise, Lines, Phase, Pos, Routine, Verbosity
+from voicecoach.core.phrases import phrases
 from voicecoach.core.timeline import Timeline, to_samples
+from voicecoach.routine import loader, resources
 
 P = Pos(3, 5)
 secs = st.sampled_from([0.5, 1.0, 1.5, 2.0, 3.0, 4.0])
@@ -147,16 +154,14 @@ def check_invariants(routine: Routine, tl: Timeline) -> None:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(routines())
 def test_invariants_hold_for_any_routine(routine: Routine) -> None:
-    tl = compile_routine(routine, fake_length, FAKE_SOUND_LENGTHS)
+    tl = compile_with(routine)
     check_invariants(routine, tl)
 
 
 @settings(max_examples=40, deadline=None)
 @given(routines(), st.sampled_from([0.4, 1.0, 2.5]))
 def test_invariants_hold_for_slow_and_fast_speech(routine: Routine, factor: float) -> None:
-    tl = compile_routine(
-        routine, lambda t: max(1, int(fake_length(t) * factor)), FAKE_SOUND_LENGTHS
-    )
+    tl = compile_with(routine, lambda t: max(1, int(fake_length(t) * factor)))
     check_invariants(routine, tl)
 
 
@@ -176,7 +181,7 @@ def speech(tl: Timeline) -> list[str]:
 
 
 def test_breathing_cues_are_full_first_then_faded() -> None:
-    tl = compile_routine(simple(), fake_length, FAKE_SOUND_LENGTHS)
+    tl = compile_with(simple())
     said = speech(tl)
     assert "One, inhale through your nose." in said
     assert "Exhale through your mouth." in said
@@ -186,9 +191,7 @@ def test_breathing_cues_are_full_first_then_faded() -> None:
 
 
 def test_minimal_verbosity_counts_only() -> None:
-    tl = compile_routine(
-        simple(setup="Lie down."), fake_length, FAKE_SOUND_LENGTHS, verbosity="minimal"
-    )
+    tl = compile_with(simple(setup="Lie down."), verbosity="minimal")
     said = speech(tl)
     assert "Lie down." not in said
     assert "Two." in said and "Two, in." not in said
@@ -196,7 +199,7 @@ def test_minimal_verbosity_counts_only() -> None:
 
 def test_cue_too_long_for_phase_makes_room_and_warns() -> None:
     routine = simple(phases=(Phase(0.5, "in"), Phase(0.5, "out")), count=True)
-    tl = compile_routine(routine, fake_length, FAKE_SOUND_LENGTHS)
+    tl = compile_with(routine)
     assert any(
         "phase was made longer" in w.message and w.line == 3 and w.column == 5 for w in tl.warnings
     )
@@ -204,7 +207,7 @@ def test_cue_too_long_for_phase_makes_room_and_warns() -> None:
 
 
 def test_long_setup_lengthens_lead_in_with_warning() -> None:
-    tl = compile_routine(simple(setup="word " * 60, lead_in=5.0), fake_length, FAKE_SOUND_LENGTHS)
+    tl = compile_with(simple(setup="word " * 60, lead_in=5.0))
     assert any("lead-in" in w.message for w in tl.warnings)
 
 
@@ -212,7 +215,7 @@ def test_static_hold_is_exact_between_sounds() -> None:
     routine = simple(
         kind="hold", hold=45.0, phases=(), reps=0, side_mode="each", sides=("left", "right")
     )
-    tl = compile_routine(routine, fake_length, FAKE_SOUND_LENGTHS)
+    tl = compile_with(routine)
     sounds = [e for e in tl.events if e.kind == "sound"]
     holds = [e for e in sounds if e.text == "hold"]
     releases = [e for e in sounds if e.text == "release"]
@@ -230,7 +233,7 @@ def test_static_hold_is_exact_between_sounds() -> None:
 
 
 def test_manual_exercise_waits_for_the_user() -> None:
-    tl = compile_routine(simple(manual=True, estimate=40.0), fake_length, FAKE_SOUND_LENGTHS)
+    tl = compile_with(simple(manual=True, estimate=40.0))
     waits = [e for e in tl.events if e.kind == "wait"]
     assert len(waits) == 1 and waits[0].length == to_samples(40.0)
     assert "Three reps at your own pace. Press space when you're done." in speech(tl)
@@ -244,13 +247,129 @@ def test_safety_note_can_be_left_out() -> None:
             "safety": "Stop if it hurts.",
         }
     )
-    assert "Stop if it hurts." in speech(compile_routine(routine, fake_length, FAKE_SOUND_LENGTHS))
-    assert "Stop if it hurts." not in speech(
-        compile_routine(routine, fake_length, FAKE_SOUND_LENGTHS, include_safety=False)
+    assert "Stop if it hurts." in speech(compile_with(routine))
+    assert "Stop if it hurts." not in speech(compile_with(routine, include_safety=False))
+
+
+def test_reps_keep_their_tempo_and_the_count_its_seconds() -> None:
+    """Exact samples, from the rules: the count a second apart ending on the go (the
+    lead-in after the exercise's start), each phase's cue on its beat after the start
+    sound, and the second set's start sound its rest after the rest sound, which comes
+    a breath after the first set's last phase."""
+    routine = simple(sets=2, lead_in=12.0)
+    tl = compile_with(routine)
+    assert tl.warnings == ()
+    ev = tl.events
+    assert (ev[0].start, ev[0].text) == (0, "Welcome to T.")
+    starts = [e for e in ev if e.kind == "sound" and e.text == "start"]
+    assert len(starts) == 2
+    go = tl.chapters[1].start + to_samples(12.0)
+    count = [(e.text, e.start) for e in ev if e.text in ("Three.", "Two.", "One.")]
+    assert count == [("Three.", go - 3 * SEC), ("Two.", go - 2 * SEC), ("One.", go - SEC)]
+    assert starts[0].start == go
+    beat = to_samples(2.0)
+    for set_no, start in enumerate(starts, 1):
+        cues = [e.start for e in ev if e.kind == "speech" and e.set == set_no and e.rep]
+        assert cues == [start.end + k * beat for k in range(6)], set_no
+    rest = next(e for e in ev if e.kind == "sound" and e.text == "rest")
+    assert rest.start == starts[0].end + 6 * beat + AFTER_WORK
+    assert starts[1].start == rest.start + to_samples(15.0)
+
+
+# -- the listing: every phrase the layout may look up, whatever the lengths -----------
+
+DATA = Path(__file__).parent / "data"
+ROUTINES = {**resources.bundled_routines(), **{p.stem: p for p in sorted(DATA.glob("*.yaml"))}}
+VERBOSITIES: list[Verbosity | None] = [None, "full", "normal", "minimal"]
+
+
+class Served(Mapping[str, int]):
+    """Lengths for the listed phrases only, recording which the layout looks up."""
+
+    def __init__(self, lengths: dict[str, int]) -> None:
+        self._lengths = lengths
+        self.asked: set[str] = set()
+
+    def __getitem__(self, text: str) -> int:
+        length = self._lengths[text]  # KeyError: not listed
+        self.asked.add(text)
+        return length
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._lengths)
+
+    def __len__(self) -> int:
+        return len(self._lengths)
+
+
+def check_listing(
+    routine: Routine,
+    length: Callable[[str], int],
+    verbosity: Verbosity | None,
+    include_safety: bool,
+) -> None:
+    """The layout finds every phrase it looks up in the listing (else KeyError), and
+    looks up every listed phrase (none is made in vain)."""
+    texts = phrases(routine, verbosity=verbosity, include_safety=include_safety)
+    assert len(set(texts)) == len(texts)
+    served = Served({text: length(text) for text in texts})
+    draft = compile_routine(
+        routine, served, FAKE_SOUND_LENGTHS, verbosity=verbosity, include_safety=include_safety
     )
+    assert served.asked == set(texts)
+    tl = draft.finish(length(draft.closing))
+    said = {e.text for e in tl.events if e.kind == "speech"}
+    assert said - set(texts) == {draft.closing} - set(texts)
+    check_invariants(routine, tl)
 
 
-def test_compile_is_deterministic() -> None:
-    a = compile_routine(simple(sets=2), fake_length, FAKE_SOUND_LENGTHS)
-    b = compile_routine(simple(sets=2), fake_length, FAKE_SOUND_LENGTHS)
-    assert a == b
+def scaled(factor: float) -> Callable[[str], int]:
+    return lambda text: max(1, int(fake_length(text) * factor))
+
+
+def test_the_cases_are_the_bundled_and_test_routines() -> None:
+    assert len(ROUTINES) == len(resources.bundled_routines()) + 3
+
+
+@pytest.mark.parametrize("name", sorted(ROUTINES))
+def test_the_listing_holds_every_phrase_of_every_routine(name: str) -> None:
+    routine = loader.load(str(ROUTINES[name]))
+    for verbosity, safety, factor in itertools.product(VERBOSITIES, (True, False), (0.3, 1, 3)):
+        check_listing(routine, scaled(factor), verbosity, safety)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    routines(),
+    st.sampled_from(VERBOSITIES),
+    st.booleans(),
+    st.dictionaries(st.integers(0, 400), st.integers(1, 20 * SEC), max_size=30),
+)
+def test_the_listing_is_complete_for_any_routine_and_lengths(
+    routine: Routine,
+    verbosity: Verbosity | None,
+    include_safety: bool,
+    odd: dict[int, int],
+) -> None:
+    # Lengths from fake speech, some replaced by any length from a sample to 20 s.
+    def length(text: str) -> int:
+        return odd.get(len(text), fake_length(text))
+
+    check_listing(routine, length, verbosity, include_safety)
+
+
+def test_the_listing_leaves_out_what_the_settings_leave_out() -> None:
+    routine = simple(setup="Lie down.")
+    assert "Lie down." in phrases(routine)
+    assert "Lie down." not in phrases(routine, verbosity="minimal")
+    safe = replace(routine, safety="Stop if it hurts.")
+    assert "Stop if it hurts." in phrases(safe)
+    assert "Stop if it hurts." not in phrases(safe, include_safety=False)
+
+
+def test_a_phrase_missing_from_the_lengths_is_a_bug_that_says_which() -> None:
+    routine = simple()
+    lengths = {text: fake_length(text) for text in phrases(routine)}
+    del lengths["Last one, in."]
+    with pytest.raises(KeyError, match=r"Last one, in\..*phrases\(\) did not list"):
+        compile_routine(routine, lengths, FAKE_SOUND_LENGTHS)

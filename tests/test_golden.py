@@ -22,6 +22,7 @@ import pytest
 from tests.fakes import FakeSpeech, fake_sounds
 from voicecoach.app import session
 from voicecoach.core import transcript as audition
+from voicecoach.core.phrases import phrases
 from voicecoach.routine import loader as routine
 from voicecoach.routine import resources
 
@@ -35,7 +36,14 @@ CASES = {**BUNDLED, **EXTRA}
 
 
 def golden_text(path: Path) -> str:
-    prepared = session.prepare(routine.load(str(path)), speech=FakeSpeech(), sounds=fake_sounds())
+    loaded = routine.load(str(path))
+    speech = FakeSpeech()
+    prepared = session.prepare(loaded, speech=speech, sounds=fake_sounds())
+    # Synthesized first: every phrase the layout may consider, in one batch; then only
+    # the closing line, whose words depend on the layout (how long it took).
+    listed = phrases(loaded)
+    closing = prepared.timeline.events[-1].text
+    assert speech.synthesized == [*listed, *([closing] if closing not in listed else [])]
     text = audition.transcript(prepared.timeline)
     warnings = prepared.timeline.warnings
     if warnings:

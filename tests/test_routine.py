@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes import FAKE_SOUND_LENGTHS, fake_length
-from voicecoach.core.compiler import compile_routine
+from tests.fakes import compile_with
 from voicecoach.core.model import Block, Exercise, Lines, Phase, Pos, Routine, Voice
 from voicecoach.errors import RoutineError, RoutineNotFound, VoicecoachError
 from voicecoach.routine import resources
@@ -226,7 +225,7 @@ def test_one_side_only_is_worked_once_without_a_switch(side: str) -> None:
     ex = loaded.exercises[0]
     switch = both.exercises[0].switch * 2  # a switch in each of the two sets
     assert nominal_length(loaded) == nominal_length(both) - switch - 2 * 2 * (2 + 2)
-    timeline = compile_routine(loaded, fake_length, FAKE_SOUND_LENGTHS)
+    timeline = compile_with(loaded)
     spoken = [e.text for e in timeline.events if e.kind == "speech"]
     sounds = [e.text for e in timeline.events if e.kind == "sound"]
     assert "switch" not in sounds

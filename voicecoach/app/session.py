@@ -1,7 +1,8 @@
 """Assemble a session: routine -> speech clips + sounds -> exact timeline -> mixer.
 
-This is where the adapters meet the pure compiler. Every phrase is synthesized (or read
-from the cache) before the final layout, so each cue's real length is known.
+This is where the adapters meet the pure compiler. Every phrase the layout may consider
+(``phrases.phrases``) is synthesized (or read from the cache) first; the compiler then
+lays the session out once from their real lengths.
 
 Speech is played levelled (``levelling.normalize_speech`` at the voice's volume). The real
 speech adapter keeps levelled clips in its cache (``LevelledSynth``), so a warm prepare
@@ -13,17 +14,17 @@ plays it. Any other synth (a test's fake) is levelled here, in process.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from voicecoach.adapters.speech import LevelledClips
 from voicecoach.app.ports import LevelledSynth, LevelsLater, Progress, Synth
 from voicecoach.audio.levelling import speech_target
 from voicecoach.audio.mix import Mixer
 from voicecoach.core.compiler import compile_routine
 from voicecoach.core.model import Routine, Verbosity, Voice
-from voicecoach.core.timeline import SAMPLE_RATE, Timeline
+from voicecoach.core.phrases import phrases
+from voicecoach.core.timeline import Timeline
 
 if TYPE_CHECKING:
     from voicecoach.audio.mix import Samples
@@ -51,9 +52,23 @@ class InProcessLevels:
         return {t: self._done[t] for t in wanted}
 
 
-def _estimate(text: str) -> int:
-    # A rough length, only used to discover which phrases the layout may ask for.
-    return int((0.3 + 0.065 * len(text)) * SAMPLE_RATE)
+class _Both(Mapping[str, "Samples"]):
+    """The clips of two mappings, the first's first; each looked up only when asked
+    for (the second may still be levelling in the background)."""
+
+    def __init__(self, first: Mapping[str, Samples], second: Mapping[str, Samples]) -> None:
+        self._first = first
+        self._second = second
+
+    def __getitem__(self, text: str) -> Samples:
+        return self._first[text] if text in self._first else self._second[text]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._first
+        yield from (t for t in self._second if t not in self._first)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 @dataclass(frozen=True)
@@ -83,7 +98,8 @@ def prepare(
     """Synthesize what the routine says and lay it out exactly.
 
     ``progress(done, total)`` counts the clips that must be made (synthesized or
-    levelled); it is not called when every levelled clip is cached.
+    levelled) before the layout: all but the closing line, made after it (see
+    ``compiler.Draft``); it is not called when every levelled clip is cached.
     """
     if speech is None:
         from voicecoach.adapters.speech import Speech
@@ -100,44 +116,28 @@ def prepare(
         sounds = load_sounds(routine.sounds)
     sound_lengths = {name: len(s) for name, s in sounds.items()}
 
-    # Pass 1 finds every phrase the layout may consider (cue variants included), so
-    # they can be made in one batch with progress; pass 2 uses the real lengths.
-    wanted: dict[str, None] = {}
-
-    def record(text: str) -> int:
-        wanted[text] = None
-        return _estimate(text)
-
-    compile_routine(
-        routine, record, sound_lengths, verbosity=verbosity, include_safety=include_safety
-    )
-    batch: Mapping[str, Samples]
-    lengths: Callable[[str], int]
+    texts = phrases(routine, verbosity=verbosity, include_safety=include_safety)
+    lengths: dict[str, int]
+    only: Callable[[Iterable[str]], Mapping[str, Samples]]  # the clips the mixer will hold
     if isinstance(levels, LevelsLater):
         # The real speech adapter: levelling goes on while the session is laid out and
         # written; a clip is waited for only when it is first mixed.
-        later = levels.levelled_later(list(wanted), progress)
-        batch, lengths = later, later.length
+        later = levels.levelled_later(texts, progress)
+        lengths, only = {text: later.length(text) for text in texts}, later.only
     else:
-        batch = levels.levelled(list(wanted), progress)
-        lengths = lambda text: len(batch[text])  # noqa: E731
-    extra: dict[str, Samples] = {}  # variants pass 1 did not reach
+        made = levels.levelled(texts, progress)
+        lengths = {text: len(made[text]) for text in texts}
 
-    def length(text: str) -> int:
-        if text in batch:
-            return lengths(text)
-        if text not in extra:
-            extra.update(levels.levelled([text]))
-        return len(extra[text])
+        def only(used: Iterable[str]) -> Mapping[str, Samples]:
+            return {text: made[text] for text in used}
 
-    timeline = compile_routine(
-        routine, length, sound_lengths, verbosity=verbosity, include_safety=include_safety
+    draft = compile_routine(
+        routine, lengths, sound_lengths, verbosity=verbosity, include_safety=include_safety
     )
-    used = {e.text for e in timeline.events if e.kind == "speech"}
-    clips: Mapping[str, Samples]
-    if isinstance(batch, LevelledClips) and not extra.keys() & used:
-        clips = batch.only(used)  # still levelling in the background, maybe
-    else:
-        clips = {t: extra[t] if t in extra else batch[t] for t in used}
-    mixer = Mixer(timeline, clips, sounds)
+    # The closing line says how long the session took: known only now.
+    closing = levels.levelled([draft.closing])
+    timeline = draft.finish(len(closing[draft.closing]))
+    used = {e.text for e in timeline.events if e.kind == "speech"} - closing.keys()
+    # The mixer holds only the clips it plays (some maybe still being levelled).
+    mixer = Mixer(timeline, _Both(closing, only(used)), sounds)
     return Session(routine, timeline, mixer, speech, levels)

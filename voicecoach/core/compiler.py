@@ -1,22 +1,31 @@
 """Routine + clip lengths -> Timeline. Pure: no audio, no I/O.
 
-Every phrase's real length is known before layout (``lengths``), so each cue is put
-at an exact sample. Cues are placed in time order against one cursor (``busy``), which
-is what guarantees that no phrase overlaps another phrase or a sound. Fixed points
-(start, hold, release, rest sounds) sit at their stated times; optional words are
-dropped when they don't fit, and where even the essential words don't fit, the
-compiler makes room (a longer lead-in, phase or rest) and records a warning with the
-routine's line.
+``phrases.phrases(routine)`` lists every phrase the layout may consider (shorter
+variants included); the caller makes those clips, then ``compile_routine`` lays the session out
+once from a plain mapping phrase -> length in samples, each cue at an exact sample
+(``Draft.finish`` then adds the closing line, which says how long the session took).
+Cues are placed in time order against one cursor (``busy``), which is what guarantees
+that no phrase overlaps another phrase or a sound. Fixed points (start, hold, release,
+rest sounds) sit at their stated times; optional words are dropped when they don't fit,
+and where even the essential words don't fit, the compiler makes room (a longer
+lead-in, phase or rest) and records a warning with the routine's line.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 from voicecoach.core import coaching as say
 from voicecoach.core.model import Exercise, Routine, Verbosity
-from voicecoach.core.timeline import Chapter, CompileWarning, Event, EventKind, Timeline, to_samples
+from voicecoach.core.timeline import (
+    Chapter,
+    CompileWarning,
+    Event,
+    EventKind,
+    Timeline,
+    to_samples,
+)
 
 SEC = to_samples(1.0)
 GAP = to_samples(0.3)  # between sentences
@@ -30,13 +39,12 @@ class _Builder:
     def __init__(
         self,
         routine: Routine,
-        lengths: Callable[[str], int],
+        lengths: Mapping[str, int],
         sound_lengths: Mapping[str, int],
         verbosity: Verbosity | None,
     ) -> None:
         self.routine = routine
         self._lengths = lengths
-        self._memo: dict[str, int] = {}
         self.sound_len = sound_lengths
         self.verbosity_override = verbosity
         self.events: list[Event] = []
@@ -49,9 +57,21 @@ class _Builder:
     # -- placing cues -------------------------------------------------------------------
 
     def length(self, text: str) -> int:
-        if text not in self._memo:
-            self._memo[text] = self._lengths(text)
-        return self._memo[text]
+        try:
+            return self._lengths[text]
+        except KeyError:
+            raise KeyError(
+                f"the compiler needs the length of {text!r}, which phrases() did not list"
+                " (a bug in voicecoach.core.compiler)"
+            ) from None
+
+    def candidates(self, texts: list[str]) -> list[str]:
+        """Look up every candidate of a choice before choosing, so which phrases a
+        layout looks up never depends on their lengths: ``phrases.phrases`` lists them
+        all by looking them up once, whatever lengths it gives."""
+        for text in texts:
+            self.length(text)
+        return texts
 
     def _put(self, kind: EventKind, text: str, at: int, length: int) -> int:
         if at < self.busy:
@@ -99,7 +119,7 @@ class _Builder:
 
     # -- the session --------------------------------------------------------------------
 
-    def build(self, include_safety: bool) -> Timeline:
+    def build(self, include_safety: bool) -> Draft:
         r = self.routine
         self.label = {"block": "", "exercise": None, "index": -1}
         t = self.speak(say.sentence("Welcome to " + r.title), 0)
@@ -150,13 +170,14 @@ class _Builder:
         t = self.sound("finish", t + FINISH_PAUSE)
         minutes = (t / SEC) / 60
         options = say.finish_lines(r.title, len(plan), minutes)
-        t = self.speak(options[0], t + SOUND_GAP)
-        self.chapters.append(Chapter("Finish", finish_start, t))
-        return Timeline(
+        return Draft(
             title=r.title,
             events=tuple(self.events),
             chapters=tuple(self.chapters),
             warnings=tuple(self.warnings),
+            closing=options[0],
+            closing_at=t + SOUND_GAP,
+            finish_start=finish_start,
         )
 
     # -- one exercise -------------------------------------------------------------------
@@ -241,6 +262,7 @@ class _Builder:
         # The most helpful words first; ticks only where they fit after the words.
         # Knowing which side is next matters more to a person with closed eyes.
         can_tick = seconds >= 5
+        options = self.candidates(options)
         tries = [(o, tk) for o in options for tk in ((True, False) if can_tick else (False,))]
         chosen, ticks = next(
             ((o, tk) for o, tk in tries if self.fits(o, t, end - (3 * SEC if tk else 0) - GAP)),
@@ -295,10 +317,11 @@ class _Builder:
                         side_word=side_word,
                         count=alt == sides[0],
                     )
+                    variants = self.candidates([v for v in variants if v])
                     dur = to_samples(phase.seconds)
-                    text = next((v for v in variants if v and self.length(v) <= dur), None)
+                    text = next((v for v in variants if self.length(v) <= dur), None)
                     if text is None:
-                        text = min((v for v in variants if v), key=self.length, default="")
+                        text = min(variants, key=self.length, default="")
                         if text and self.length(text) + SOUND_GAP > dur:
                             need = (self.length(text) + SOUND_GAP) / SEC
                             if not warned and _tenths(need) > _tenths(phase.seconds):
@@ -387,6 +410,8 @@ class _Builder:
             cues.append((end - 10 * SEC, [say.TEN_LEFT]))
         if seconds >= 4:
             cues.append((end - 3 * step, list(say.COUNTDOWN)))
+        for _, words in cues:
+            self.candidates(words)
         for k, (at, words) in enumerate(cues):
             limit = cues[k + 1][0] if k + 1 < len(cues) else end
             if len(words) == 3:  # the countdown: all three or none
@@ -422,13 +447,46 @@ def _seconds(seconds: float) -> str:
     return f"{_tenths(seconds):g}"
 
 
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A session laid out up to its closing line, whose words depend on the layout
+    ("... in about nineteen minutes"), so no listing made before it can know them:
+    the caller makes the ``closing`` clip, then ``finish`` adds it at its place."""
+
+    title: str
+    events: tuple[Event, ...]
+    chapters: tuple[Chapter, ...]
+    warnings: tuple[CompileWarning, ...]
+    closing: str
+    closing_at: int
+    finish_start: int
+
+    def finish(self, length: int) -> Timeline:
+        """The timeline, ending with the closing line (``length`` samples long)."""
+        said = Event(
+            start=self.closing_at, length=length, kind="speech", text=self.closing, block=""
+        )
+        end = Chapter("Finish", self.finish_start, said.end)
+        return Timeline(
+            title=self.title,
+            events=(*self.events, said),
+            chapters=(*self.chapters, end),
+            warnings=self.warnings,
+        )
+
+
 def compile_routine(
     routine: Routine,
-    lengths: Callable[[str], int],
+    lengths: Mapping[str, int],
     sound_lengths: Mapping[str, int],
     *,
     verbosity: Verbosity | None = None,
     include_safety: bool = True,
-) -> Timeline:
-    """Lay out ``routine`` exactly. ``lengths(text)`` is a phrase's length in samples."""
+) -> Draft:
+    """Lay out ``routine`` exactly, up to its closing line.
+
+    ``lengths`` maps each phrase to its clip's length in samples; it must hold every
+    phrase of ``phrases.phrases(routine)`` (same ``verbosity`` and ``include_safety``).
+    A phrase missing from it is a bug in this module: it raises ``KeyError``.
+    """
     return _Builder(routine, lengths, sound_lengths, verbosity).build(include_safety)
