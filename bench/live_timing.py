@@ -89,11 +89,11 @@ def main() -> None:
             path = folder / "bench.yaml"
             path.write_text(routine_text(args.minutes))
         os.environ["VOICECOACH_CACHE_DIR"] = str(folder / "cache")
-        from voicecoach.app import session
-        from voicecoach.routine import loader as routine
+        from voicecoach.app.env import prepare_ref
+        from voicecoach.cli.env import real_env
 
         print(f"preparing {path} (fills the clip cache: the run starts warm)…", flush=True)
-        prepared = session.prepare(routine.load(str(path)))
+        prepared = prepare_ref(real_env(), str(path))
         timeline = prepared.timeline
         rate = timeline.sample_rate
         cues = [e.start for e in timeline.events if e.kind in ("speech", "sound")]

@@ -111,9 +111,11 @@ def _unexpected(what: str, *args: object) -> Any:
 
 
 def fake_env(**changes: Any) -> Env:
-    """An environment with the fake speech and sounds; every other adapter fails the test
-    if used, unless ``changes`` gives it. Module-level functions only, so that it pickles
-    into a many-routine render's worker processes (a test's lambda does not)."""
+    """An environment with the fake speech and sounds and the real output files; every
+    other adapter fails the test if used, unless ``changes`` gives it. Module-level
+    functions only, so that it pickles into a many-routine render's worker processes (a
+    test's lambda does not)."""
+    from voicecoach.adapters.files import AudioFiles
     from voicecoach.app.env import Env
 
     env = Env(
@@ -128,5 +130,6 @@ def fake_env(**changes: Any) -> Env:
         load_last_run=partial(_unexpected, "last run"),
         save_last_run=partial(_unexpected, "last run"),
         now=partial(_unexpected, "clock"),
+        files=AudioFiles,
     )
     return replace(env, **changes)

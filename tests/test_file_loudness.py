@@ -10,8 +10,11 @@ import numpy as np
 import pytest
 
 from tests.conftest import SHORT_ROUTINE
+from voicecoach.adapters.files import AudioFiles
 from voicecoach.app import render, session
+from voicecoach.app.env import prepare_loaded
 from voicecoach.audio.meter import integrated_loudness, peak_dbfs
+from voicecoach.cli.env import real_env
 from voicecoach.routine import loader as routine
 
 pytestmark = pytest.mark.slow
@@ -28,7 +31,7 @@ def decode_float(path: Path) -> tuple[np.ndarray, int]:
 @pytest.fixture(scope="module")
 def real_session() -> session.Session:
     # Real eSpeak NG speech and the bundled sounds: what a user's file is made of.
-    return session.prepare(routine.load_text(SHORT_ROUTINE, "short.yaml"))
+    return prepare_loaded(real_env(), routine.load_text(SHORT_ROUTINE, "short.yaml"))
 
 
 @pytest.mark.parametrize("ext", ["wav", "flac", "ogg", "opus", "mp3"])
@@ -36,7 +39,7 @@ def test_every_format_is_at_the_spoken_word_target_with_headroom(
     real_session: session.Session, tmp_path: Path, ext: str
 ) -> None:
     out = tmp_path / f"s.{ext}"
-    render.render_session(real_session, out)
+    render.render_session(real_session, out, files=AudioFiles())
     x, rate = decode_float(out)
     lufs = integrated_loudness(x, rate)
     peak = peak_dbfs(x)

@@ -97,8 +97,9 @@ def test_live_run_is_the_rendered_session_even_across_a_pause(
 ) -> None:
     import soundfile
 
-    from voicecoach.app import player, session
-    from voicecoach.routine import loader as routine
+    from voicecoach.app import player
+    from voicecoach.app.env import prepare_ref
+    from voicecoach.cli.env import real_env
 
     path = tmp_path / "timing.yaml"
     path.write_text(ROUTINE)
@@ -110,7 +111,7 @@ def test_live_run_is_the_rendered_session_even_across_a_pause(
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     samples, file_rate = soundfile.read(wav, dtype="int16")
-    prepared = session.prepare(routine.load(str(path)))  # for the timeline's cues
+    prepared = prepare_ref(real_env(), str(path))  # for the timeline's cues
     timeline = prepared.timeline
     rate = timeline.sample_rate
     assert file_rate == rate

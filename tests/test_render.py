@@ -22,7 +22,8 @@ from tests.audiocheck import decode, ffprobe
 from tests.conftest import SHORT_ROUTINE
 from tests.fakes import FakeSpeech, fake_env
 from voicecoach.adapters import encode
-from voicecoach.app import render
+from voicecoach.adapters.files import AudioFiles
+from voicecoach.app import batch, render
 from voicecoach.app.env import prepare_ref
 from voicecoach.app.session import Session
 from voicecoach.cli import cli
@@ -31,6 +32,7 @@ from voicecoach.core.model import Voice
 from voicecoach.errors import OutputError, UsageError, VoicecoachError
 
 ROOT = Path(__file__).resolve().parent.parent
+FILES = AudioFiles()  # the real encoders and output files
 
 TWO_ROUNDS = """\
 title: Rounds
@@ -57,7 +59,7 @@ def session(make_session: Callable[..., Session]) -> Session:
 
 def test_render_session_writes_exactly_the_mixer_output(session: Session, tmp_path: Path) -> None:
     out = tmp_path / "s.flac"
-    result = render.render_session(session, out, captions=tmp_path / "s.vtt")
+    result = render.render_session(session, out, files=FILES, captions=tmp_path / "s.vtt")
     data, _ = decode(out)
     np.testing.assert_array_equal(data, session.mixer.render(0, session.mixer.length))
     assert result == render.RenderResult(
@@ -71,7 +73,7 @@ def test_render_session_writes_exactly_the_mixer_output(session: Session, tmp_pa
 
 def test_render_session_tags(session: Session, tmp_path: Path) -> None:
     out = tmp_path / "s.mp3"
-    render.render_session(session, out)
+    render.render_session(session, out, files=FILES)
     tags = ffprobe(out)["format"]["tags"]
     assert (tags["title"], tags["album"], tags["artist"]) == ("Test", "Test", "voicecoach")
     assert tags["comment"] == "A voice-guided workout, rendered by voicecoach."
@@ -79,11 +81,13 @@ def test_render_session_tags(session: Session, tmp_path: Path) -> None:
 
 def test_bad_captions_fail_before_the_audio(session: Session, tmp_path: Path) -> None:
     with pytest.raises(OutputError):
-        render.render_session(session, tmp_path / "s.wav", captions=tmp_path / "no" / "s.srt")
+        render.render_session(
+            session, tmp_path / "s.wav", files=FILES, captions=tmp_path / "no" / "s.srt"
+        )
     with pytest.raises(UsageError):
-        render.render_session(session, tmp_path / "s.wav", captions=tmp_path / "s.wav")
+        render.render_session(session, tmp_path / "s.wav", files=FILES, captions=tmp_path / "s.wav")
     with pytest.raises(UsageError):
-        render.render_session(session, tmp_path / "s.wav", captions=tmp_path / "s.doc")
+        render.render_session(session, tmp_path / "s.wav", files=FILES, captions=tmp_path / "s.doc")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -133,7 +137,7 @@ def test_split_tracks_join_back_into_the_session(
 ) -> None:
     s = make_session(TWO_ROUNDS, "rounds.yaml")
     folder = tmp_path / "tracks"
-    result = render.render_split(s, folder, "flac")
+    result = render.render_split(s, folder, "flac", files=FILES)
     names = [
         "01 Dead bug (round 1).flac", "02 Bird-dog slow steady (round 1).flac",
         "03 Dead bug (round 2).flac", "04 Bird-dog slow steady (round 2).flac",
@@ -159,24 +163,24 @@ def test_split_tracks_join_back_into_the_session(
         assert path == n and (folder / path).is_file()
 
 
-def test_a_failed_split_leaves_the_folder_as_it_was(
-    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failed_split_leaves_the_folder_as_it_was(session: Session, tmp_path: Path) -> None:
     folder = tmp_path / "tracks"
     folder.mkdir()
     (folder / "keep.txt").write_text("mine")
-    real = encode.write_audio
     calls: list[Path] = []
 
-    def flaky(path: Path, *args: Any, **kw: Any) -> encode.Written:
-        calls.append(path)
-        if len(calls) == 2:
-            raise OutputError("cannot write: the disk is full")
-        return real(path, *args, **kw)
+    class DiskFills(AudioFiles):
+        """The second track fails, as on a full disk."""
 
-    monkeypatch.setattr(encode, "write_audio", flaky)
+        def write_audio(self, path: Path, *args: Any, **kw: Any) -> encode.Written:
+            calls.append(path)
+            if len(calls) == 2:
+                raise OutputError("cannot write: the disk is full")
+            return super().write_audio(path, *args, **kw)
+
     with pytest.raises(OutputError):
-        render.render_split(session, folder, "mp3", threads=1)
+        render.render_split(session, folder, "mp3", files=DiskFills(), threads=1)
+    assert len(calls) >= 2  # the second track failed
     assert [p.name for p in folder.iterdir()] == ["keep.txt"]
 
 
@@ -196,13 +200,13 @@ def test_ctrl_c_during_a_split_leaves_the_folder_as_it_was(
             signal.raise_signal(signal.SIGINT)
 
     with pytest.raises(KeyboardInterrupt):
-        render.render_split(session, folder, "mp3", progress=progress, threads=2)
+        render.render_split(session, folder, "mp3", files=FILES, progress=progress, threads=2)
     assert list(folder.iterdir()) == []
 
 
 def test_split_into_a_missing_parent_fails(session: Session, tmp_path: Path) -> None:
     with pytest.raises(OutputError) as err:
-        render.render_split(session, tmp_path / "a" / "b", "mp3")
+        render.render_split(session, tmp_path / "a" / "b", "mp3", files=FILES)
     assert str(err.value) == (
         f"cannot write to {tmp_path}/a/b: the folder {tmp_path}/a does not exist"
     )
@@ -235,7 +239,7 @@ def test_render_many_uses_processes_and_names_files_after_routines(tmp_path: Pat
     out = tmp_path / "out"
     done: list[int] = []
     env = fake_env()  # pickled into the worker processes
-    results = render.render_many(refs, out, "ogg", env=env, jobs=2, progress=done.append)
+    results = batch.render_many(refs, out, "ogg", env=env, jobs=2, progress=done.append)
     assert [r.path.name for r in results] == ["alpha.ogg", "beta.ogg", "gamma.ogg"]
     assert sum(done) == 3
     length = prepare_ref(env, refs[0]).mixer.length
@@ -250,7 +254,7 @@ def test_render_many_reports_failures_and_keeps_the_rest(tmp_path: Path) -> None
     bad = routines(tmp_path / "r", "bad", voice="broken")
     env = fake_env(speech=speech_or_fail)
     with pytest.raises(VoicecoachError) as err:
-        render.render_many([*good, *bad], tmp_path / "out", "wav", env=env, jobs=2)
+        batch.render_many([*good, *bad], tmp_path / "out", "wav", env=env, jobs=2)
     assert str(err.value) == f"1 of 2 routines failed: {bad[0]}: the speech engine failed"
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["good.wav"]
 
@@ -259,7 +263,7 @@ def test_render_many_refuses_two_routines_with_one_name(tmp_path: Path) -> None:
     a = routines(tmp_path / "a", "same")
     b = routines(tmp_path / "b", "same")
     with pytest.raises(UsageError) as err:
-        render.render_many([*a, *b], tmp_path / "out", "mp3", env=fake_env())
+        batch.render_many([*a, *b], tmp_path / "out", "mp3", env=fake_env())
     assert str(err.value) == f"{a[0]} and {b[0]} would both be written to {tmp_path}/out/same.mp3"
     assert not (tmp_path / "out").exists()
 

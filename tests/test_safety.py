@@ -524,8 +524,8 @@ def test_in_a_terminal_safety_first_time_pain_check_in_and_history(
     pulse: PulseServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from voicecoach.adapters import store
-    from voicecoach.app import session
-    from voicecoach.routine import loader as routine
+    from voicecoach.app.env import prepare_ref
+    from voicecoach.cli.env import real_env
 
     cache = tmp_path / "cache"
     monkeypatch.setenv("VOICECOACH_CACHE_DIR", str(cache))  # the same clips as the runs
@@ -580,7 +580,7 @@ def test_in_a_terminal_safety_first_time_pain_check_in_and_history(
     ]  # fmt: skip
 
     # What was heard, found in each recording by its samples.
-    prepared = session.prepare(routine.load(str(path)), include_safety=True)
+    prepared = prepare_ref(real_env(), str(path), include_safety=True)
     rate = prepared.timeline.sample_rate
     note = next(e for e in prepared.timeline.events if e.text.startswith("Move slowly"))
 

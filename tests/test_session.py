@@ -16,10 +16,12 @@ import pytest
 
 from tests.conftest import SHORT_ROUTINE
 from tests.fakes import FakeSpeech, fake_sounds
+from voicecoach.adapters.sounds import load_sounds
 from voicecoach.adapters.speech import Speech
 from voicecoach.app import session
 from voicecoach.app.session import InProcessLevels, Session
 from voicecoach.audio.levelling import SPEECH_LUFS, normalize_speech, speech_target
+from voicecoach.core.model import Routine
 from voicecoach.routine import loader as routine
 
 REPO = Path(__file__).resolve().parent.parent
@@ -30,11 +32,12 @@ _PREPARE = textwrap.dedent(
     import json, sys
     from voicecoach.routine import loader as routine
     from voicecoach.app import session
+    from voicecoach.adapters.sounds import load_sounds
     from voicecoach.adapters.speech import Speech
 
     loaded = routine.load_text(sys.argv[1], "short.yaml")
     speech = Speech(loaded.voice)
-    prepared = session.prepare(loaded, speech=speech)
+    prepared = session.prepare(loaded, speech=speech, sounds=load_sounds(loaded.sounds))
     paused = prepared.say("Paused.")
     print(json.dumps({
         "scipy": sorted(m for m in sys.modules if m == "scipy" or m.startswith("scipy.")),
@@ -75,7 +78,9 @@ def test_session_speech_is_the_cached_levelled_clips(
 ) -> None:
     monkeypatch.setenv("VOICECOACH_CACHE_DIR", str(tmp_path / "cache"))
     loaded = routine.load_text(SHORT_ROUTINE, "short.yaml")
-    prepared = session.prepare(loaded)
+    prepared = session.prepare(
+        loaded, speech=Speech(loaded.voice), sounds=load_sounds(loaded.sounds)
+    )
     said = prepared.say("Paused.")
     assert prepared.say("Paused.") is said
     check = Speech(loaded.voice)
@@ -88,17 +93,24 @@ def test_session_speech_is_the_cached_levelled_clips(
     assert np.array_equal(said, normalize_speech(check.clip("Paused."), target=SPEECH_LUFS))
 
 
+def real(loaded: Routine, progress: Callable[[int, int], None]) -> Session:
+    """The session with the real speech engine and sounds."""
+    return session.prepare(
+        loaded, speech=Speech(loaded.voice), sounds=load_sounds(loaded.sounds), progress=progress
+    )
+
+
 def test_prepare_reports_progress_only_when_clips_must_be_made(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("VOICECOACH_CACHE_DIR", str(tmp_path / "cache"))
     loaded = routine.load_text(SHORT_ROUTINE, "short.yaml")
     calls: list[tuple[int, int]] = []
-    session.prepare(loaded, progress=lambda d, t: calls.append((d, t)))
+    real(loaded, progress=lambda d, t: calls.append((d, t)))
     total = calls[0][1]
     assert calls == [(i, total) for i in range(total + 1)]
     calls.clear()
-    session.prepare(loaded, progress=lambda d, t: calls.append((d, t)))
+    real(loaded, progress=lambda d, t: calls.append((d, t)))
     assert calls == []
 
 

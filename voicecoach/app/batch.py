@@ -1,10 +1,9 @@
-"""Many routines into one folder, in worker processes (``render.render_many``).
+"""Many routines into one folder, in worker processes (``render_many``).
 
 Each worker prepares its own session in the environment it is handed (pickled: the
-real one's factories are module-level functions) with the speech cache, which is safe
-to share, and renders
-it with one thread, so the cores are shared out between routines. Ctrl-C stops every
-worker cleanly: each removes its temporary file before the command exits.
+real one's factories are module-level functions; the speech cache is safe to share)
+and renders it with one thread, so the cores are shared out between routines. Ctrl-C
+stops every worker cleanly: each removes its temporary file before the command exits.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from concurrent.futures import Future, wait
 from pathlib import Path
 
 from voicecoach.app.env import Env, VoiceOptions, prepare_ref
-from voicecoach.app.render import RenderResult, render_session
+from voicecoach.app.render import RenderResult, make_folder, render_session
 from voicecoach.errors import ExitStatus, UsageError, VoicecoachError
 
 Progress = Callable[[int], None]
@@ -43,7 +42,9 @@ def render_job(
     _busy = True
     try:
         session = prepare_ref(env, ref, options)
-        return render_session(session, out, out_rate=out_rate, fmt=ext, threads=threads)
+        return render_session(
+            session, out, files=env.files(), out_rate=out_rate, fmt=ext, threads=threads
+        )
     except VoicecoachError as err:
         return (str(err).replace("\n", "; "), err.exit_code)
     except KeyboardInterrupt:
@@ -141,3 +142,40 @@ def in_processes(
         raise
     finally:
         pool.shutdown(wait=True)
+
+
+def render_many(
+    refs: Sequence[str],
+    folder: Path,
+    ext: str,
+    *,
+    env: Env,
+    jobs: int = 2,
+    out_rate: int | None = None,
+    options: VoiceOptions | None = None,
+    progress: Progress | None = None,
+) -> list[RenderResult]:
+    """Render each routine to ``folder/<name>.<ext>``, ``jobs`` at a time in worker
+    processes, each preparing its session in ``env`` (pickled: its factories must be
+    module-level functions). ``progress(1)`` is called as each routine is done. Every
+    routine that can be rendered is; then one error names those that failed."""
+    files = env.files()
+    ext = files.format_ext(folder, ext)
+    outs = output_names(refs, folder, ext)
+    make_folder(files, folder)
+    workers = max(1, min(jobs, len(refs)))
+    results: list[Outcome] = []
+    if workers == 1:
+        for ref, out in zip(refs, outs, strict=True):
+            results.append(render_job(env, ref, out, ext, out_rate, options, None))
+            if progress:
+                progress(1)
+    else:
+        results = in_processes(env, refs, outs, ext, out_rate, options, workers, progress)
+    failed = [(ref, r) for ref, r in zip(refs, results, strict=True) if isinstance(r, tuple)]
+    if failed:
+        detail = "; ".join(f"{ref}: {msg}" for ref, (msg, _) in failed)
+        err = VoicecoachError(f"{len(failed)} of {len(refs)} routines failed: {detail}")
+        err.exit_code = max(code for _, (_, code) in failed)
+        raise err
+    return [r for r in results if isinstance(r, RenderResult)]

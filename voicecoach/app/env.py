@@ -20,7 +20,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from voicecoach.app.ports import AudioOut, HistoryRecorder, KeySource, Progress, StatusSink, Synth
+from voicecoach.app.ports import (
+    AudioFiles,
+    AudioOut,
+    HistoryRecorder,
+    KeySource,
+    Progress,
+    StatusSink,
+    Synth,
+)
 from voicecoach.core.model import Routine, Verbosity, Voice
 from voicecoach.core.records import LastRun, SessionRecord
 
@@ -45,6 +53,7 @@ class Env:
     load_last_run: Callable[[], LastRun | None]  # ``--resume``'s record
     save_last_run: Callable[[LastRun], bool]  # False: it could not be saved
     now: Callable[[], datetime]  # timezone-aware
+    files: Callable[[], AudioFiles]  # encoders and atomic output files (render)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,13 +6,18 @@ and hands them in, and tests hand in fakes (tests/fakes.py). Nothing here does I
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from voicecoach.adapters.speech import LevelledClips
     from voicecoach.app.session import Session
     from voicecoach.audio.mix import Samples
+    from voicecoach.core.tags import Tags
+    from voicecoach.core.timeline import Chapter
+    from voicecoach.errors import OutputError
 
 Progress = Callable[[int, int], None]
 DIGITS: tuple[str, ...] = ("1", "2", "3", "4", "5")  # the effort keys, 1 (easy) to 5
@@ -154,3 +159,82 @@ class LevelsLater(Protocol):
     def levelled_later(
         self, texts: Iterable[str], progress: Progress | None = None
     ) -> LevelledClips: ...
+
+
+# -- output files (render) ---------------------------------------------------------------
+
+
+class WrittenAudio(Protocol):
+    """An audio file written (``adapters.encode.Written``)."""
+
+    @property
+    def format(self) -> str:
+        """The extension, without the dot."""
+        ...
+
+    @property
+    def sample_rate(self) -> int: ...
+
+    @property
+    def size(self) -> int:
+        """Bytes."""
+        ...
+
+    @property
+    def duration(self) -> float:
+        """Seconds."""
+        ...
+
+
+class AudioFiles(Protocol):
+    """Files written for the user (``adapters.files.AudioFiles``: the encoders and atomic
+    output files): each appears only when complete, and fails in one line (OutputError,
+    or UsageError for a format it cannot tell)."""
+
+    def format_ext(self, path: Path, name: str | None = None) -> str:
+        """The format named ``name`` ("mp3"), else the one ``path``'s extension names."""
+        ...
+
+    def write_audio(
+        self,
+        path: Path,
+        chunks: Iterable[Samples],
+        *,
+        total: int,
+        rate: int,
+        out_rate: int | None = None,
+        chapters: Sequence[Chapter] = (),
+        tags: Tags | None = None,
+        progress: Callable[[int], None] | None = None,
+        fmt: str | None = None,
+        seek: Callable[[int, int], Iterable[Samples]] | None = None,
+        quiet: Sequence[tuple[int, int]] = (),
+        threads: int | None = None,
+    ) -> WrittenAudio:
+        """Encode ``chunks`` (mono int16 at ``rate``, ``total`` samples) into ``path``."""
+        ...
+
+    def check_target(self, path: Path) -> None:
+        """Fail now if ``path`` cannot be written (no folder, or it is a folder)."""
+        ...
+
+    def check_writable(self, folder: Path, shown: str, where: str | None = None) -> None:
+        """Fail now if nothing can be created in ``folder``."""
+        ...
+
+    def output_error(self, shown: str, exc: OSError, folder: str | None = None) -> OutputError:
+        """An OS error writing ``shown`` as the one-line error to raise."""
+        ...
+
+    def alive(self, pid: int) -> bool:
+        """Is process ``pid`` running (its temporary files are not stale)?"""
+        ...
+
+    def atomic(self, path: Path) -> AbstractContextManager[Path]:
+        """The temporary to write; it replaces ``path`` when the block ends cleanly and is
+        removed otherwise."""
+        ...
+
+    def write_text(self, path: Path, text: str) -> Path:
+        """A small text file (a playlist), atomically, UTF-8, LF endings."""
+        ...

@@ -6,7 +6,10 @@
   stretch goes in which track: ``tracks``). The set appears at once: the tracks are
   written into a hidden staging folder and moved in only when all are done, so a
   failed split leaves the folder as it was.
-- ``render_many``: several routines into a folder, in worker processes (``batch``).
+Several routines into a folder, in worker processes: ``batch.render_many``.
+
+Files are written through the ``AudioFiles`` port (the encoders and atomic output files,
+``adapters.files``), handed in by the caller.
 """
 
 from __future__ import annotations
@@ -15,20 +18,20 @@ import contextlib
 import os
 import shutil
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voicecoach.adapters import encode, outfile
+from voicecoach.app.ports import AudioFiles, WrittenAudio
 from voicecoach.core import captions as captions_mod
+from voicecoach.core.tags import Tags
 from voicecoach.core.timeline import Timeline
 from voicecoach.core.tracks import plan_tracks, playlist, safe_filename, track_name
-from voicecoach.errors import OutputError, UsageError, VoicecoachError
+from voicecoach.errors import OutputError, UsageError
 
 if TYPE_CHECKING:
-    from voicecoach.app.env import Env, VoiceOptions
     from voicecoach.app.session import Session
     from voicecoach.audio.mix import Samples
 
@@ -67,16 +70,19 @@ def quiet_spans(timeline: Timeline) -> list[tuple[int, int]]:
 
 
 def check_targets(
-    out: Path | None = None, captions: Path | None = None, folder: Path | None = None
+    files: AudioFiles,
+    out: Path | None = None,
+    captions: Path | None = None,
+    folder: Path | None = None,
 ) -> None:
     """Fail fast, before a session is prepared, on outputs that cannot be written."""
     if out is not None:
-        outfile.target(out)
+        files.check_target(out)
     if captions is not None:
         captions_mod.caption_format(captions)
-        outfile.target(captions)
+        files.check_target(captions)
     if folder is not None and folder.is_dir():
-        outfile.check_writable(folder, f"to {folder}", str(folder))
+        files.check_writable(folder, f"to {folder}", str(folder))
     elif folder is not None:
         if folder.exists():
             raise OutputError(f"cannot write to {folder}: it is a file, not a folder")
@@ -84,15 +90,13 @@ def check_targets(
             raise OutputError(
                 f"cannot write to {folder}: the folder {folder.parent} does not exist"
             )
-        outfile.check_writable(folder.parent, f"to {folder}", str(folder.parent))
+        files.check_writable(folder.parent, f"to {folder}", str(folder.parent))
 
 
-def session_tags(
-    session: Session, track: tuple[int, int] | None = None, title: str = ""
-) -> encode.Tags:
+def session_tags(session: Session, track: tuple[int, int] | None = None, title: str = "") -> Tags:
     routine_title = session.timeline.title
     comment = session.routine.description or "A voice-guided workout, rendered by voicecoach."
-    return encode.Tags(
+    return Tags(
         title=title or routine_title,
         album=routine_title,
         comment=" ".join(comment.split()),
@@ -104,6 +108,7 @@ def render_session(
     session: Session,
     out: Path,
     *,
+    files: AudioFiles,
     out_rate: int | None = None,
     captions: Path | None = None,
     progress: Progress | None = None,
@@ -111,12 +116,12 @@ def render_session(
     threads: int | None = None,
 ) -> RenderResult:
     """Write the whole session to ``out`` (and its captions to ``captions``)."""
-    encode.format_for(out, fmt)  # a bad name fails before any work
+    files.format_ext(out, fmt)  # a bad name fails before any work
     if captions is not None:
         captions_mod.caption_format(captions)
         if Path(os.path.abspath(captions)) == Path(os.path.abspath(out)):
             raise UsageError(f"the captions and the audio would both be written to {out}")
-        outfile.target(captions)  # its folder exists: check before the long part
+        files.check_target(captions)  # its folder exists: check before the long part
     timeline = session.timeline
     mixer = session.mixer
     with contextlib.ExitStack() as stack:
@@ -124,10 +129,10 @@ def render_session(
             # Written first and put in place last, after the audio: if either fails
             # (a full disk, Ctrl-C), neither file appears.
             text = captions_mod.render_captions(timeline, captions_mod.caption_format(captions))
-            temp, _ = stack.enter_context(outfile.atomic(captions))
+            temp = stack.enter_context(files.atomic(captions))
             with open(temp, "w", encoding="utf-8", newline="\n") as f:
                 f.write(text)
-        written = encode.write_audio(
+        written = files.write_audio(
             out,
             mixer.chunks(),
             total=mixer.length,
@@ -166,9 +171,9 @@ def _cancellable(chunks: Iterable[Samples], cancel: threading.Event) -> Iterator
         yield chunk
 
 
-def _make_folder(folder: Path) -> None:
+def make_folder(files: AudioFiles, folder: Path) -> None:
     """Create ``folder`` itself if needed (not its parents: a typo should not make a tree)."""
-    check_targets(folder=folder)
+    check_targets(files, folder=folder)
     if folder.is_dir():
         return
     try:
@@ -176,17 +181,17 @@ def _make_folder(folder: Path) -> None:
     except FileExistsError:
         raise OutputError(f"cannot write to {folder}: it is a file, not a folder") from None
     except OSError as exc:
-        raise outfile.output_error(str(folder), exc, str(folder.parent)) from None
+        raise files.output_error(str(folder), exc, str(folder.parent)) from None
 
 
 _STAGING = ".voicecoach-split-"
 
 
-def _remove_stale_staging(folder: Path) -> None:
+def _remove_stale_staging(files: AudioFiles, folder: Path) -> None:
     """Remove staging folders left by killed processes (never a live one's)."""
     for path in folder.glob(f"{_STAGING}*"):
         pid = path.name[len(_STAGING) :]
-        if pid.isdigit() and int(pid) != os.getpid() and not outfile.alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not files.alive(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
 
 
@@ -195,24 +200,25 @@ def render_split(
     folder: Path,
     ext: str,
     *,
+    files: AudioFiles,
     out_rate: int | None = None,
     progress: Progress | None = None,
     threads: int | None = None,
 ) -> SplitResult:
     """Write one numbered track per exercise into ``folder``, plus a playlist."""
-    form = encode.format_for(folder, ext)
+    form = files.format_ext(folder, ext)
     timeline = session.timeline
     mixer = session.mixer
     tracks = plan_tracks(timeline)
-    names = [track_name(t, len(tracks), form.ext) for t in tracks]
+    names = [track_name(t, len(tracks), form) for t in tracks]
     list_name = f"{safe_filename(timeline.title)}.m3u"
-    _make_folder(folder)
-    _remove_stale_staging(folder)
+    make_folder(files, folder)
+    _remove_stale_staging(files, folder)
     staging = folder / f"{_STAGING}{os.getpid()}"
     try:
         staging.mkdir(exist_ok=True)
     except OSError as exc:
-        raise outfile.output_error(str(folder / names[0]), exc, str(folder)) from None
+        raise files.output_error(str(folder / names[0]), exc, str(folder)) from None
     cancel = threading.Event()
     lock = threading.Lock()
 
@@ -221,9 +227,9 @@ def render_split(
             with lock:
                 progress(n)
 
-    def one(i: int) -> encode.Written:
+    def one(i: int) -> WrittenAudio:
         t = tracks[i]
-        return encode.write_audio(
+        return files.write_audio(
             staging / names[i],
             _cancellable(mixer.chunks(t.start, t.end), cancel),
             total=t.end - t.start,
@@ -232,7 +238,7 @@ def render_split(
             chapters=t.chapters,
             tags=session_tags(session, (t.number, len(tracks)), t.title),
             progress=report,
-            fmt=form.ext,
+            fmt=form,
             threads=1,
         )
 
@@ -240,12 +246,12 @@ def render_split(
         workers = max(1, min(threads or os.cpu_count() or 1, len(tracks)))
         written = _run_threads(one, len(tracks), workers, cancel)
         text = playlist(tracks, names, timeline.sample_rate, timeline.title)
-        outfile.write_text(staging / list_name, text)
+        files.write_text(staging / list_name, text)
         for name in [*names, list_name]:
             try:
                 os.replace(staging / name, folder / name)
             except OSError as exc:
-                raise outfile.output_error(str(folder / name), exc) from None
+                raise files.output_error(str(folder / name), exc) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     results = tuple(
@@ -256,11 +262,11 @@ def render_split(
 
 
 def _run_threads(
-    work: Callable[[int], encode.Written], count: int, workers: int, cancel: threading.Event
-) -> list[encode.Written]:
+    work: Callable[[int], WrittenAudio], count: int, workers: int, cancel: threading.Event
+) -> list[WrittenAudio]:
     """Run ``work(0..count-1)`` on ``workers`` threads; the first error stops the rest."""
     with ThreadPoolExecutor(workers, thread_name_prefix="track") as pool:
-        futures: list[Future[encode.Written]] = [pool.submit(work, i) for i in range(count)]
+        futures: list[Future[WrittenAudio]] = [pool.submit(work, i) for i in range(count)]
         try:
             while True:
                 _, pending = wait(futures, timeout=0.1, return_when=FIRST_EXCEPTION)
@@ -280,46 +286,3 @@ def _run_threads(
             assert error is not None
             raise error
     return [f.result() for f in futures]
-
-
-# --- many routines ------------------------------------------------------------------
-
-
-def render_many(
-    refs: Sequence[str],
-    folder: Path,
-    ext: str,
-    *,
-    env: Env,
-    jobs: int = 2,
-    out_rate: int | None = None,
-    options: VoiceOptions | None = None,
-    progress: Progress | None = None,
-) -> list[RenderResult]:
-    """Render each routine to ``folder/<name>.<ext>``, ``jobs`` at a time in worker
-    processes, each preparing its session in ``env`` (pickled: its factories must be
-    module-level functions). ``progress(1)`` is called as each routine is done. Every
-    routine that can be rendered is; then one error names those that failed."""
-    from voicecoach.app import batch
-
-    form = encode.format_for(folder, ext)
-    outs = batch.output_names(refs, folder, form.ext)
-    _make_folder(folder)
-    workers = max(1, min(jobs, len(refs)))
-    results: list[batch.Outcome] = []
-    if workers == 1:
-        for ref, out in zip(refs, outs, strict=True):
-            results.append(batch.render_job(env, ref, out, form.ext, out_rate, options, None))
-            if progress:
-                progress(1)
-    else:
-        results = batch.in_processes(
-            env, refs, outs, form.ext, out_rate, options, workers, progress
-        )
-    failed = [(ref, r) for ref, r in zip(refs, results, strict=True) if isinstance(r, tuple)]
-    if failed:
-        detail = "; ".join(f"{ref}: {msg}" for ref, (msg, _) in failed)
-        err = VoicecoachError(f"{len(failed)} of {len(refs)} routines failed: {detail}")
-        err.exit_code = max(code for _, (_, code) in failed)
-        raise err
-    return [r for r in results if isinstance(r, RenderResult)]

@@ -91,8 +91,8 @@ def prepare(
     voice: Voice | None = None,
     verbosity: Verbosity | None = None,
     include_safety: bool = True,
-    speech: Synth | None = None,
-    sounds: Mapping[str, Samples] | None = None,
+    speech: Synth,
+    sounds: Mapping[str, Samples],
     progress: Progress | None = None,
 ) -> Session:
     """Synthesize what the routine says and lay it out exactly.
@@ -101,19 +101,11 @@ def prepare(
     levelled) before the layout: all but the closing line, made after it (see
     ``compiler.Draft``); it is not called when every levelled clip is cached.
     """
-    if speech is None:
-        from voicecoach.adapters.speech import Speech
-
-        speech = Speech(voice or routine.voice)
     levels: LevelledSynth
     if isinstance(speech, LevelledSynth):
         levels = speech
     else:
         levels = InProcessLevels(speech, speech_target((voice or routine.voice).volume))
-    if sounds is None:
-        from voicecoach.adapters.sounds import load_sounds
-
-        sounds = load_sounds(routine.sounds)
     sound_lengths = {name: len(s) for name, s in sounds.items()}
 
     texts = phrases(routine, verbosity=verbosity, include_safety=include_safety)

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from voicecoach.app.env import Env
-    from voicecoach.app.ports import AudioOut, HistoryRecorder, KeySource, StatusSink, Synth
+    from voicecoach.app.ports import (
+        AudioFiles,
+        AudioOut,
+        HistoryRecorder,
+        KeySource,
+        StatusSink,
+        Synth,
+    )
     from voicecoach.audio.mix import Samples
     from voicecoach.core.model import Voice
     from voicecoach.core.records import LastRun, SessionRecord
@@ -89,6 +96,12 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def files() -> AudioFiles:
+    from voicecoach.adapters.files import AudioFiles
+
+    return AudioFiles()
+
+
 def real_env() -> Env:
     from voicecoach.app.env import Env
 
@@ -104,4 +117,5 @@ def real_env() -> Env:
         load_last_run=load_last_run,
         save_last_run=save_last_run,
         now=now,
+        files=files,
     )

@@ -84,11 +84,12 @@ def render_cmd(
     from pathlib import Path
 
     from voicecoach.adapters import encode
-    from voicecoach.app import render
+    from voicecoach.app import batch, render
     from voicecoach.errors import UsageError
     from voicecoach.routine import resources
 
     env = env_of(ctx)
+    files = env.files()
     options = voice_of(verbosity, voice, rate, volume)
     refs = list(routines) or [resources.DEFAULT_ROUTINE]
     if output is None and split is None:
@@ -122,9 +123,9 @@ def render_cmd(
     if folder is not None:
         if captions_file is not None or split_dir is not None:
             raise UsageError("--captions and --split take one routine written to one file")
-        render.check_targets(folder=folder)
+        render.check_targets(files, folder=folder)
         with bar(len(refs), f"Rendering {len(refs)} routines") as b:
-            results = render.render_many(
+            results = batch.render_many(
                 refs,
                 folder,
                 ext,
@@ -139,7 +140,7 @@ def render_cmd(
         return
     if len(refs) > 1:
         raise UsageError("--split takes one routine")
-    render.check_targets(out, captions_file, split_dir)
+    render.check_targets(files, out, captions_file, split_dir)
     session = prepare(env, refs[0], options)
     warn(session)
     length = session.mixer.length
@@ -148,6 +149,7 @@ def render_cmd(
             result = render.render_session(
                 session,
                 out,
+                files=files,
                 out_rate=sample_rate,
                 captions=captions_file,
                 progress=getattr(b, "update", None),
@@ -163,7 +165,12 @@ def render_cmd(
     if split_dir is not None:
         with bar(length, f"Rendering tracks into {split_dir}") as b:
             tracks = render.render_split(
-                session, split_dir, ext, out_rate=sample_rate, progress=getattr(b, "update", None)
+                session,
+                split_dir,
+                ext,
+                files=files,
+                out_rate=sample_rate,
+                progress=getattr(b, "update", None),
             )
         size = sum(t.size for t in tracks.tracks)
         seconds = length / session.timeline.sample_rate
