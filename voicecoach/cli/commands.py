@@ -5,11 +5,16 @@ Each builds its options and calls the use case with the environment (``env_of``)
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from voicecoach.cli.group import cli, env_of, prepare, voice_of, voice_options, warn
 from voicecoach.errors import ExitStatus, RoutineError, VoicecoachError
+
+if TYPE_CHECKING:
+    from voicecoach.app.env import Env
+    from voicecoach.app.session import Session
 
 
 @cli.command("audition")
@@ -23,6 +28,11 @@ from voicecoach.errors import ExitStatus, RoutineError, VoicecoachError
     show_default=True,
     help="With --play: how many times shorter every silence is.",
 )
+@click.option(
+    "--skim",
+    is_flag=True,
+    help="Play a skim: every phrase once, first and last reps, silences cut; keys space, n, b, q.",
+)
 @voice_options
 @click.pass_context
 def audition_cmd(
@@ -31,6 +41,7 @@ def audition_cmd(
     as_json: bool,
     play: bool,
     speed: float,
+    skim: bool,
     verbosity: str | None,
     voice: str | None,
     rate: int | None,
@@ -46,12 +57,26 @@ def audition_cmd(
     warn(session)
     if as_json:
         click.echo(json.dumps(transcript.as_json(session.timeline), indent=1, ensure_ascii=False))
-    elif not play:
+    elif not (play or skim):
         click.echo(transcript.transcript(session.timeline), nl=False)
-    if play:
+    if skim:
+        skim_with_keys(env, session)
+    elif play:
         from voicecoach.app.preview import play_preview
 
         play_preview(session, speed, out=env.output())
+
+
+def skim_with_keys(env: Env, session: Session) -> None:
+    """Play the skim with the keys and the status line (on a terminal)."""
+    from voicecoach.app.preview import SKIM_KEYS, play_skim
+
+    out = env.output()
+    status = env.status()
+    with env.keys() as keys:
+        if keys is not None and status is not None:
+            click.echo(SKIM_KEYS, err=True)
+        play_skim(session, out=out, keys=keys, status=status)
 
 
 @cli.command("list")
