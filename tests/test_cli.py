@@ -36,7 +36,17 @@ from voicecoach.routine import resources
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "data" / "golden"
 BUNDLED = sorted(resources.bundled_routines())
-COMMANDS = ["audition", "history", "list", "render", "run", "schema", "validate", "voices"]
+COMMANDS = [
+    "audition",
+    "history",
+    "intervals",
+    "list",
+    "render",
+    "run",
+    "schema",
+    "validate",
+    "voices",
+]
 
 SHORT = """\
 title: Short

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from voicecoach.app.env import Env, VoiceOptions, prepare_loaded
 from voicecoach.app.ports import Playback
+from voicecoach.core.model import Routine
 from voicecoach.core.records import LastRun, resume_point
 from voicecoach.core.timeline import SAMPLE_RATE
 from voicecoach.errors import VoicecoachError
@@ -35,22 +36,30 @@ def keys_line(has_safety: bool) -> str:
     return f"Keys: space pause · n next · b back · {where} · p pain · q stop"
 
 
-def run_workout(options: RunOptions, env: Env, tell: Callable[[str], None]) -> None:
+def run_workout(
+    options: RunOptions, env: Env, tell: Callable[[str], None], *, routine: Routine | None = None
+) -> None:
     """Do a workout live. Every run is saved to the history; a routine's safety note is
-    said the first time it is run; ``--resume`` starts where the last run stopped."""
+    said the first time it is run; ``--resume`` starts where the last run stopped.
+
+    ``routine``: one built in memory (``voicecoach intervals``) instead of
+    ``options.routine``; it has no file to resume from, so the last run is left alone."""
     from voicecoach.app import checkin, player
     from voicecoach.routine import loader, resources
 
     last = resume_point(env.load_last_run()) if options.resume else None
-    ref = options.routine or (last.path if last else resources.DEFAULT_ROUTINE)
-    if last is not None and options.routine is None and not Path(last.path).is_file():
-        raise VoicecoachError(
-            f"cannot resume: {last.path}, the routine of the last unfinished session,"
-            " is gone (deleted or moved)"
-        )
-    loaded = loader.load(ref)
-    path = str(loader.resolve(ref).resolve())
-    start = resume_point(last, loaded.digest).exercise if last else 0
+    if routine is not None:
+        loaded, path, start = routine, routine.path, 0
+    else:
+        ref = options.routine or (last.path if last else resources.DEFAULT_ROUTINE)
+        if last is not None and options.routine is None and not Path(last.path).is_file():
+            raise VoicecoachError(
+                f"cannot resume: {last.path}, the routine of the last unfinished session,"
+                " is gone (deleted or moved)"
+            )
+        loaded = loader.load(ref)
+        path = str(loader.resolve(ref).resolve())
+        start = resume_point(last, loaded.digest).exercise if last else 0
     voice = options.voice.apply(loaded)
     tell(NOTICE)
     history = env.recorder()  # opens nothing yet; saving runs on its own thread
@@ -78,6 +87,8 @@ def run_workout(options: RunOptions, env: Env, tell: Callable[[str], None]) -> N
             pass
 
     def remember(index: int, finished: bool = False) -> None:
+        if routine is not None:
+            return
         env.save_last_run(LastRun(path, loaded.digest, index, finished))
 
     shown = None if options.quiet else env.status()
@@ -98,6 +109,6 @@ def run_workout(options: RunOptions, env: Env, tell: Callable[[str], None]) -> N
         history.close()  # waits (briefly) for the last writes
         if history.warning:
             tell(history.warning)
-    if not result.completed and result.exercise < count:
+    if not result.completed and result.exercise < count and routine is None:
         name = next(e.exercise for e in prepared.timeline.events if e.index == result.exercise)
         tell(f"Stopped. `voicecoach run --resume` starts again at {name}.")

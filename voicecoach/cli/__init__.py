@@ -9,12 +9,13 @@ become one line and an exit code (``ExitStatus``) in ``group``.
 - ``group``: the ``voicecoach`` group, its error handling, the options shared by commands
 - ``commands``: audition, list, history, voices, run, validate, schema
 - ``render``: the render command (one file, captions, --split, many routines)
+- ``intervals``: a quick interval timer, built in memory
 - ``env``: the real environment, each adapter imported only when it is first needed
 """
 
 from __future__ import annotations
 
-from voicecoach.cli import commands, render  # noqa: F401  (importing them registers them)
+from voicecoach.cli import commands, intervals, render  # noqa: F401  (importing registers)
 from voicecoach.cli.group import cli
 
 __all__ = ["cli", "main"]
