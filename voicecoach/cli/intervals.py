@@ -131,7 +131,7 @@ def intervals_cmd(
 
         play_preview(session, 8.0, out=env.output())
     elif render_to is not None:
-        _render(session, Path(render_to))
+        _render(env, session, Path(render_to))
 
 
 def _prepare(env: Env, routine: Routine, options: VoiceOptions) -> Session:
@@ -146,11 +146,12 @@ def _prepare(env: Env, routine: Routine, options: VoiceOptions) -> Session:
     return prepare_loaded(env, routine, options, progress=progress)
 
 
-def _render(session: Session, out: Path) -> None:
+def _render(env: Env, session: Session, out: Path) -> None:
     from voicecoach.app import render
 
-    render.check_targets(out)
-    result = render.render_session(session, out)
+    files = env.files()
+    render.check_targets(files, out)
+    result = render.render_session(session, out, files=files)
     minutes, secs = divmod(round(result.duration), 60)
     size = result.size / 1e6
     click.echo(
