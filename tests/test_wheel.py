@@ -81,7 +81,7 @@ def test_the_wheel_holds_the_routines_and_sounds(installed: tuple[Path, Path]) -
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"voicecoach/scripts/{n}" for n in ROUTINES} <= names
     assert {f"voicecoach/sounds/{n}" for n in SOUNDS} <= names
-    assert "voicecoach/cli.py" in names and "voicecoach/py.typed" in names
+    assert "voicecoach/cli/__init__.py" in names and "voicecoach/py.typed" in names
     assert not any(n.startswith(("tests/", "scripts/", "sounds/")) for n in names)
     info = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     entry_points = zipfile.ZipFile(wheel).read(info).decode()
