@@ -7,33 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes import FakeSpeech, fake_sounds
+from tests.fakes import SHORT_ROUTINE, FakeSpeech, fake_sounds
 from tests.pulse import PulseServer, start_pulse, stop_pulse
 from voicecoach.app.session import Session
-
-# A short routine with every kind of stretch the player cares about: a hold, a rest,
-# reps on both sides over two sets, and a manual-advance exercise (a wait).
-SHORT_ROUTINE = """\
-title: Test
-exercises:
-  - name: Bridge
-    hold: 6s
-    lead_in: 3s
-    rest: 4s
-  - name: Bird-dog
-    reps: 3
-    tempo: [1s, 1s]
-    sides: both
-    sets: 2
-    set_rest: 3s
-    lead_in: 3s
-    rest: 4s
-  - name: Plank
-    reps: 5
-    manual: true
-    estimate: 20s
-    lead_in: 3s
-"""
 
 
 @pytest.fixture(autouse=True)

@@ -1,25 +1,70 @@
-"""Deterministic stand-ins for the adapters: for unit tests of the core, and the
-commands' environment (``fake_env``)."""
+"""Every fake the tests share, deterministic stand-ins for the adapters (one module: the
+test modules import their fakes from here, never from each other or from the package).
+
+- speech and sounds: ``FakeSpeech``, ``fake_sounds`` (tones whose length follows the text),
+  and ``compile_with`` (compiles as the session does, with those lengths);
+- output and time: ``FakeClock``, ``RecordingOut`` (plays nothing, keeps every buffer as a
+  ``Played``, in the fake clock's time);
+- keys: ``ScriptedKeys``;
+- the player's other ports: ``FakeRecorder``, ``FakeStatus``; ``play`` drives the player
+  with all of them;
+- the history: ``make_routine``, ``fake_session`` (what the store reads of a session);
+- a machine without eSpeak NG: ``NO_ESPEAK``;
+- the environment the commands run in: ``fake_env`` (fake speech and sounds; any other
+  adapter fails the test unless given).
+"""
 
 from __future__ import annotations
 
+import textwrap
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from voicecoach.core.timeline import SAMPLE_RATE, SOUND_NAMES
+from voicecoach.core.model import Block, Exercise, Pos, Routine
+from voicecoach.core.timeline import SAMPLE_RATE, SOUND_NAMES, Event, Timeline
 
 if TYPE_CHECKING:
     from voicecoach.app.env import Env
-    from voicecoach.core.model import Routine, Verbosity, Voice
-    from voicecoach.core.timeline import Timeline
+    from voicecoach.app.player import PlayResult
+    from voicecoach.app.ports import Playback
+    from voicecoach.app.session import Session
+    from voicecoach.core.model import Verbosity, Voice
 
 Samples = npt.NDArray[np.int16]
+
+# A short routine with every kind of stretch the player cares about: a hold, a rest,
+# reps on both sides over two sets, and a manual-advance exercise (a wait).
+SHORT_ROUTINE = """\
+title: Test
+exercises:
+  - name: Bridge
+    hold: 6s
+    lead_in: 3s
+    rest: 4s
+  - name: Bird-dog
+    reps: 3
+    tempo: [1s, 1s]
+    sides: both
+    sets: 2
+    set_rest: 3s
+    lead_in: 3s
+    rest: 4s
+  - name: Plank
+    reps: 5
+    manual: true
+    estimate: 20s
+    lead_in: 3s
+"""
+
+
+# -- speech and sounds ----------------------------------------------------------------------
 
 
 def fake_length(text: str) -> int:
@@ -93,6 +138,299 @@ def fake_sounds() -> dict[str, Samples]:
     return {
         name: tone(n, 1000 + 150 * i, 0.2) for i, (name, n) in enumerate(FAKE_SOUND_LENGTHS.items())
     }
+
+
+# A sitecustomize.py that makes libespeak-ng unloadable, as on a machine without the
+# libespeak-ng1 package (put its folder first on a child process's PYTHONPATH).
+NO_ESPEAK = textwrap.dedent(
+    """
+    # Makes libespeak-ng unloadable, as on a machine without the libespeak-ng1 package.
+    import ctypes
+
+    _real_init = ctypes.CDLL.__init__
+
+    def _init(self, name, *args, **kwargs):
+        if name is not None and "espeak" in str(name).lower():
+            raise OSError(f"{name}: cannot open shared object file: No such file or directory")
+        _real_init(self, name, *args, **kwargs)
+
+    ctypes.CDLL.__init__ = _init
+    """
+)
+
+
+# -- sound output and time ------------------------------------------------------------------
+
+
+class FakeClock:
+    """A clock that only moves when told to; ``sleep`` advances it."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds)
+
+
+@dataclass
+class Played:
+    """One buffer given to a ``RecordingOut``: what, when, and how much was heard."""
+
+    samples: Samples
+    rate: int
+    started: float
+    stopped: int | None = None  # samples heard when stopped; None if it played to the end
+
+    @property
+    def heard(self) -> int:
+        return len(self.samples) if self.stopped is None else self.stopped
+
+
+@dataclass
+class RecordingOut:
+    """Plays nothing; keeps every buffer and "plays" it in the fake clock's time.
+
+    ``drain`` imitates simpleaudio: a stopped buffer goes on for that many more seconds.
+    """
+
+    clock: FakeClock = field(default_factory=FakeClock)
+    drain: float = 0.0
+    plays: list[Played] = field(default_factory=list)
+
+    def play(self, samples: Samples, rate: int) -> Playback:
+        for earlier in self.plays:  # like a real device, one buffer ends before the next
+            if earlier.stopped is None and self._at(earlier) < len(earlier.samples):
+                raise AssertionError("a new buffer started while another was still playing")
+        played = Played(samples.copy(), rate, self.clock())
+        self.plays.append(played)
+        return _FakePlayback(self, played)
+
+    def _at(self, played: Played) -> int:
+        heard = round((self.clock() - played.started) * played.rate)
+        return min(played.heard, max(0, heard))
+
+
+class _FakePlayback:
+    def __init__(self, out: RecordingOut, played: Played) -> None:
+        self._out = out
+        self._played = played
+
+    def is_playing(self) -> bool:
+        return self._out._at(self._played) < self._played.heard
+
+    def played(self) -> int:
+        return self._out._at(self._played)
+
+    def _left(self) -> float:
+        return (self._played.heard - self._out._at(self._played)) / self._played.rate
+
+    def wait(self, timeout: float) -> bool:
+        left = self._left()
+        if left <= timeout:
+            self._out.clock.sleep(left)
+            return True
+        self._out.clock.sleep(timeout)
+        return False
+
+    def stop(self, *, wait: bool = True) -> int:
+        if not self.is_playing():
+            return self._played.heard
+        at = self._out._at(self._played)
+        extra = round(self._out.drain * self._played.rate) if wait else 0
+        self._played.stopped = min(len(self._played.samples), at + extra)
+        if wait:
+            self._out.clock.sleep((self._played.stopped - at) / self._played.rate)
+        return self._played.stopped
+
+
+# -- keys -----------------------------------------------------------------------------------
+
+
+class ScriptedKeys:
+    """Keys pressed at given times on a fake clock. ``sleep`` moves the clock."""
+
+    def __init__(
+        self,
+        script: Iterable[tuple[float, str]],
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+    ) -> None:
+        self._script = deque(sorted(script, key=lambda item: item[0]))
+        self._clock = clock
+        self._sleep = sleep
+        self.asked = 0  # how many times get() was called
+
+    def get(self, timeout: float) -> str | None:
+        self.asked += 1
+        now = self._clock()
+        if self._script and self._script[0][0] <= now + timeout:
+            at, key = self._script.popleft()
+            self._sleep(at - now)
+            return key
+        self._sleep(timeout)
+        return None
+
+    @property
+    def left(self) -> int:
+        return len(self._script)
+
+
+# -- the player's other ports, and the player driven with every fake ----------------------------
+
+DRAIN = 0.3  # like simpleaudio: a stopped buffer plays on this long
+
+
+@dataclass
+class FakeRecorder:
+    calls: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def started(self, session: Session) -> None:
+        self.calls.append(("started",))
+
+    def exercise_started(self, index: int) -> None:
+        self.calls.append(("begin", index))
+
+    def exercise_done(
+        self, index: int, seconds: float, skipped: bool, restarted: bool, stopped: bool = False
+    ) -> None:
+        self.calls.append(("done", index, round(seconds, 1), skipped, restarted, stopped))
+
+    def set_done(self, index: int, set_no: int, side: str | None = None) -> None:
+        self.calls.append(("set", index, set_no, side))
+
+    def paused(self) -> None:
+        self.calls.append(("paused",))
+
+    def resumed(self) -> None:
+        self.calls.append(("resumed",))
+
+    def pain(self, index: int | None) -> None:
+        self.calls.append(("pain", index))
+
+    def finished(self, completed: bool) -> None:
+        self.calls.append(("finished", completed))
+
+    def named(self, name: str) -> list[tuple[Any, ...]]:
+        return [c for c in self.calls if c[0] == name]
+
+
+@dataclass
+class FakeStatus:
+    lines: list[str] = field(default_factory=list)
+    cleared: int = 0
+
+    def show(self, text: str) -> None:
+        if not self.lines or self.lines[-1] != text:
+            self.lines.append(text)
+
+    def clear(self) -> None:
+        self.cleared += 1
+
+
+@dataclass
+class Run:
+    session: Session
+    out: RecordingOut
+    result: PlayResult | None
+    recorder: FakeRecorder
+    status: FakeStatus
+    exercises: list[int]
+
+    @property
+    def plays(self) -> list[Played]:
+        return self.out.plays
+
+    def render(self, start: int, stop: int | None = None) -> np.ndarray:
+        end = self.session.timeline.length if stop is None else stop
+        return self.session.mixer.render(start, end)
+
+    def said(self, text: str, gap: bool = True) -> np.ndarray:
+        from voicecoach.app import player
+
+        head = self.session.say(text)
+        return np.concatenate([head, np.zeros(player.CONFIRM_GAP if gap else 0, np.int16)])
+
+
+def play(
+    session: Session,
+    script: list[tuple[float, str]] | None = (),  # type: ignore[assignment]
+    *,
+    start_index: int = 0,
+    drain: float = DRAIN,
+) -> Run:
+    """Play with keys pressed at the given seconds after the start (None: no terminal)."""
+    from voicecoach.app.player import play_session
+
+    clock = FakeClock()
+    out = RecordingOut(clock, drain=drain)
+    keys = None
+    if script is not None:
+        keys = ScriptedKeys([(clock.now + t, k) for t, k in script], clock, clock.sleep)
+    recorder = FakeRecorder()
+    status = FakeStatus()
+    exercises: list[int] = []
+    result = play_session(
+        session, out=out, keys=keys, status=status, start_index=start_index,
+        recorder=recorder, on_exercise=exercises.append, clock=clock,
+    )  # fmt: skip
+    return Run(session, out, result, recorder, status, exercises)
+
+
+def seconds(session: Session, samples: int) -> float:
+    return samples / session.timeline.sample_rate
+
+
+def chapter(session: Session, title: str, nth: int = 0) -> tuple[int, int]:
+    found = [c for c in session.timeline.chapters if c.title == title]
+    return found[nth].start, found[nth].end
+
+
+def the_wait(session: Session) -> tuple[int, int]:
+    wait = next(e for e in session.timeline.events if e.kind == "wait")
+    return wait.start, wait.end
+
+
+def middle(span: tuple[int, int], session: Session) -> float:
+    return seconds(session, (span[0] + span[1]) // 2)
+
+
+# -- the history ------------------------------------------------------------------------------
+
+
+def make_routine(name: str = "back-strength", digest: str = "d1gest") -> Routine:
+    bridge = Exercise(name="Bridge", pos=Pos(3, 5), kind="reps", reps=10)
+    dog = Exercise(
+        name="Bird-dog",
+        pos=Pos(8, 5),
+        kind="reps",
+        reps=8,
+        side_mode="each",
+        sides=("left", "right"),
+        sets=2,
+    )
+    return Routine(
+        title="Back strength",
+        blocks=(Block("Main", Pos(2, 1), (bridge, dog), rounds=2),),
+        path=f"/routines/{name}.yaml",
+        name=name,
+        digest=digest,
+    )
+
+
+@dataclass(frozen=True)
+class FakeSession:
+    """What the history store reads of a session: its routine and its timeline."""
+
+    routine: Routine
+    timeline: Timeline
+
+
+def fake_session(routine: Routine | None = None, events: tuple[Event, ...] = ()) -> FakeSession:
+    routine = routine or make_routine()
+    return FakeSession(routine, Timeline(routine.title, events, ()))
 
 
 # -- the environment the commands run in (``voicecoach.app.env.Env``) ---------------------

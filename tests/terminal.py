@@ -1,16 +1,24 @@
-"""Test helpers shared by the fault and safety tests: a command in a pseudo-terminal,
-and a folder made immutable (read-only even for root)."""
+"""Test helpers shared by the end-to-end tests: the `voicecoach` command of this venv, a
+command in a pseudo-terminal, and a folder made immutable (read-only even for root)."""
 
 from __future__ import annotations
 
 import array
 import fcntl
 import os
+import shutil
 import subprocess
+import sys
 import termios
 import threading
 import time
 from pathlib import Path
+
+
+def voicecoach_command() -> list[str]:
+    """The `voicecoach` command of the Python running the tests (its venv's script)."""
+    exe = shutil.which("voicecoach", path=str(Path(sys.executable).parent))
+    return [exe] if exe else [sys.executable, "-m", "voicecoach"]
 
 
 def _controlling_tty() -> None:

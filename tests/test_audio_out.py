@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.fakes import FakeClock, RecordingOut
 from tests.pulse import CAPTURE_RATE, Capture, PulseServer
-from voicecoach.adapters.audio_out import FakeClock, RecordingOut, captured_stderr
+from voicecoach.adapters.audio_out import captured_stderr
 
 RATE = 22050
 

@@ -11,10 +11,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import SHORT_ROUTINE
-from tests.fakes import FakeSpeech, fake_sounds
+from tests.fakes import SHORT_ROUTINE, FakeSpeech, RecordingOut, fake_sounds
 from voicecoach.adapters import audio_out, sounds, speech
-from voicecoach.adapters.audio_out import RecordingOut
 from voicecoach.app.preview import play_preview
 from voicecoach.app.session import Session
 from voicecoach.cli import cli

@@ -25,8 +25,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from tests.audiocheck import decode, lag
-from tests.fakes import FakeSpeech, fake_env, fake_sounds
-from tests.test_speech import _NO_ESPEAK
+from tests.fakes import NO_ESPEAK, FakeSpeech, fake_env, fake_sounds
 from voicecoach import __version__
 from voicecoach.app.env import Env
 from voicecoach.cli import cli
@@ -409,7 +408,7 @@ def test_invalid_routine_prints_each_problem_and_exits_1(
 def test_missing_espeak_for_audition_is_one_line(tmp_path: Path) -> None:
     shim = tmp_path / "shim"
     shim.mkdir()
-    (shim / "sitecustomize.py").write_text(_NO_ESPEAK)
+    (shim / "sitecustomize.py").write_text(NO_ESPEAK)
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(shim), str(ROOT)]),

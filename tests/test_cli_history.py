@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.test_store import make_routine, make_session
+from tests.fakes import fake_session, make_routine
 from voicecoach.adapters.recorder import Recorder
 from voicecoach.app import history
 from voicecoach.cli import cli
@@ -52,7 +52,7 @@ def record(
         monotonic=lambda: clock["t"],
     )
     with rec:
-        rec.started(make_session(make_routine(name, digest=f"sha-{name}")))
+        rec.started(fake_session(make_routine(name, digest=f"sha-{name}")))
         if pain:
             rec.pain(0)
             rec.exercise_done(0, 5.0, skipped=True, restarted=False)

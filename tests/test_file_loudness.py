@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import SHORT_ROUTINE
+from tests.fakes import SHORT_ROUTINE
 from voicecoach.adapters.files import AudioFiles
 from voicecoach.app import render, session
 from voicecoach.app.env import prepare_loaded

@@ -8,136 +8,34 @@ test_audio_out.py and, end to end, in test_live_timing.py.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from voicecoach.adapters.audio_out import FakeClock, Played, RecordingOut
-from voicecoach.adapters.keys import ScriptedKeys
+from tests.fakes import (
+    DRAIN,
+    FakeClock,
+    FakeRecorder,
+    FakeStatus,
+    RecordingOut,
+    ScriptedKeys,
+    chapter,
+    middle,
+    play,
+    seconds,
+    the_wait,
+)
 from voicecoach.app import player
 from voicecoach.app.player import PlayResult, play_session
 from voicecoach.app.session import Session
 from voicecoach.core.status import Guide
 
-DRAIN = 0.3  # like simpleaudio: a stopped buffer plays on this long
-
-
-@dataclass
-class FakeRecorder:
-    calls: list[tuple[Any, ...]] = field(default_factory=list)
-
-    def started(self, session: Session) -> None:
-        self.calls.append(("started",))
-
-    def exercise_started(self, index: int) -> None:
-        self.calls.append(("begin", index))
-
-    def exercise_done(
-        self, index: int, seconds: float, skipped: bool, restarted: bool, stopped: bool = False
-    ) -> None:
-        self.calls.append(("done", index, round(seconds, 1), skipped, restarted, stopped))
-
-    def set_done(self, index: int, set_no: int, side: str | None = None) -> None:
-        self.calls.append(("set", index, set_no, side))
-
-    def paused(self) -> None:
-        self.calls.append(("paused",))
-
-    def resumed(self) -> None:
-        self.calls.append(("resumed",))
-
-    def pain(self, index: int | None) -> None:
-        self.calls.append(("pain", index))
-
-    def finished(self, completed: bool) -> None:
-        self.calls.append(("finished", completed))
-
-    def named(self, name: str) -> list[tuple[Any, ...]]:
-        return [c for c in self.calls if c[0] == name]
-
-
-@dataclass
-class FakeStatus:
-    lines: list[str] = field(default_factory=list)
-    cleared: int = 0
-
-    def show(self, text: str) -> None:
-        if not self.lines or self.lines[-1] != text:
-            self.lines.append(text)
-
-    def clear(self) -> None:
-        self.cleared += 1
-
-
-@dataclass
-class Run:
-    session: Session
-    out: RecordingOut
-    result: PlayResult | None
-    recorder: FakeRecorder
-    status: FakeStatus
-    exercises: list[int]
-
-    @property
-    def plays(self) -> list[Played]:
-        return self.out.plays
-
-    def render(self, start: int, stop: int | None = None) -> np.ndarray:
-        end = self.session.timeline.length if stop is None else stop
-        return self.session.mixer.render(start, end)
-
-    def said(self, text: str, gap: bool = True) -> np.ndarray:
-        head = self.session.say(text)
-        return np.concatenate([head, np.zeros(player.CONFIRM_GAP if gap else 0, np.int16)])
-
-
-def play(
-    session: Session,
-    script: list[tuple[float, str]] | None = (),  # type: ignore[assignment]
-    *,
-    start_index: int = 0,
-    drain: float = DRAIN,
-) -> Run:
-    """Play with keys pressed at the given seconds after the start (None: no terminal)."""
-    clock = FakeClock()
-    out = RecordingOut(clock, drain=drain)
-    keys = None
-    if script is not None:
-        keys = ScriptedKeys([(clock.now + t, k) for t, k in script], clock, clock.sleep)
-    recorder = FakeRecorder()
-    status = FakeStatus()
-    exercises: list[int] = []
-    result = play_session(
-        session, out=out, keys=keys, status=status, start_index=start_index,
-        recorder=recorder, on_exercise=exercises.append, clock=clock,
-    )  # fmt: skip
-    return Run(session, out, result, recorder, status, exercises)
-
 
 @pytest.fixture
 def session(make_session: Callable[..., Session]) -> Session:
     return make_session()
-
-
-def seconds(session: Session, samples: int) -> float:
-    return samples / session.timeline.sample_rate
-
-
-def chapter(session: Session, title: str, nth: int = 0) -> tuple[int, int]:
-    found = [c for c in session.timeline.chapters if c.title == title]
-    return found[nth].start, found[nth].end
-
-
-def the_wait(session: Session) -> tuple[int, int]:
-    wait = next(e for e in session.timeline.events if e.kind == "wait")
-    return wait.start, wait.end
-
-
-def middle(span: tuple[int, int], session: Session) -> float:
-    return seconds(session, (span[0] + span[1]) // 2)
 
 
 # -- straight through -------------------------------------------------------------------------
@@ -553,8 +451,7 @@ def cli_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., An
     """`voicecoach run` with fake speech and a recording output (no terminal: no keys)."""
     from click.testing import CliRunner
 
-    from tests.conftest import SHORT_ROUTINE
-    from tests.fakes import FakeSpeech, fake_sounds
+    from tests.fakes import SHORT_ROUTINE, FakeSpeech, fake_sounds
     from voicecoach.adapters import audio_out, sounds, speech
     from voicecoach.cli import cli
 

@@ -19,8 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.audiocheck import decode, ffprobe
-from tests.conftest import SHORT_ROUTINE
-from tests.fakes import FakeSpeech, fake_env
+from tests.fakes import SHORT_ROUTINE, FakeSpeech, fake_env
 from voicecoach.adapters import encode
 from voicecoach.adapters.files import AudioFiles
 from voicecoach.app import batch, render

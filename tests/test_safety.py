@@ -19,13 +19,20 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.conftest import SHORT_ROUTINE
+from tests.fakes import (
+    DRAIN,
+    SHORT_ROUTINE,
+    FakeClock,
+    RecordingOut,
+    ScriptedKeys,
+    chapter,
+    middle,
+    play,
+    seconds,
+    the_wait,
+)
 from tests.pulse import Capture, PulseServer, locate, to_rate
-from tests.terminal import Terminal
-from tests.test_live_timing import _voicecoach
-from tests.test_player import DRAIN, chapter, middle, play, seconds, the_wait
-from voicecoach.adapters.audio_out import FakeClock, RecordingOut
-from voicecoach.adapters.keys import ScriptedKeys
+from tests.terminal import Terminal, voicecoach_command
 from voicecoach.app import checkin, player
 from voicecoach.app.session import Session
 from voicecoach.core import coaching as say
@@ -541,7 +548,7 @@ def test_in_a_terminal_safety_first_time_pain_check_in_and_history(
 
     # First run: the safety note, then p in the Bridge, n to the end, and 4 for the check-in.
     with Capture(pulse) as capture:
-        term = Terminal([*_voicecoach(), "run", str(path)], env)
+        term = Terminal([*voicecoach_command(), "run", str(path)], env)
         term.wait_for("1/1 Bridge")
         time.sleep(1.0)
         term.type(b"p")
@@ -559,7 +566,7 @@ def test_in_a_terminal_safety_first_time_pain_check_in_and_history(
 
     # Second run: no safety note; q in the Bridge, and q skips the check-in.
     with Capture(pulse) as capture:
-        term = Terminal([*_voicecoach(), "run", str(path)], env)
+        term = Terminal([*voicecoach_command(), "run", str(path)], env)
         term.wait_for("1/1 Bridge")
         time.sleep(1.0)
         term.type(b"q")
@@ -611,7 +618,7 @@ def test_in_a_terminal_safety_first_time_pain_check_in_and_history(
     assert [e.kind for e in sessions[1].events] == ["quit"]
 
     shown = subprocess.run(
-        [*_voicecoach(), "history", "--routine", "safety"],
+        [*voicecoach_command(), "history", "--routine", "safety"],
         env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert shown.returncode == 0, shown.stderr

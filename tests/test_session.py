@@ -14,8 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import SHORT_ROUTINE
-from tests.fakes import FakeSpeech, fake_sounds
+from tests.fakes import SHORT_ROUTINE, FakeSpeech, fake_sounds
 from voicecoach.adapters.sounds import load_sounds
 from voicecoach.adapters.speech import Speech
 from voicecoach.app import session

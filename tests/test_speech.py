@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from tests.fakes import NO_ESPEAK
 from voicecoach.adapters import speech
 from voicecoach.adapters.clipcache import (
     FADE,
@@ -515,23 +516,6 @@ def test_voices_command_no_match() -> None:
     )
 
 
-_NO_ESPEAK = textwrap.dedent(
-    """
-    # Makes libespeak-ng unloadable, as on a machine without the libespeak-ng1 package.
-    import ctypes
-
-    _real_init = ctypes.CDLL.__init__
-
-    def _init(self, name, *args, **kwargs):
-        if name is not None and "espeak" in str(name).lower():
-            raise OSError(f"{name}: cannot open shared object file: No such file or directory")
-        _real_init(self, name, *args, **kwargs)
-
-    ctypes.CDLL.__init__ = _init
-    """
-)
-
-
 @pytest.mark.parametrize(
     "args",
     [["-m", "voicecoach", "voices"], ["-c", "from voicecoach.cli import main; main()", "voices"]],
@@ -540,7 +524,7 @@ _NO_ESPEAK = textwrap.dedent(
 def test_missing_espeak_library_is_one_line_error(tmp_path: Path, args: list[str]) -> None:
     shim = tmp_path / "shim"
     shim.mkdir()
-    (shim / "sitecustomize.py").write_text(_NO_ESPEAK)
+    (shim / "sitecustomize.py").write_text(NO_ESPEAK)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(shim), str(REPO)])}
     proc = subprocess.run(
         [sys.executable, *args], env=env, capture_output=True, text=True, timeout=60, cwd=REPO
@@ -553,7 +537,7 @@ def test_missing_espeak_library_is_one_line_error(tmp_path: Path, args: list[str
 def test_missing_espeak_library_from_the_api(tmp_path: Path) -> None:
     shim = tmp_path / "shim"
     shim.mkdir()
-    (shim / "sitecustomize.py").write_text(_NO_ESPEAK)
+    (shim / "sitecustomize.py").write_text(NO_ESPEAK)
     code = textwrap.dedent(
         """
         from voicecoach.errors import SpeechError

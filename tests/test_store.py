@@ -13,52 +13,20 @@ import textwrap
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.fakes import fake_session, make_routine
 from voicecoach.adapters import store
 from voicecoach.adapters.recorder import BackgroundRecorder, Recorder
 from voicecoach.adapters.store import ResumePoint, Store, StoreError
-from voicecoach.core.model import Block, Exercise, Pos, Routine
 from voicecoach.core.records import EventRecord, ExerciseRecord, SessionRecord
-from voicecoach.core.timeline import Event, Timeline
+from voicecoach.core.timeline import Event
 
 START = datetime(2024, 5, 6, 7, 30, tzinfo=UTC)
 SAVE_WARNING = "Warning: this session could not be saved: "
-
-
-def make_routine(name: str = "back-strength", digest: str = "d1gest") -> Routine:
-    bridge = Exercise(name="Bridge", pos=Pos(3, 5), kind="reps", reps=10)
-    dog = Exercise(
-        name="Bird-dog",
-        pos=Pos(8, 5),
-        kind="reps",
-        reps=8,
-        side_mode="each",
-        sides=("left", "right"),
-        sets=2,
-    )
-    return Routine(
-        title="Back strength",
-        blocks=(Block("Main", Pos(2, 1), (bridge, dog), rounds=2),),
-        path=f"/routines/{name}.yaml",
-        name=name,
-        digest=digest,
-    )
-
-
-@dataclass(frozen=True)
-class FakeSession:
-    routine: Routine
-    timeline: Timeline
-
-
-def make_session(routine: Routine | None = None, events: tuple[Event, ...] = ()) -> FakeSession:
-    routine = routine or make_routine()
-    return FakeSession(routine, Timeline(routine.title, events, ()))
 
 
 class Clock:
@@ -120,7 +88,7 @@ def test_a_new_database_is_at_the_latest_schema_in_wal_mode(tmp_path: Path) -> N
 def test_a_full_session_round_trips(tmp_path: Path) -> None:
     path, clock = tmp_path / "h.sqlite3", Clock()
     with recorder(path, clock) as rec:
-        rec.started(make_session())
+        rec.started(fake_session())
         clock.t += 30
         rec.set_done(0, 1)
         rec.exercise_done(0, 30.0, skipped=False, restarted=False)
@@ -175,7 +143,7 @@ def test_a_full_session_round_trips(tmp_path: Path) -> None:
 def test_a_stopped_session_logs_quit_and_can_be_resumed(tmp_path: Path) -> None:
     path, clock = tmp_path / "h.sqlite3", Clock()
     with recorder(path, clock) as rec:
-        rec.started(make_session())
+        rec.started(fake_session())
         rec.exercise_done(0, 30.0, skipped=False, restarted=False)
         clock.t += 45
         rec.paused()
@@ -193,7 +161,7 @@ def test_a_stopped_session_logs_quit_and_can_be_resumed(tmp_path: Path) -> None:
 def test_resume_point_after_a_crash_and_after_a_completed_session(tmp_path: Path) -> None:
     path, clock = tmp_path / "h.sqlite3", Clock()
     rec = recorder(path, clock)
-    rec.started(make_session())
+    rec.started(fake_session())
     rec.exercise_done(0, 30.0, skipped=False, restarted=False)
     rec.exercise_done(1, 3.0, skipped=True, restarted=False)
     rec.close()  # never finished: the process died
@@ -203,7 +171,7 @@ def test_resume_point_after_a_crash_and_after_a_completed_session(tmp_path: Path
         )
     clock.t += 3600
     with recorder(path, clock) as rec:
-        rec.started(make_session())
+        rec.started(fake_session())
         rec.finished(completed=True)
     with Store(path) as db:
         assert db.resume_point() is None
@@ -215,7 +183,7 @@ def test_the_timeline_names_the_exercises_the_player_reports(tmp_path: Path) -> 
     path = tmp_path / "h.sqlite3"
     events = (Event(0, 10, "speech", "Warm-up march", "Main", exercise="March", index=0),)
     with recorder(path, Clock()) as rec:
-        rec.started(make_session(events=events))
+        rec.started(fake_session(events=events))
         rec.exercise_done(0, 1.0, skipped=False, restarted=False)
         rec.exercise_done(1, 1.0, skipped=False, restarted=False)
         rec.exercise_done(9, 1.0, skipped=False, restarted=False)  # beyond the plan
@@ -227,17 +195,17 @@ def test_has_run_once_a_session_of_that_content_reached_an_exercise(tmp_path: Pa
     path = tmp_path / "h.sqlite3"
     with recorder(path, Clock()) as rec:
         assert not rec.has_run("d1gest")
-        rec.started(make_session())
+        rec.started(fake_session())
         rec.finished(completed=False)  # stopped in the welcome: the safety note may be unheard
         assert not rec.has_run("d1gest")
-        rec.started(make_session())
+        rec.started(fake_session())
         rec.exercise_started(0)
         assert rec.has_run("d1gest")
         assert not rec.has_run("back-strength")  # the name alone: the content may differ
         assert not rec.has_run("other-digest")
         assert rec.warning is None
     with recorder(path, Clock()) as rec:  # a completed session counts (even with no rows)
-        rec.started(make_session(make_routine(digest="d2")))
+        rec.started(fake_session(make_routine(digest="d2")))
         rec.finished(completed=True)
         assert rec.has_run("d2")
 
@@ -245,7 +213,7 @@ def test_has_run_once_a_session_of_that_content_reached_an_exercise(tmp_path: Pa
 def test_a_session_stopped_in_an_exercise_keeps_its_time_and_the_pain(tmp_path: Path) -> None:
     path, clock = tmp_path / "h.sqlite3", Clock()
     with recorder(path, clock) as rec:
-        rec.started(make_session())
+        rec.started(fake_session())
         rec.pain(None)  # in the welcome: no exercise to blame
         clock.t += 20  # resting after the pain key: not counted
         rec.exercise_started(0)
@@ -262,7 +230,7 @@ def test_a_session_stopped_in_an_exercise_keeps_its_time_and_the_pain(tmp_path: 
 
 def test_checkin_must_be_one_to_five(tmp_path: Path) -> None:
     with recorder(tmp_path / "h.sqlite3", Clock()) as rec:
-        rec.started(make_session())
+        rec.started(fake_session())
         for bad in (0, 6):
             with pytest.raises(ValueError, match="effort must be 1 to 5"):
                 rec.checkin(bad)
@@ -296,7 +264,7 @@ def test_a_v1_database_is_migrated_in_order_keeping_its_data(
 ) -> None:
     path = tmp_path / "h.sqlite3"
     with recorder(path, Clock()) as rec:
-        rec.started(make_session())
+        rec.started(fake_session())
         rec.finished(completed=True)
     monkeypatch.setattr(store, "MIGRATIONS", (*store.MIGRATIONS, MIGRATION_2))
     with Store(path) as db:
@@ -347,11 +315,11 @@ CHILD = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from tests.test_store import make_session
+    from tests.fakes import fake_session
     from voicecoach.adapters.recorder import Recorder
 
     rec = Recorder(Path(sys.argv[1]))
-    rec.started(make_session())
+    rec.started(fake_session())
     print("started", rec.session_id, flush=True)
     n = 0
     while rec.warning is None:
@@ -395,7 +363,7 @@ def test_killing_the_process_loses_at_most_the_write_in_flight(tmp_path: Path) -
 def play_through(rec: Recorder) -> None:
     """Everything the player may call; none of it may raise."""
     rec.has_run("d1gest")
-    rec.started(make_session())
+    rec.started(fake_session())
     rec.set_done(0, 1)
     rec.paused()
     rec.resumed()
@@ -437,7 +405,7 @@ def test_a_locked_database_gives_one_warning(tmp_path: Path, journal: str) -> No
 def test_a_database_locked_mid_session_keeps_what_was_saved(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite3"
     rec = recorder(path, Clock(), timeout=0.05)
-    rec.started(make_session())
+    rec.started(fake_session())
     rec.exercise_done(0, 30.0, skipped=False, restarted=False)
     locker = sqlite3.connect(path, isolation_level=None)
     locker.execute("BEGIN EXCLUSIVE")
@@ -512,7 +480,7 @@ def test_the_background_recorder_saves_the_times_of_the_calls_not_of_the_writes(
     locker.execute("BEGIN EXCLUSIVE")  # another process writing, for a moment
     rec = background(path, clock, timeout=10.0)
     began = time.monotonic()
-    rec.started(make_session())
+    rec.started(fake_session())
     rec.exercise_started(0)
     clock.t += 30
     rec.set_done(0, 1)
@@ -548,7 +516,7 @@ def test_the_background_recorder_never_holds_up_the_player(tmp_path: Path, probl
         assert rec.has_run("d1gest", timeout=0.05) is False  # unknown: say the safety note
         looked = time.monotonic() - began
         for _ in range(3):
-            rec.started(make_session())
+            rec.started(fake_session())
             rec.pain(0)
             rec.exercise_done(0, 1.0, skipped=True, restarted=False)
             rec.finished(completed=True)
@@ -586,7 +554,7 @@ def test_a_database_that_does_not_answer_in_time_is_left_behind(tmp_path: Path) 
     locker.execute("BEGIN EXCLUSIVE")
     rec = background(path, Clock(), timeout=30.0)
     try:
-        rec.started(make_session())
+        rec.started(fake_session())
         began = time.monotonic()
         rec.close(wait=0.1)
         assert time.monotonic() - began < 2.0
@@ -605,7 +573,7 @@ def test_a_bug_in_a_write_becomes_the_warning_not_a_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rec = background(tmp_path / "h.sqlite3", Clock())
-    rec.started(make_session())
+    rec.started(fake_session())
     rec.set_done("not an index", 1)  # type: ignore[arg-type]
     rec.exercise_done(0, 1.0, skipped=False, restarted=False)
     rec.close()

@@ -1,4 +1,6 @@
-"""Live sound output: the ``AudioOut`` protocol, the simpleaudio adapter and a recording fake.
+"""Live sound output: the simpleaudio adapter of the ``AudioOut`` port.
+
+(Its recording fake, for unit tests, is ``RecordingOut`` in tests/fakes.py.)
 
 Timing comes from the sound device: the player hands over one contiguous buffer per
 stretch of the session and the device's sample clock plays it out, so cues land exactly
@@ -19,7 +21,6 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from voicecoach.app.ports import AudioOut, Playback
@@ -225,90 +226,3 @@ def quick_level(clip: Samples) -> Samples:
 def default_output() -> AudioOut:
     """The output ``voicecoach run`` plays through (tests replace this function)."""
     return SimpleaudioOut()
-
-
-# -- fakes for unit tests -----------------------------------------------------------------
-
-
-class FakeClock:
-    """A clock that only moves when told to; ``sleep`` advances it."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += max(0.0, seconds)
-
-
-@dataclass
-class Played:
-    """One buffer given to a ``RecordingOut``: what, when, and how much was heard."""
-
-    samples: Samples
-    rate: int
-    started: float
-    stopped: int | None = None  # samples heard when stopped; None if it played to the end
-
-    @property
-    def heard(self) -> int:
-        return len(self.samples) if self.stopped is None else self.stopped
-
-
-@dataclass
-class RecordingOut:
-    """Plays nothing; keeps every buffer and "plays" it in the fake clock's time.
-
-    ``drain`` imitates simpleaudio: a stopped buffer goes on for that many more seconds.
-    """
-
-    clock: FakeClock = field(default_factory=FakeClock)
-    drain: float = 0.0
-    plays: list[Played] = field(default_factory=list)
-
-    def play(self, samples: Samples, rate: int) -> Playback:
-        for earlier in self.plays:  # like a real device, one buffer ends before the next
-            if earlier.stopped is None and self._at(earlier) < len(earlier.samples):
-                raise AssertionError("a new buffer started while another was still playing")
-        played = Played(samples.copy(), rate, self.clock())
-        self.plays.append(played)
-        return _FakePlayback(self, played)
-
-    def _at(self, played: Played) -> int:
-        heard = round((self.clock() - played.started) * played.rate)
-        return min(played.heard, max(0, heard))
-
-
-class _FakePlayback:
-    def __init__(self, out: RecordingOut, played: Played) -> None:
-        self._out = out
-        self._played = played
-
-    def is_playing(self) -> bool:
-        return self._out._at(self._played) < self._played.heard
-
-    def played(self) -> int:
-        return self._out._at(self._played)
-
-    def _left(self) -> float:
-        return (self._played.heard - self._out._at(self._played)) / self._played.rate
-
-    def wait(self, timeout: float) -> bool:
-        left = self._left()
-        if left <= timeout:
-            self._out.clock.sleep(left)
-            return True
-        self._out.clock.sleep(timeout)
-        return False
-
-    def stop(self, *, wait: bool = True) -> int:
-        if not self.is_playing():
-            return self._played.heard
-        at = self._out._at(self._played)
-        extra = round(self._out.drain * self._played.rate) if wait else 0
-        self._played.stopped = min(len(self._played.samples), at + extra)
-        if wait:
-            self._out.clock.sleep((self._played.stopped - at) / self._played.rate)
-        return self._played.stopped

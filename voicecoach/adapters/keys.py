@@ -17,7 +17,7 @@ import select
 import signal
 import sys
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import IO
@@ -122,32 +122,3 @@ def open_keys(stream: IO[str] | None = None) -> Iterator[TerminalKeys | None]:
         termios.tcsetattr(fd, termios.TCSAFLUSH, saved)
         if own_signal:
             signal.signal(signal.SIGTERM, old_term)
-
-
-class ScriptedKeys:
-    """Keys pressed at given times on a fake clock (unit tests). ``sleep`` moves the clock."""
-
-    def __init__(
-        self,
-        script: Iterable[tuple[float, str]],
-        clock: Callable[[], float],
-        sleep: Callable[[float], None],
-    ) -> None:
-        self._script = deque(sorted(script, key=lambda item: item[0]))
-        self._clock = clock
-        self._sleep = sleep
-        self.asked = 0  # how many times get() was called
-
-    def get(self, timeout: float) -> str | None:
-        self.asked += 1
-        now = self._clock()
-        if self._script and self._script[0][0] <= now + timeout:
-            at, key = self._script.popleft()
-            self._sleep(at - now)
-            return key
-        self._sleep(timeout)
-        return None
-
-    @property
-    def left(self) -> int:
-        return len(self._script)
