@@ -1,34 +1,42 @@
 """Proof of timing: `voicecoach run` played live equals the rendered session.
 
-A private PulseAudio server's null sink stands in for the speakers. The test records
-its monitor while `voicecoach run` plays a short routine (real eSpeak speech, real
-sounds) in a pseudo-terminal, pauses it with the space bar halfway through a sentence
-and resumes it, then finds every cue of the file `voicecoach render` wrote for the
-same routine in the recording:
+A private PulseAudio server's null sink stands in for the speakers. One run, recorded
+once for the module (``live``), is what most tests here assert on: its monitor is
+recorded while `voicecoach run` plays a short routine (real eSpeak speech, real sounds)
+in a pseudo-terminal, is paused with the space bar halfway through a sentence and
+resumed, and the end-of-session check-in is skipped (q) as soon as it is asked; then
+every cue of the file `voicecoach render` wrote for the same routine is found in the
+recording:
 
 - every speech and sound onset is within 10 ms of where the timeline puts it (each
   side of the pause has its own offset: the pause is as long as the user made it);
 - no drift across the session;
 - the pause loses nothing and repeats nothing: what was heard before it ends where
   what is played after it begins.
+
+Ctrl-C and a missing sound device need runs of their own.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
-import shutil
 import subprocess
 import sys
-import termios
-import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
-from tests.pulse import Capture, PulseServer, block_rms, find_onsets, locate, to_rate
+from tests.pulse import Capture, PulseServer, Timing, block_rms, find_onsets, locate, to_rate
+from tests.terminal import Terminal, voicecoach_command
+
+if TYPE_CHECKING:
+    from voicecoach.app.session import Session
+    from voicecoach.core.timeline import Event
 
 pytestmark = [pytest.mark.audio, pytest.mark.slow]
 
@@ -50,129 +58,155 @@ exercises:
 NOISE = ("ALSA", "Traceback", "pulse", "simpleaudio")
 
 
-def _voicecoach() -> list[str]:
-    exe = shutil.which("voicecoach", path=str(Path(sys.executable).parent))
-    return [exe] if exe else [sys.executable, "-m", "voicecoach"]
+@dataclass(frozen=True)
+class Rendered:
+    """ROUTINE rendered by `voicecoach render` into a clip cache the module shares (the
+    live runs then start warm, and the tests compare the very same samples)."""
+
+    path: Path  # the routine
+    wav: Path
+    cache: Path
+
+    def env(self, pulse: PulseServer, folder: Path) -> dict[str, str]:
+        """A live run's environment: this cache; state and history of its own."""
+        return pulse.client_env(
+            VOICECOACH_CACHE_DIR=str(self.cache),
+            VOICECOACH_STATE_DIR=str(folder / "state"),
+            VOICECOACH_DATA_DIR=str(folder / "data"),
+        )
 
 
-def _drain(fd: int) -> list[bytes]:
-    """Read the terminal's output (the status line) so the child never blocks on it."""
-    shown: list[bytes] = []
-
-    def read() -> None:
-        while True:
-            try:
-                data = os.read(fd, 4096)
-            except OSError:
-                return
-            if not data:
-                return
-            shown.append(data)
-
-    threading.Thread(target=read, daemon=True).start()
-    return shown
-
-
-def _controlling_tty() -> None:
-    # In the child: a session of its own with the pty as controlling terminal, so that
-    # Ctrl-C typed into the pty becomes SIGINT for it, as in a real terminal.
-    os.setsid()
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-
-@pytest.fixture
-def env(pulse: PulseServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    cache = tmp_path / "cache"
-    # The test renders with the same clip cache, so it compares the very same samples.
-    monkeypatch.setenv("VOICECOACH_CACHE_DIR", str(cache))
-    return pulse.client_env(
-        VOICECOACH_CACHE_DIR=str(cache),
-        VOICECOACH_STATE_DIR=str(tmp_path / "state"),
-        VOICECOACH_DATA_DIR=str(tmp_path / "data"),
-    )
-
-
-def test_live_run_is_the_rendered_session_even_across_a_pause(
-    pulse: PulseServer, env: dict[str, str], tmp_path: Path
-) -> None:
-    import soundfile
-
-    from voicecoach.app import player
-    from voicecoach.app.env import prepare_ref
-    from voicecoach.cli.env import real_env
-
-    path = tmp_path / "timing.yaml"
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+    folder = tmp_path_factory.mktemp("timing")
+    path = folder / "timing.yaml"
     path.write_text(ROUTINE)
-    # The file `render` writes (this also fills the clip cache: the run starts warm).
-    wav = tmp_path / "timing.wav"
+    wav = folder / "timing.wav"
+    cache = folder / "cache"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
+    env.update(
+        VOICECOACH_CACHE_DIR=str(cache),
+        VOICECOACH_STATE_DIR=str(folder / "state"),
+        VOICECOACH_DATA_DIR=str(folder / "data"),
+    )
     done = subprocess.run(
-        [*_voicecoach(), "render", str(path), "-o", str(wav)],
+        [*voicecoach_command(), "render", str(path), "-o", str(wav)],
         env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    samples, file_rate = soundfile.read(wav, dtype="int16")
-    prepared = prepare_ref(real_env(), str(path))  # for the timeline's cues
-    timeline = prepared.timeline
-    rate = timeline.sample_rate
-    assert file_rate == rate
-    np.testing.assert_array_equal(samples, prepared.mixer.render(0, timeline.length))
-    render = samples.astype(np.float64) / 32768
-    cues = [e for e in timeline.events if e.kind in ("speech", "sound")]
-    # Pause in the middle of the longest sentence, so the cut is audible and checkable.
-    longest = max((e for e in cues if e.kind == "speech"), key=lambda e: e.length)
-    assert longest.length > 3 * rate
-    press_at = (longest.start + longest.length * 0.45) / rate - 0.3  # it drains ~0.3 s more
+    return Rendered(path, wav, cache)
 
-    master, slave = os.openpty()
-    keep = os.dup(slave)  # to read the terminal's settings after the run
-    before = termios.tcgetattr(keep)
-    with Capture(pulse) as capture:
-        proc = subprocess.Popen(
-            [*_voicecoach(), "run", str(path)],
-            stdin=slave, stdout=slave, stderr=subprocess.PIPE, env=env,
+
+@dataclass(frozen=True)
+class LiveRun:
+    """The paused and resumed run of ROUTINE, as recorded, and what to compare it with."""
+
+    prepared: Session  # the session as the run prepared it (same routine, same cache)
+    samples: np.ndarray  # the rendered file, int16
+    render: np.ndarray  # the same, float
+    recording: np.ndarray  # the null sink's monitor, at the timeline's rate, float
+    cues: list[Event]
+    longest: Event  # the sentence the pause cut
+    timing: Timing
+    returncode: int
+    stderr: str
+    screen: str
+    restored: bool  # the terminal's settings were put back
+
+
+@pytest.fixture(scope="module")
+def live(
+    pulse: PulseServer, rendered: Rendered, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveRun]:
+    import soundfile
+
+    from voicecoach.app.env import prepare_ref
+    from voicecoach.cli.env import real_env
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VOICECOACH_CACHE_DIR", str(rendered.cache))
+        prepared = prepare_ref(real_env(), str(rendered.path))  # for the timeline's cues
+        samples, file_rate = soundfile.read(rendered.wav, dtype="int16")
+        timeline = prepared.timeline
+        rate = timeline.sample_rate
+        assert file_rate == rate
+        cues = [e for e in timeline.events if e.kind in ("speech", "sound")]
+        # Pause in the middle of the longest sentence, so the cut is audible and checkable.
+        longest = max((e for e in cues if e.kind == "speech"), key=lambda e: e.length)
+        assert longest.length > 3 * rate
+        press_at = (longest.start + longest.length * 0.45) / rate - 0.3  # it drains ~0.3 s more
+
+        env = rendered.env(pulse, tmp_path_factory.mktemp("live"))
+        with Capture(pulse) as capture:
+            term = Terminal([*voicecoach_command(), "run", str(rendered.path)], env)
+            try:
+                first = capture.wait_for_sound()
+                time.sleep(max(0.0, first + press_at - time.monotonic()))
+                term.type(b" ")
+                time.sleep(2.0)
+                term.type(b" ")
+                # The check-in would wait 20 s for an answer this check does not need: skip it.
+                term.wait_for("How hard was that?", timeout=120)
+                term.type(b"q")
+            except BaseException:
+                term.proc.kill()  # the check failed: no need to wait for the run's end
+                raise
+            finally:
+                code, err, restored = term.finish(timeout=180)
+            time.sleep(0.3)
+            recording = to_rate(capture.stop(), rate)
+        render = samples.astype(np.float64) / 32768
+        timing = find_onsets(recording, render, [e.start for e in cues], rate)
+        yield LiveRun(
+            prepared, samples, render, recording, cues, longest, timing,
+            code, err, term.screen, restored,
         )  # fmt: skip
-        os.close(slave)
-        shown = _drain(master)
-        first = capture.wait_for_sound()
-        time.sleep(max(0.0, first + press_at - time.monotonic()))
-        os.write(master, b" ")
-        time.sleep(2.0)
-        os.write(master, b" ")
-        _, err = proc.communicate(timeout=180)
-        time.sleep(0.3)
-        recording = to_rate(capture.stop(), rate)
-    after = termios.tcgetattr(keep)
-    os.close(keep)
-    os.close(master)
 
-    stderr = err.decode()
-    assert proc.returncode == 0, stderr
-    assert not any(word in stderr for word in NOISE), stderr
-    assert after == before  # the terminal is as it was
-    screen = b"".join(shown).decode()
+
+def test_the_rendered_file_is_the_sessions_mix(live: LiveRun) -> None:
+    timeline = live.prepared.timeline
+    np.testing.assert_array_equal(live.samples, live.prepared.mixer.render(0, timeline.length))
+
+
+def test_the_run_ends_cleanly_and_puts_the_terminal_back(live: LiveRun) -> None:
+    assert live.returncode == 0, live.stderr
+    assert not any(word in live.stderr for word in NOISE), live.stderr
+    assert live.restored  # the terminal is as it was
+
+
+def test_one_status_line_rewritten_in_place_and_cleared_at_the_end(live: LiveRun) -> None:
     # One status line, rewritten in place, for anyone who glances; cleared at the end.
+    screen = live.screen
     assert "\r1/2 Bridge · " in screen and "\r2/2 Bird-dog · rep 2/2 · " in screen
     assert "\rPaused (space: resume, q: stop) · 1/2 Bridge · " in screen
     assert screen.endswith("\r\x1b[K") and "\n" not in screen
 
-    timing = find_onsets(recording, render, [e.start for e in cues], rate)
+
+def test_every_cue_is_within_10_ms_of_the_timeline_and_nothing_drifts(live: LiveRun) -> None:
+    timing = live.timing
     segments = {o.segment for o in timing.onsets}
     assert segments == {0, 1}, "exactly one interruption: the pause"
     assert all(o.score > 0.9 for o in timing.onsets)
     print(
-        f"\n{len(cues)} onsets: max {timing.max_ms:.2f} ms, mean {timing.mean_ms:.2f} ms,"
+        f"\n{len(live.cues)} onsets: max {timing.max_ms:.2f} ms, mean {timing.mean_ms:.2f} ms,"
         f" drift {timing.drift_ms_per_min:+.3f} ms/min"
     )
     assert timing.max_ms <= 10.0
     assert abs(timing.drift_ms_per_min) <= 1.0
 
+
+def test_the_pause_loses_nothing_and_repeats_nothing(live: LiveRun) -> None:
+    from voicecoach.app import player
+
+    timing, recording, render = live.timing, live.recording, live.render
+    longest, rate = live.longest, live.prepared.timeline.sample_rate
     # The pause, in timeline samples: sound stopped at `cut` (seen as "Paused." after it)
     # and restarted at `resumed` (right after "Resuming." and the gap).
     o1, o2 = timing.offsets
     last_before = max(o.found for o in timing.onsets if o.segment == 0)
     first_after = min(o.found for o in timing.onsets if o.segment == 1)
     said = {
-        text: prepared.say(text).astype(np.float64) / 32768
+        text: live.prepared.say(text).astype(np.float64) / 32768
         for text in (player.PAUSED, player.RESUMING)
     }
     paused_at, score = locate(recording, said[player.PAUSED], last_before, first_after)
@@ -211,56 +245,48 @@ def test_live_run_is_the_rendered_session_even_across_a_pause(
 
 
 def test_ctrl_c_stops_the_sound_at_once_restores_the_terminal_and_exits_130(
-    pulse: PulseServer, env: dict[str, str], tmp_path: Path
+    pulse: PulseServer, rendered: Rendered, tmp_path: Path
 ) -> None:
-    path = tmp_path / "timing.yaml"
-    path.write_text(ROUTINE)
-    master, slave = os.openpty()
-    keep = os.dup(slave)
-    before = termios.tcgetattr(keep)
+    env = rendered.env(pulse, tmp_path)
     with Capture(pulse) as capture:
-        proc = subprocess.Popen(
-            [*_voicecoach(), "run", "--quiet", str(path)],
-            stdin=slave, stdout=slave, stderr=subprocess.PIPE, env=env,
-            preexec_fn=_controlling_tty,
-        )  # fmt: skip
-        os.close(slave)
-        shown = _drain(master)
+        term = Terminal(
+            [*voicecoach_command(), "run", "--quiet", str(rendered.path)], env, controlling=True
+        )
         capture.wait_for_sound(timeout=120)
         time.sleep(3.0)  # well into the session: something is always playing
         cut = capture.size // 2
-        os.write(master, b"\x03")  # Ctrl-C, typed
-        _, err = proc.communicate(timeout=30)
+        term.type(b"\x03")  # Ctrl-C, typed
+        code, err, restored = term.finish(timeout=30)
         time.sleep(1.0)
         recording = capture.stop().astype(np.int32)
-    after = termios.tcgetattr(keep)
-    os.close(keep)
-    os.close(master)
 
-    assert proc.returncode == 130, err.decode()
-    assert err.decode().splitlines()[-1] == "Interrupted."
-    assert "Traceback" not in err.decode()
-    assert after == before
-    assert b"".join(shown) == b""  # --quiet: no status line (and no echo of the keys)
+    assert code == 130, err
+    assert err.splitlines()[-1] == "Interrupted."
+    assert "Traceback" not in err
+    assert restored
+    assert term.screen == ""  # --quiet: no status line (and no echo of the keys)
     loud = np.flatnonzero(np.abs(recording) > 100)
     assert len(loud) and loud[0] < cut
     # Silent well before the next second: stop() does not let the session play on.
     assert loud[-1] < cut + 1.0 * 48000
 
 
-def test_no_sound_device_is_one_line_and_alsa_noise_is_hidden(
-    env: dict[str, str], tmp_path: Path
-) -> None:
+def test_no_sound_device_is_one_line_and_alsa_noise_is_hidden(tmp_path: Path) -> None:
     path = tmp_path / "timing.yaml"
     path.write_text(ROUTINE)
     config = tmp_path / "alsa.conf"
     # The system's ALSA setup, with the default device pointed at a card that does not
     # exist: ALSA fails, and prints its own complaint on fd 2, whatever the hardware.
     config.write_text('</usr/share/alsa/alsa.conf>\npcm.!default { type hw card "nosuchcard" }\n')
-    env = {k: v for k, v in env.items() if not k.startswith("PULSE_")}
-    env["ALSA_CONFIG_PATH"] = str(config)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
+    env.update(
+        ALSA_CONFIG_PATH=str(config),
+        VOICECOACH_CACHE_DIR=str(tmp_path / "cache"),  # cold: the notice is tried first
+        VOICECOACH_STATE_DIR=str(tmp_path / "state"),
+        VOICECOACH_DATA_DIR=str(tmp_path / "data"),
+    )
     done = subprocess.run(
-        [*_voicecoach(), "run", str(path)],
+        [*voicecoach_command(), "run", str(path)],
         stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, timeout=120,
     )  # fmt: skip
     assert done.returncode == 1
