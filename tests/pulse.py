@@ -1,10 +1,10 @@
 """A private PulseAudio server with a null sink, a recorder of what it plays, and the
 analysis that compares a recording with the rendered session.
 
-Used by the audio tests (``tests/test_live_timing.py``) and ``bench/live_timing.py``.
-The server runs in its own folder with its own socket, so it never touches a user's
-sound setup; ALSA's default device goes to it when ``PULSE_SERVER`` points at it.
-Everything started here is stopped by PID.
+Used by the audio tests (``tests/test_live_timing.py`` and others), ``bench/live_timing.py``
+and ``bench/soak.py``. The server runs in its own folder with its own socket, so it never
+touches a user's sound setup; ALSA's default device goes to it when ``PULSE_SERVER``
+points at it. Everything started here is stopped by PID.
 """
 
 from __future__ import annotations
