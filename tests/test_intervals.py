@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from tests.fakes import fake_env
-from voicecoach.adapters.audio_out import FakeClock, RecordingOut
+from tests.fakes import FakeClock, RecordingOut, fake_env
 from voicecoach.app.env import Env
 from voicecoach.cli import cli
 from voicecoach.core.timeline import to_samples

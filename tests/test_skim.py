@@ -7,16 +7,22 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from tests.fakes import FakeSpeech, fake_env, fake_sounds
-from voicecoach.adapters.audio_out import FakeClock, RecordingOut
-from voicecoach.adapters.keys import ScriptedKeys
+from tests.fakes import (
+    SHORT_ROUTINE,
+    FakeClock,
+    FakeSpeech,
+    FakeStatus,
+    RecordingOut,
+    ScriptedKeys,
+    fake_env,
+    fake_sounds,
+)
 from voicecoach.app.preview import SKIM_KEYS, play_skim
 from voicecoach.app.session import Session
 from voicecoach.cli import cli
@@ -25,19 +31,6 @@ from voicecoach.core.timeline import Event, Timeline
 from voicecoach.routine import loader
 
 RATE = 22050
-
-
-@dataclass
-class FakeStatus:
-    lines: list[str] = field(default_factory=list)
-    cleared: int = 0
-
-    def show(self, text: str) -> None:
-        if not self.lines or self.lines[-1] != text:
-            self.lines.append(text)
-
-    def clear(self) -> None:
-        self.cleared += 1
 
 
 @pytest.fixture(scope="module")
@@ -210,8 +203,6 @@ def test_ctrl_c_stops_at_once_and_is_raised(flagship: Session) -> None:
 
 
 def test_audition_skim_plays_with_the_keys_line(tmp_path: Path) -> None:
-    from tests.conftest import SHORT_ROUTINE
-
     path = tmp_path / "short.yaml"
     path.write_text(SHORT_ROUTINE)
     clock = FakeClock()
