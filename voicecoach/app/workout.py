@@ -11,12 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from voicecoach.app import checkin, player
 from voicecoach.app.env import Env, VoiceOptions, prepare_loaded
 from voicecoach.app.ports import Playback
 from voicecoach.core.model import Routine
 from voicecoach.core.records import LastRun, resume_point
 from voicecoach.core.timeline import SAMPLE_RATE
 from voicecoach.errors import VoicecoachError
+from voicecoach.routine import loader, resources
 
 NOTICE = "Preparing your session…"
 
@@ -44,9 +46,6 @@ def run_workout(
 
     ``routine``: one built in memory (``voicecoach intervals``) instead of
     ``options.routine``; it has no file to resume from, so the last run is left alone."""
-    from voicecoach.app import checkin, player
-    from voicecoach.routine import loader, resources
-
     last = resume_point(env.load_last_run()) if options.resume else None
     if routine is not None:
         loaded, path, start = routine, routine.path, 0

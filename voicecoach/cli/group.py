@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
@@ -16,6 +16,7 @@ from voicecoach.errors import ExitStatus, RoutineError, VoicecoachError
 if TYPE_CHECKING:
     from voicecoach.app.env import Env, VoiceOptions
     from voicecoach.app.session import Session
+    from voicecoach.core.model import Verbosity
 
 
 def _usage_error(err: click.UsageError) -> click.exceptions.Exit:
@@ -113,7 +114,8 @@ def voice_of(
     """The voice options' values as one frozen object."""
     from voicecoach.app.env import VoiceOptions
 
-    return VoiceOptions(verbosity, voice, rate, volume)  # type: ignore[arg-type]
+    # click.Choice lets only the Verbosity values through.
+    return VoiceOptions(cast("Verbosity | None", verbosity), voice, rate, volume)
 
 
 def env_of(ctx: click.Context) -> Env:
