@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from tests.fakes import SHORT_ROUTINE, FakeSpeech, RecordingOut, fake_sounds
-from voicecoach.adapters import audio_out, sounds, speech
+from tests.fakes import SHORT_ROUTINE, RecordingOut, fake_env
 from voicecoach.app.preview import play_preview
 from voicecoach.app.session import Session
 from voicecoach.cli import cli
@@ -70,18 +69,16 @@ def test_play_preview_plays_the_mix_of_the_shorter_timeline(session: Session) ->
     assert seconds < session.timeline.duration / 2
 
 
-def test_cli_audition_play(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+def test_cli_audition_play(tmp_path: Any) -> None:
     out = RecordingOut()
-    monkeypatch.setattr(audio_out, "default_output", lambda: out)
-    monkeypatch.setattr(speech, "Speech", lambda voice, cache_dir=None: FakeSpeech())
-    monkeypatch.setattr(sounds, "load_sounds", lambda overrides=(): fake_sounds())
+    env = fake_env(output=lambda: out)
     path = tmp_path / "short.yaml"
     path.write_text(SHORT_ROUTINE)
-    result = CliRunner().invoke(cli, ["audition", str(path), "--play", "--speed", "4"])
+    result = CliRunner().invoke(cli, ["audition", str(path), "--play", "--speed", "4"], obj=env)
     assert result.exit_code == 0, result.output
     assert result.stdout == ""  # the transcript is not printed when playing
     (played,) = out.plays
-    full = CliRunner().invoke(cli, ["audition", str(path), "--json"])
+    full = CliRunner().invoke(cli, ["audition", str(path), "--json"], obj=env)
     duration = json.loads(full.stdout)["duration"]
     assert 0 < len(played.samples) / played.rate < duration * 0.75
 

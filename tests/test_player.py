@@ -449,11 +449,13 @@ def test_resume_point_explains_why_not() -> None:
 @pytest.fixture
 def cli_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Any]:
     """`voicecoach run` with fake speech and a recording output (no terminal: no keys)."""
+    from dataclasses import replace
+
     from click.testing import CliRunner
 
-    from tests.fakes import SHORT_ROUTINE, FakeSpeech, fake_sounds
-    from voicecoach.adapters import audio_out, sounds, speech
+    from tests.fakes import SHORT_ROUTINE, fake_env
     from voicecoach.cli import cli
+    from voicecoach.cli.env import real_env
 
     outputs: list[RecordingOut] = []
 
@@ -462,14 +464,13 @@ def cli_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., An
         return outputs[-1]
 
     monkeypatch.setenv("VOICECOACH_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setattr(audio_out, "default_output", output)
-    monkeypatch.setattr(speech, "Speech", lambda voice, cache_dir=None: FakeSpeech())
-    monkeypatch.setattr(sounds, "load_sounds", lambda overrides=(): fake_sounds())
+    fakes = fake_env()  # the real history, last run, keys (none: no terminal) and status
+    env = replace(real_env(), speech=fakes.speech, sounds=fakes.sounds, output=output)
     path = tmp_path / "short.yaml"
     path.write_text(SHORT_ROUTINE)
 
     def invoke(*args: str) -> tuple[Any, RecordingOut | None]:
-        result = CliRunner().invoke(cli, ["run", *args], catch_exceptions=False)
+        result = CliRunner().invoke(cli, ["run", *args], catch_exceptions=False, obj=env)
         return result, (outputs[-1] if outputs else None)
 
     invoke.path = path  # type: ignore[attr-defined]

@@ -326,15 +326,17 @@ class StartedKeys:
 def run_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Any]:
     """`voicecoach run` of SAFE_ROUTINE with fake speech and a recording output; keys
     (timed from the session's start) if a script is given, else no terminal."""
+    from dataclasses import replace
+
     from click.testing import CliRunner
 
-    from tests.fakes import FakeSpeech, fake_sounds
-    from voicecoach.adapters import audio_out, keys, sounds, speech
+    from tests.fakes import fake_env
     from voicecoach.cli import cli
+    from voicecoach.cli.env import real_env
 
     monkeypatch.setenv("VOICECOACH_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setattr(speech, "Speech", lambda voice, cache_dir=None: FakeSpeech())
-    monkeypatch.setattr(sounds, "load_sounds", lambda overrides=(): fake_sounds())
+    fakes = fake_env()  # the real history, last run and status line (none: no terminal)
+    env = replace(real_env(), speech=fakes.speech, sounds=fakes.sounds)
     path = tmp_path / "short.yaml"
     path.write_text(SAFE_ROUTINE)
     outputs: list[RecordingOut] = []
@@ -347,9 +349,8 @@ def run_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., An
         def open_keys() -> Iterator[StartedKeys | None]:
             yield None if script is None else StartedKeys(script, clock)
 
-        monkeypatch.setattr(audio_out, "default_output", lambda: outputs[-1])
-        monkeypatch.setattr(keys, "open_keys", open_keys)
-        result = CliRunner().invoke(cli, ["run", str(path)], catch_exceptions=False)
+        run_env = replace(env, output=lambda: outputs[-1], keys=open_keys)
+        result = CliRunner().invoke(cli, ["run", str(path)], catch_exceptions=False, obj=run_env)
         return result, outputs[-1]
 
     invoke.path = path  # type: ignore[attr-defined]
