@@ -225,7 +225,9 @@ def test_verbosity_option_overrides_the_routine(run: Callable[..., Result]) -> N
     setup = '"Sit near the front of your chair, feet flat on the floor'
     assert setup in normal and setup in full and setup not in minimal
     assert '"Next up: ' not in minimal and "Next up: Seated backbend." in normal
-    assert '"Two, roll forward, in."' in full and '"Two, roll forward, in."' not in normal
+    # Full: the breath in full on every rep; normal: the movement, the breath shorter.
+    assert '"Two, roll forward, inhale through your nose."' in full
+    assert '"Two, roll forward, breathe in."' in normal and '"Two."' in minimal
 
 
 def test_audition_prints_warnings_with_the_routine_line(

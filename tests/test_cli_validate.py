@@ -12,7 +12,7 @@ from voicecoach.cli import cli
 from voicecoach.routine.schema import routine_schema
 
 MALFORMED = Path(__file__).parent / "malformed"
-VALID = "title: T\nexercises:\n  - {name: Bridge, reps: 10}\n"
+VALID = "title: T\nexercises:\n  - {name: Bridge, reps: 10, moves: [hips up, lower]}\n"
 
 
 @pytest.fixture
@@ -26,6 +26,16 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_valid_file(folder: Path) -> None:
     result = CliRunner().invoke(cli, ["validate", "good.yaml"])
     assert (result.exit_code, result.stdout, result.stderr) == (0, "good.yaml: ok\n", "")
+
+
+def test_reps_with_no_movement_word_are_a_warning(folder: Path) -> None:
+    Path("bare.yaml").write_text("title: T\nexercises:\n  - {name: Bridge, reps: 10}\n")
+    result = CliRunner().invoke(cli, ["validate", "bare.yaml"])
+    assert (result.exit_code, result.stdout) == (0, "bare.yaml: ok\n")
+    assert result.stderr == (
+        "bare.yaml:3:5: warning: Bridge: its reps say no movement word, only the count and"
+        " the breath; name the movement with moves: [...] next to tempo (or say: in phases)\n"
+    )
 
 
 def test_invalid_file_prints_every_problem(folder: Path) -> None:
@@ -105,6 +115,7 @@ def test_cue_that_cannot_fit_is_a_warning_with_its_line(folder: Path) -> None:
         "exercises:\n"
         "  - name: Bridge\n"
         "    reps: 3\n"
+        "    moves: [hips up, lower]\n"
         "    lead_in: 2\n"
         "    setup: Lie on your back with your knees bent and your feet flat on the floor,"
         " hip-width apart, arms long by your sides.\n"

@@ -185,9 +185,53 @@ def test_breathing_cues_are_full_first_then_faded() -> None:
     said = speech(tl)
     assert "One, inhale through your nose." in said
     assert "Exhale through your mouth." in said
-    assert "Two, in." in said and "Out." in said
-    assert "Last one, in." in said
+    # Graded: shorter on the next rep, then the word alone.
+    assert "Two, breathe in." in said and "Breathe out." in said
+    assert "Last one, in." in said and "Out." in said
     assert said.count("Exhale through your mouth.") == 1
+
+
+def rep_lines(tl: Timeline, exercise: str) -> dict[tuple[int | None, int, str | None], list[str]]:
+    """Each counted rep's lines, by (set, rep, side)."""
+    reps: dict[tuple[int | None, int, str | None], list[str]] = {}
+    for e in tl.events:
+        if e.kind == "speech" and e.rep is not None and e.exercise == exercise:
+            reps.setdefault((e.set, e.rep, e.side), []).append(e.text)
+    return reps
+
+
+def test_every_rep_names_its_movement_and_the_breath_fades_in_grades() -> None:
+    moves = (Phase(4.0, "out", "curl up"), Phase(4.0, "in", "lower"))
+    tl = compile_with(simple(reps=15, phases=moves))
+    reps = rep_lines(tl, "Bridge")
+    assert len(reps) == 15
+    for key, lines in reps.items():
+        assert "curl up" in lines[0].lower() and lines[1].startswith("Lower"), key
+    firsts = [reps[(1, r, None)][0] for r in range(1, 16)]
+    assert firsts[:4] == [
+        "One, curl up, exhale through your mouth.",
+        "Two, curl up, breathe out.",
+        "Three, curl up, out.",
+        "Four, curl up, out.",
+    ]
+    # A long set brings the full cue back every five reps, graded again after it.
+    assert firsts[5:7] == [
+        "Six, curl up, exhale through your mouth.",
+        "Seven, curl up, breathe out.",
+    ]
+    assert firsts[10] == "Eleven, curl up, exhale through your mouth."
+    # Counting up, then down to the end.
+    assert [f.split(",")[0] for f in firsts[11:]] == [
+        "Twelve",
+        "Three more",
+        "Two more",
+        "Last one",
+    ]
+
+
+def test_a_short_set_counts_up_to_its_last_one() -> None:
+    said = [lines[0] for lines in rep_lines(compile_with(simple(reps=5)), "Bridge").values()]
+    assert [s.split(",")[0] for s in said] == ["One", "Two", "Three", "Four", "Last one"]
 
 
 def test_minimal_verbosity_counts_only() -> None:

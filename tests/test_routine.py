@@ -166,6 +166,32 @@ def test_reps_with_tempo_breathing_sets_and_hold() -> None:
     assert not ex.manual
 
 
+def test_moves_name_each_tempo_phase() -> None:
+    ex = one("name: Crunch\nreps: 12\ntempo: [2s, 1s, 3s]\nbreathing: [out, null, in]\n"
+             "moves: [curl up, null, lower]")  # fmt: skip
+    assert ex.phases == (Phase(2.0, "out", "curl up"), Phase(1.0), Phase(3.0, "in", "lower"))
+    # With the default tempo (two phases) too.
+    assert one("name: Bridge\nreps: 5\nmoves: [up, down]").phases == (
+        Phase(2.0, None, "up"), Phase(2.0, None, "down"),
+    )  # fmt: skip
+
+
+def test_moves_problems() -> None:
+    start = "title: T\nexercises:\n  - name: Bridge\n"
+    assert problems(start + "    reps: 5\n    tempo: [2s, 2s]\n    moves: [up]\n") == [
+        "test.yaml:6:12: moves has 1 entry but the tempo has 2 phases"
+    ]
+    assert problems(start + "    reps: 5\n    moves: [up, 3]\n") == [
+        "test.yaml:5:17: moves must be text, not 3 (put it in quotes)"
+    ]
+    assert problems(start + "    reps: 5\n    phases: [{time: 2s}]\n    moves: [up]\n") == [
+        "test.yaml:6:5: moves cannot be used with phases: give each phase its own"
+    ]
+    assert problems(start + "    time: 30s\n    moves: [up]\n") == [
+        "test.yaml:5:5: moves only applies to exercises with reps"
+    ]
+
+
 def test_hold_after_defaults_to_the_first_phase() -> None:
     ex = one("name: Leg lift\nreps: 10\nhold: 5s")
     assert (ex.hold, ex.hold_after) == (5.0, 0)

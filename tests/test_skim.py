@@ -63,12 +63,15 @@ def test_every_phrase_and_every_sound_is_heard(flagship: Session) -> None:
 
 def test_the_flagship_skim_is_short(flagship: Session) -> None:
     """The skim cannot be shorter than its distinct cues said once each (243 s with the
-    real voice); it stays within 1.6 times that, and under a quarter of the session."""
+    real voice); it stays within 1.6 times that, and under a third of the session (a
+    quarter before every rep named its movement: "Seven, knees in." is a phrase of its
+    own, so the flagship says 117 distinct phrases, not 103, and the skim is 30% of it
+    with the fake voice)."""
     timeline = flagship.timeline
     plan = skim.plan(timeline)
     once = {(e.kind, e.text): e.length for e in sounding(timeline)}
     assert plan.length <= 1.6 * sum(once.values())
-    assert plan.length < timeline.length / 4
+    assert plan.length < timeline.length / 3
 
 
 def test_spans_are_in_order_and_never_cut_a_cue(flagship: Session) -> None:
@@ -223,8 +226,9 @@ def test_audition_skim_plays_with_the_keys_line(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_the_flagship_skim_with_the_real_voice() -> None:
-    """Measured: 5:38 (337.9 s) for the 19:21 session, all 103 phrases. Under 3 minutes
-    is out of reach with every phrase heard: the distinct phrases alone take 243 s."""
+    """Measured: 6:47 (406.6 s) for the 19:21 session, all 117 phrases (5:38 and 103
+    before every rep named its movement). Under 3 minutes is out of reach with every
+    phrase heard: the distinct phrases alone take 309 s (243 s before)."""
     from voicecoach.app.env import prepare_ref
     from voicecoach.cli.env import real_env
 
@@ -232,7 +236,8 @@ def test_the_flagship_skim_with_the_real_voice() -> None:
     plan = skim.plan(timeline)
     heard = plan.heard(timeline)
     assert {e.text for e in heard if e.kind == "speech"} == set(timeline.phrases())
-    assert len(timeline.phrases()) == 103
+    assert len(timeline.phrases()) == 117
     said_once = {e.text: e.length for e in timeline.events if e.kind == "speech"}
     assert sum(said_once.values()) > 180 * RATE  # why the skim cannot be under 3 minutes
-    assert plan.length < 6 * 60 * RATE
+    assert plan.length < 1.6 * sum(said_once.values())
+    assert plan.length < 7 * 60 * RATE

@@ -162,3 +162,21 @@ def test_where_offers_the_safety_note_then_says_it(guide: Guide) -> None:
         False,
     )
     assert where_answer(guide, BRIDGE, "Stop if it hurts.", 106.0, 106.0) == (offered, True)
+
+
+def test_resuming_mid_set_says_the_full_movement_again() -> None:
+    """The faded cues ("Three, knees in.", "In.") assume the full one was heard a
+    moment ago: after a pause in the reps the coach says it again; elsewhere not."""
+    events = (
+        Event(0, 20, "speech", "Bridge.", "main", "Bridge", 0, set=1),
+        Event(50, 10, "speech", "One, hips up.", "main", "Bridge", 0, set=1, rep=1),
+        Event(100, 10, "speech", "Two, hips up.", "main", "Bridge", 0, set=1, rep=2),
+        Event(150, 10, "sound", "rest", "main", "Bridge", 0),
+        Event(200, 10, "speech", "Well done.", "outro"),
+    )
+    chapters = (Chapter("Bridge", 0, 150, 0), Chapter("Rest", 150, 200, 0), Chapter("F", 200, 210))
+    line = "Hips up, exhale through your mouth, lower, inhale through your nose."
+    guide = Guide(Timeline("T", events, chapters, sample_rate=10, reminders=(line,)))
+    assert press(Paused(), "space", 120, guide) == Go(120, f"{RESUMING} {line}")
+    assert press(Paused(), "space", 10, guide) == Go(10, RESUMING)  # the lead-in: said anyway
+    assert press(Paused(), "space", 160, guide) == Go(160, RESUMING)  # the rest

@@ -139,6 +139,7 @@ class _Player:
         # Phrases a key may need, synthesized while the session plays.
         warm = self.deck.warm
         warm.extend((PAUSED, RESUMING, STOPPING))
+        warm.extend(dict.fromkeys(f"{RESUMING} {r}" for r in timeline.reminders if r))
         if keys is not None:
             warm.extend((say.PAIN, say.PAIN_NEXT, say.PAIN_LAST, say.PAIN_STOP))
             if self.waits:

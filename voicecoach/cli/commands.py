@@ -205,6 +205,7 @@ def validate_cmd(ctx: click.Context, files: tuple[str, ...]) -> None:
     exits 1 if any file is invalid.
     """
     from voicecoach.routine import loader
+    from voicecoach.routine.advice import advice
 
     worst: int = ExitStatus.SUCCESS
     for ref in files:
@@ -227,6 +228,10 @@ def validate_cmd(ctx: click.Context, files: tuple[str, ...]) -> None:
             click.echo(f"{ref}: ok (timing not checked: {err})")
             continue
         warn(session)
+        for w in advice(session.routine):
+            click.echo(
+                f"{session.routine.path}:{w.line}:{w.column}: warning: {w.message}", err=True
+            )
         click.echo(f"{ref}: ok")
     if worst:
         sys.exit(worst)

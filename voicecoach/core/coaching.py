@@ -105,12 +105,50 @@ def fill(template: str, exercise: Exercise, **values: object) -> str:
     return text[:1].upper() + text[1:]
 
 
+MEDIUM_BREATH: Mapping[Breath, str] = {
+    "in": "breathe in",
+    "out": "breathe out",
+    "hold": "hold your breath",
+}
+BREATHS_BY_LEVEL = (FULL_BREATH, MEDIUM_BREATH, FADED_BREATH)
+REFRESH = 5  # on a long set (ten reps or more) the full breath comes back every 5 reps
+LONG_SET = 10
+COUNT_DOWN_FROM = 8  # sets this long end "three more", "two more", "last one"
+MORE = {3: "Three more", 2: "Two more"}
+
+
+def breath_level(rep: int, reps: int, first: bool, verbosity: Verbosity) -> int:
+    """How fully the breath is said on ``rep``: 0 in full ("inhale through your nose"),
+    1 shorter ("breathe in"), 2 the word alone ("in").
+
+    Graded, as an instructor fades it: in full the first time, shorter on the next rep,
+    then the word. A long set brings the full cue back every ``REFRESH`` reps, and a new
+    set or side starts from the shorter cue (the full one was heard a minute ago).
+    """
+    if verbosity == "full":
+        return 0
+    k = (rep - 1) % REFRESH if reps >= LONG_SET else rep - 1
+    if k == 0:
+        return 0 if first or rep > 1 else 1
+    return 1 if k == 1 else 2
+
+
+def count_word(rep: int, reps: int) -> str:
+    """The count said at a rep's start: up, then "three more", "two more", "last one"."""
+    left = reps - rep + 1
+    if reps >= 3 and left == 1:
+        return LAST_ONE
+    if reps >= COUNT_DOWN_FROM and left in MORE:
+        return MORE[left]
+    return number_words(rep)
+
+
 def rep_cue(
     exercise: Exercise,
     rep: int,
     phase: int,
     *,
-    full_breath: bool,
+    level: int,
     say_word: bool,
     count: bool,
     breath: bool,
@@ -122,8 +160,9 @@ def rep_cue(
 ) -> str:
     """The words at one phase's start, e.g. 'One, lift, inhale through your nose.'
 
-    ``last_line``: say the routine's own ``last`` line even when not counting (the
-    user wrote it); ``halfway``: the routine's own ``halfway`` line goes first.
+    ``level``: how fully the breath is said (``breath_level``); ``last_line``: say the
+    routine's own ``last`` line even when not counting (the user wrote it); ``halfway``:
+    the routine's own ``halfway`` line goes first.
     """
     p = exercise.phases[phase]
     parts: list[str | None] = []
@@ -132,8 +171,8 @@ def rep_cue(
     elif phase == 0 and count:
         if exercise.lines.rep:
             parts.append(fill(exercise.lines.rep, exercise, rep=rep, side=side, set=set_no))
-        elif rep == exercise.reps and exercise.reps >= 3 and exercise.kind == "reps":
-            parts.append(LAST_ONE)
+        elif exercise.kind == "reps":
+            parts.append(count_word(rep, exercise.reps))
         else:
             parts.append(number_words(rep))
     if side_word:
@@ -141,7 +180,7 @@ def rep_cue(
     if say_word and p.say:
         parts.append(p.say)
     if breath and p.breath:
-        parts.append((FULL_BREATH if full_breath else FADED_BREATH)[p.breath])
+        parts.append(BREATHS_BY_LEVEL[level][p.breath])
     text = sentence(*parts)
     if halfway and exercise.lines.halfway:
         line = fill(exercise.lines.halfway, exercise, rep=rep, side=side, set=set_no)
@@ -161,9 +200,12 @@ def rep_cue_variants(
     side_word: str | None = None,
     count: bool = True,
 ) -> list[str]:
-    """The cue for one phase, most helpful first; the compiler takes the first that fits."""
+    """The cue for one phase, most helpful first; the compiler takes the first that fits.
+
+    Above ``minimal`` every rep says its movement word: when time is short the breath
+    is shortened, then left out, but the movement stays (a longer phase, with a warning,
+    rather than a bare count). ``minimal`` is the counts (and the first rep's words)."""
     breath_always = exercise.kind == "breaths"
-    full = first or (verbosity == "full" and rep == 1)
     # The routine's own lines are said whatever the verbosity: the user wrote them.
     # Halfway through a set of reps is the start of its middle rep.
     halfway = bool(exercise.lines.halfway) and count and exercise.reps >= 3
@@ -172,15 +214,19 @@ def rep_cue_variants(
     count = count and exercise.count
     # Without counting, the (faded) breath is what paces the reps, even when minimal.
     breath = verbosity != "minimal" or breath_always or first or not exercise.count
-    say_word = verbosity == "full" or first
-    full_breath = full and (verbosity != "minimal" or breath_always)
+    minimal = verbosity == "minimal"
+    say_word = not minimal or first
+    if minimal:
+        level = 0 if first and breath_always else 2
+    else:
+        level = breath_level(rep, exercise.reps, first, verbosity)
 
-    def cue(full_breath: bool, say_word: bool, breath: bool, halfway: bool) -> str:
+    def cue(level: int, say_word: bool, breath: bool, halfway: bool) -> str:
         return rep_cue(
             exercise,
             rep,
             phase,
-            full_breath=full_breath,
+            level=level,
             say_word=say_word,
             count=count,
             breath=breath,
@@ -191,18 +237,26 @@ def rep_cue_variants(
             halfway=halfway,
         )
 
-    # Fallbacks when time is short: faded breath, no movement word, the count alone
-    # (with the halfway line first, then without it).
-    shorter = [
-        (full_breath, say_word, breath),
-        (False, say_word, breath),
-        (False, False, breath),
-        (False, False, False),
-    ]
+    # Fallbacks when time is short: a shorter breath, then none; minimal (and a phase
+    # with no movement word) may end with the count alone.
+    shorter = [(lv, say_word, breath) for lv in range(level, 3)] + [(2, say_word, False)]
+    if minimal:
+        shorter += [(2, False, breath), (2, False, False)]
     variants = [
         cue(*words, half) for half in ((True, False) if halfway else (False,)) for words in shorter
     ]
     return list(dict.fromkeys(variants))
+
+
+def movement_line(exercise: Exercise) -> str:
+    """A rep's movement and breath in full, said when the user resumes mid-set (the
+    faded cues assume they were heard a moment ago): 'Knees in, inhale through your
+    nose, exhale through your mouth, feet down.' Empty when a rep says nothing."""
+    parts: list[str | None] = []
+    for p in exercise.phases:
+        parts.append(p.say)
+        parts.append(FULL_BREATH[p.breath] if p.breath else None)
+    return sentence(*parts)
 
 
 def side_name(side: str | None) -> str:

@@ -131,6 +131,15 @@ class Guide:
     def name(self, index: int) -> str:
         return self.names.get(index, f"exercise {index + 1}")
 
+    def reminder(self, pos: int) -> str:
+        """The movement line of the exercise whose reps are playing at ``pos`` ("" elsewhere)."""
+        index = self.exercise_at(pos)
+        event = self.event_at(pos)
+        if index is None or event is None or event.index != index or event.rep is None:
+            return ""
+        reminders = self.timeline.reminders
+        return reminders[index] if index < len(reminders) else ""
+
     def event_at(self, pos: int) -> Event | None:
         """The last cue that started at or before ``pos``."""
         i = bisect.bisect_right(self._starts, pos) - 1

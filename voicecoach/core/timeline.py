@@ -85,6 +85,9 @@ class Timeline:
     chapters: tuple[Chapter, ...]
     warnings: tuple[CompileWarning, ...] = ()
     sample_rate: int = SAMPLE_RATE
+    # Per exercise index: its rep's movement and breath in full, said on resuming mid-set
+    # (the timeline's faded cues assume the full one was heard a moment ago).
+    reminders: tuple[str, ...] = ()
 
     @property
     def length(self) -> int:

@@ -170,7 +170,13 @@ def press(state: State, act: Action, pos: int, guide: Guide) -> Move:
         return Pause(pos)
     if isinstance(state, Waiting):
         return Go(state.end)
-    return Go(pos, RESUMING)
+    return Go(pos, resuming(guide, pos))
+
+
+def resuming(guide: Guide, pos: int) -> str:
+    """What space says on resuming: mid-set, the rep's movement and breath in full too."""
+    reminder = guide.reminder(pos)
+    return f"{RESUMING} {reminder}" if reminder else RESUMING
 
 
 def skipping_to(guide: Guide, index: int | None) -> str:

@@ -192,7 +192,7 @@ class ExerciseBuilder:
 
     def _rep_phases(self, m: Map, defaults: Defaults) -> tuple[Phase, ...]:
         if "phases" in m:
-            for key in ("tempo", "breathing"):
+            for key in ("tempo", "breathing", "moves"):
                 if key in m:
                     message = f"{key} cannot be used with phases: give each phase its own"
                     self.r.error(m[key][0], message)
@@ -206,7 +206,34 @@ class ExerciseBuilder:
             known = given is not None or "tempo" not in m
             read = self._breathing(m["breathing"][1], len(tempo) if known else None)
             breaths = read if read is not None and len(read) == len(tempo) else breaths
-        return tuple(Phase(seconds, breath) for seconds, breath in zip(tempo, breaths, strict=True))
+        moves: tuple[str | None, ...] = (None,) * len(tempo)
+        if "moves" in m:
+            known = given is not None or "tempo" not in m
+            said = self._moves(m["moves"][1], len(tempo) if known else None)
+            moves = said if said is not None and len(said) == len(tempo) else moves
+        return tuple(
+            Phase(seconds, breath, move)
+            for seconds, breath, move in zip(tempo, breaths, moves, strict=True)
+        )
+
+    def _moves(self, node: Node, phases: int | None) -> tuple[str | None, ...] | None:
+        """One movement word (or null) per tempo phase, as ``_breathing`` reads breaths."""
+        items = self.r.seq(node, "moves", "a list of movement words or null, one per phase")
+        if items is None:
+            return None
+        if phases is not None and len(items) != phases:
+            entries = "1 entry" if len(items) == 1 else f"{len(items)} entries"
+            tempo = "1 phase" if phases == 1 else f"{phases} phases"
+            self.r.error(node, f"moves has {entries} but the tempo has {tempo}")
+            return None
+        moves: list[str | None] = []
+        for item in items:
+            real = self.r.node(item)
+            if isinstance(real, ScalarNode) and real.tag == NULL:
+                moves.append(None)
+            elif real is not None:
+                moves.append(self.r.text(real, "moves", MAX_NAME))
+        return tuple(moves) if len(moves) == len(items) else None
 
     def _tempo(self, node: Node) -> tuple[float, ...] | None:
         expected = "a list of durations, one per phase, such as [2s, 2s]"

@@ -22,7 +22,7 @@ MAX_NAME = 200  # title, block and exercise names, voice ids, phase words
 MAX_TEXT = 2000  # every other text
 MAX_REPS = 1000  # reps and breaths
 MAX_SETS = 100  # sets and rounds
-MAX_PHASES = 20  # entries of tempo, breathing and phases
+MAX_PHASES = 20  # entries of tempo, breathing, moves and phases
 MAX_EXERCISES = 500
 MAX_DURATION = 4 * 3600.0  # any single duration
 MAX_SESSION = 24 * 3600.0  # the whole session, without speech
@@ -36,13 +36,14 @@ DEFAULT_KEYS = ("rest", "lead_in", "set_rest", "switch", "round_rest", "tempo", 
                 "count")  # fmt: skip
 BLOCK_KEYS = ("name", "rounds", "round_rest", "exercises")
 EXERCISE_KEYS = (
-    "name", "setup", "cue", "reps", "time", "hold", "breaths", "tempo", "breathing", "phases",
-    "hold_after", "manual", "estimate", "inhale", "exhale", "hold_breath", "sides", "switch",
-    "sets", "set_rest", "rest", "lead_in", "verbosity", "count", "say",
+    "name", "setup", "cue", "reps", "time", "hold", "breaths", "tempo", "breathing",
+    "moves", "phases", "hold_after", "manual", "estimate", "inhale", "exhale", "hold_breath",
+    "sides", "switch", "sets", "set_rest", "rest", "lead_in", "verbosity", "count", "say",
 )  # fmt: skip
 PHASE_KEYS = ("time", "breath", "say")
 # Keys that only make sense with one kind of exercise (named by the key that sets it).
-ONLY_WITH = {"tempo": "reps", "breathing": "reps", "phases": "reps", "hold_after": "reps",
+ONLY_WITH = {"tempo": "reps", "breathing": "reps", "moves": "reps", "phases": "reps",
+             "hold_after": "reps",
              "manual": "reps", "estimate": "reps", "inhale": "breaths", "exhale": "breaths",
              "hold_breath": "breaths"}  # fmt: skip
 
@@ -128,6 +129,14 @@ def _exercise() -> dict[str, Any]:
             "items": {"enum": [*BREATHS, None]},
             "description": "The breath for each tempo phase: in, out, hold or null.",
         },
+        "moves": {
+            "type": "array", "minItems": 1, "maxItems": MAX_PHASES,
+            "items": {"anyOf": [_text(MAX_NAME, "The movement word."), {"type": "null"}]},
+            "description": (
+                "The movement word for each tempo phase, e.g. [curl up, lower]; said with "
+                "the count on every rep. null: that phase says none."
+            ),
+        },
         "phases": {
             "type": "array", "minItems": 1, "maxItems": MAX_PHASES, "items": phase,
             "description": "The long form of tempo and breathing: one entry per phase.",
@@ -157,6 +166,7 @@ def _exercise() -> dict[str, Any]:
     rules: list[dict[str, Any]] = [
         {"not": {"required": ["phases", "tempo"]}},
         {"not": {"required": ["phases", "breathing"]}},
+        {"not": {"required": ["phases", "moves"]}},
         {"if": {"required": ["estimate"]}, "then": {"properties": {"manual": {"const": True}}}},
         {
             "if": {"required": ["sides"], "properties": {"sides": {"const": "alternate"}}},
