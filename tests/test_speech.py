@@ -8,10 +8,8 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -220,96 +218,6 @@ def test_levelled_progress_counts_the_clips_to_make() -> None:
     calls.clear()
     s.levelled(["Three.", "One."], lambda d, t: calls.append((d, t)))
     assert calls == []
-
-
-def test_levelled_later_knows_lengths_at_once_and_stores_every_clip() -> None:
-    """The background levelling: lengths are the raw clips' (no waiting), each lookup
-    gives the clip levelled() would, and every levelled clip ends up in the cache."""
-    Speech(US).levelled(["Two."])  # already levelled: ready at once
-    s = Speech(US)
-    calls: list[tuple[int, int]] = []
-    later = s.levelled_later(["One.", "Two.", "Three.", "One."], lambda d, t: calls.append((d, t)))
-    assert list(later) == ["One.", "Two.", "Three."] and len(later) == 3
-    assert calls == [(0, 2), (1, 2), (2, 2)]
-    raw = {text: s.clip(text) for text in later}
-    for text in later:
-        assert later.length(text) == len(raw[text])
-    assert "Four." not in later
-    part = later.only(["Three."])
-    assert list(part) == ["Three."] and part.length("Three.") == len(raw["Three."])
-    for text in later:
-        fresh = normalize_speech(raw[text], target=SPEECH_LUFS)
-        assert np.array_equal(later[text], fresh), text
-        assert not later[text].flags.writeable
-    assert np.array_equal(part["Three."], later["Three."])
-    warm = Speech(US)
-    assert warm.levelled_later(["One.", "Three."]).length("One.") == len(raw["One."])
-    assert warm.synthesized == 0 and warm.levels_made == 0  # all stored by the workers
-
-
-def test_stopping_drops_the_levelling_not_started(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A command stopped early (Ctrl-C) does not finish the queued levelling at exit;
-    the clip being levelled is still stored whole, and a dropped one is levelled when
-    it is next wanted."""
-    from voicecoach.audio import levelling
-
-    started, release = threading.Event(), threading.Event()
-    real = levelling.normalize_speech
-
-    def slow(clip: Any, **kwargs: Any) -> Any:
-        started.set()
-        assert release.wait(30)
-        return real(clip, **kwargs)
-
-    monkeypatch.setattr(levelling, "normalize_speech", slow)
-    monkeypatch.setattr(speech.os, "cpu_count", lambda: 2)  # one worker
-    texts = ["Left.", "Right.", "Up.", "Down."]
-    s = Speech(US)
-    later = s.levelled_later(texts)
-    assert started.wait(30)
-    speech.stop_background()
-    release.set()
-    assert later["Left."].size > 0  # the one already being levelled
-    assert not speech._BACKGROUND
-    for text in texts[1:]:
-        assert later._pending[text].future.cancelled(), text
-    warm = Speech(US)
-    assert warm.levelled_later(texts[:1]).length("Left.") == len(later["Left."])
-    assert warm.levels_made == 0  # stored
-    assert not s.cache.path(s._level_key("Up.")).exists()  # dropped
-    fresh = normalize_speech(s.clip("Up."), target=SPEECH_LUFS)
-    assert np.array_equal(later["Up."], fresh)  # levelled here, when wanted
-
-
-def test_a_lookup_levels_its_clip_rather_than_wait_behind_the_queue(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from voicecoach.audio import levelling
-
-    started, release = threading.Event(), threading.Event()
-    real = levelling.normalize_speech
-
-    def slow_first(clip: Any, **kwargs: Any) -> Any:
-        if not started.is_set():
-            started.set()
-            assert release.wait(30)
-        return real(clip, **kwargs)
-
-    monkeypatch.setattr(levelling, "normalize_speech", slow_first)
-    monkeypatch.setattr(speech.os, "cpu_count", lambda: 2)  # one worker
-    s = Speech(US)
-    later = s.levelled_later(["North.", "South.", "East."])
-    assert started.wait(30)  # the worker is stuck on "North."
-    timer = threading.Timer(20, release.set)
-    timer.start()
-    try:
-        east = later["East."]
-        assert not release.is_set()  # did not wait for the worker
-    finally:
-        release.set()
-        timer.cancel()
-    assert np.array_equal(east, normalize_speech(s.clip("East."), target=SPEECH_LUFS))
-    assert later["North."].size and later["South."].size
 
 
 def _damage(path: Path, damage: str, flip: bytes) -> None:

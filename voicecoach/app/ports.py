@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from voicecoach.adapters.speech import LevelledClips
     from voicecoach.app.session import Session
     from voicecoach.audio.mix import Samples
     from voicecoach.core.tags import Tags
@@ -150,15 +149,6 @@ class LevelledSynth(Protocol):
     def levelled(
         self, texts: Iterable[str], progress: Progress | None = None
     ) -> dict[str, Samples]: ...
-
-
-@runtime_checkable
-class LevelsLater(Protocol):
-    """A levelled synth that can level in the background (``Speech.levelled_later``)."""
-
-    def levelled_later(
-        self, texts: Iterable[str], progress: Progress | None = None
-    ) -> LevelledClips: ...
 
 
 # -- output files (render) ---------------------------------------------------------------

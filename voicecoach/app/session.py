@@ -6,19 +6,17 @@ lays the session out once from their real lengths.
 
 Speech is played levelled (``levelling.normalize_speech`` at the voice's volume). The real
 speech adapter keeps levelled clips in its cache (``LevelledSynth``), so a warm prepare
-only reads files: no loudness measuring, no scipy. On a cold cache it levels in the
-background (``LevelsLater``): levelling keeps a clip's length, so the session is laid
-out from the raw clips and the mixer waits for a levelled clip only when it first
-plays it. Any other synth (a test's fake) is levelled here, in process.
+only reads files: no loudness measuring, no scipy. Any other synth (a test's fake) is
+levelled here, in process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from voicecoach.app.ports import LevelledSynth, LevelsLater, Progress, Synth
+from voicecoach.app.ports import LevelledSynth, Progress, Synth
 from voicecoach.audio.levelling import speech_target
 from voicecoach.audio.mix import Mixer
 from voicecoach.core.compiler import compile_routine
@@ -50,25 +48,6 @@ class InProcessLevels:
             for text, clip in self._synth.clips(todo, progress).items():
                 self._done[text] = normalize_speech(clip, target=self._target)
         return {t: self._done[t] for t in wanted}
-
-
-class _Both(Mapping[str, "Samples"]):
-    """The clips of two mappings, the first's first; each looked up only when asked
-    for (the second may still be levelling in the background)."""
-
-    def __init__(self, first: Mapping[str, Samples], second: Mapping[str, Samples]) -> None:
-        self._first = first
-        self._second = second
-
-    def __getitem__(self, text: str) -> Samples:
-        return self._first[text] if text in self._first else self._second[text]
-
-    def __iter__(self) -> Iterator[str]:
-        yield from self._first
-        yield from (t for t in self._second if t not in self._first)
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
 
 
 @dataclass(frozen=True)
@@ -109,20 +88,8 @@ def prepare(
     sound_lengths = {name: len(s) for name, s in sounds.items()}
 
     texts = phrases(routine, verbosity=verbosity, include_safety=include_safety)
-    lengths: dict[str, int]
-    only: Callable[[Iterable[str]], Mapping[str, Samples]]  # the clips the mixer will hold
-    if isinstance(levels, LevelsLater):
-        # The real speech adapter: levelling goes on while the session is laid out and
-        # written; a clip is waited for only when it is first mixed.
-        later = levels.levelled_later(texts, progress)
-        lengths, only = {text: later.length(text) for text in texts}, later.only
-    else:
-        made = levels.levelled(texts, progress)
-        lengths = {text: len(made[text]) for text in texts}
-
-        def only(used: Iterable[str]) -> Mapping[str, Samples]:
-            return {text: made[text] for text in used}
-
+    made = levels.levelled(texts, progress)
+    lengths = {text: len(made[text]) for text in texts}
     draft = compile_routine(
         routine, lengths, sound_lengths, verbosity=verbosity, include_safety=include_safety
     )
@@ -130,6 +97,6 @@ def prepare(
     closing = levels.levelled([draft.closing])
     timeline = draft.finish(len(closing[draft.closing]))
     used = {e.text for e in timeline.events if e.kind == "speech"} - closing.keys()
-    # The mixer holds only the clips it plays (some maybe still being levelled).
-    mixer = Mixer(timeline, _Both(closing, only(used)), sounds)
+    # The mixer holds only the clips it plays.
+    mixer = Mixer(timeline, {**{text: made[text] for text in used}, **closing}, sounds)
     return Session(routine, timeline, mixer, speech, levels)

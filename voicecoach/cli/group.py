@@ -58,20 +58,11 @@ class _Group(click.Group):
                 click.echo(str(problem), err=True)
             ctx.exit(err.exit_code)
         except VoicecoachError as err:
-            _stop_background()
             click.echo(f"Error: {err}", err=True)
             ctx.exit(err.exit_code)
         except KeyboardInterrupt:
-            _stop_background()
             click.echo("Interrupted.", err=True)
             ctx.exit(ExitStatus.INTERRUPTED)
-
-
-def _stop_background() -> None:
-    """A command stopped early: do not finish levelling clips in the background."""
-    speech = sys.modules.get("voicecoach.adapters.speech")  # imported only if it was used
-    if speech is not None:
-        speech.stop_background()
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
