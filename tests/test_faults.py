@@ -36,7 +36,7 @@ from tests.pulse import Capture, PulseServer
 from tests.terminal import Terminal, set_immutable
 from voicecoach.adapters.audio_out import NO_DEVICE
 from voicecoach.adapters.clipcache import ClipCache
-from voicecoach.adapters.speech import NOT_INSTALLED
+from voicecoach.adapters.espeak import NOT_INSTALLED
 
 # No warnings (every lead-in fits its words): stderr holds only what a test expects.
 TINY = """\

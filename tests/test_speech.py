@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.fakes import NO_ESPEAK
-from voicecoach.adapters import speech
+from voicecoach.adapters import espeak
 from voicecoach.adapters.clipcache import (
     FADE,
     LEAD_MARGIN,
@@ -25,14 +25,14 @@ from voicecoach.adapters.clipcache import (
     ClipCache,
     trim,
 )
-from voicecoach.adapters.speech import (
+from voicecoach.adapters.espeak import (
     NOT_INSTALLED,
-    Speech,
+    VoiceEntry,
     VoiceInfo,
-    _VoiceEntry,
     list_voices,
     resolve_voice,
 )
+from voicecoach.adapters.speech import Speech
 from voicecoach.audio.levelling import SPEECH_LUFS, normalize_speech, speech_loudness
 from voicecoach.cli import cli
 from voicecoach.core.model import Voice
@@ -79,8 +79,8 @@ def test_clips_are_trimmed(text: str) -> None:
 
 
 def test_trimming_removes_the_engines_silence() -> None:
-    settings = speech._Settings("gmw/en-us", 165, 100)
-    raw = speech._engine().synthesize("Hold.", settings)
+    settings = espeak.Settings("gmw/en-us", 165, 100)
+    raw = espeak.engine().synthesize("Hold.", settings)
     idx = loud(raw)
     assert len(raw) - 1 - idx[-1] > 0.2 * 22050  # eSpeak pads ~0.3 s of silence
     clip = trim(raw)
@@ -356,9 +356,9 @@ def test_bad_rate_or_volume(voice: Voice, message: str) -> None:
 
 
 def test_resolve_prefers_the_languages_best_voice() -> None:
-    def entry(vid: str, *langs: tuple[str, int]) -> _VoiceEntry:
+    def entry(vid: str, *langs: tuple[str, int]) -> VoiceEntry:
         info = VoiceInfo(vid, vid.upper(), tuple(lang for lang, _ in langs), None)
-        return _VoiceEntry(info, tuple(prio for _, prio in langs))
+        return VoiceEntry(info, tuple(prio for _, prio in langs))
 
     voices = [entry("x/en-us", ("en-us", 2), ("en", 3)), entry("x/en", ("en-gb", 2), ("en", 2))]
     assert resolve_voice("en", voices) == "x/en"
@@ -388,7 +388,7 @@ def test_synthesis_timeout_names_the_phrase(monkeypatch: pytest.MonkeyPatch) -> 
         def wait(self, timeout: float) -> bool:
             return False
 
-    engine = speech._engine()
+    engine = espeak.engine()
     monkeypatch.setattr(engine, "_done", NeverDone())
     with pytest.raises(SpeechError) as info:
         Speech(US).clip("Hold it.")

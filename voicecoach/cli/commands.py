@@ -141,7 +141,7 @@ def history_cmd(
 )
 def voices_cmd(language: str | None) -> None:
     """List the eSpeak NG voices (use an id with --voice or a routine's voice:)."""
-    from voicecoach.adapters.speech import list_voices
+    from voicecoach.adapters.espeak import list_voices
 
     try:
         voices = list_voices(language)
