@@ -18,27 +18,17 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from voicecoach.adapters.store import Store, StoreError, _reason, db_path
+from voicecoach.app.ports import RecordedSession
 from voicecoach.core.records import EventKind, Status
 
 if TYPE_CHECKING:
-    from voicecoach.core.model import Routine
-    from voicecoach.core.timeline import Timeline
+    pass
 
 WARNING = "Warning: this session could not be saved: "
 LOOKUP_TIMEOUT = 0.25  # seconds ``has_run`` may wait for a locked database before the run
-
-
-class RecordedSession(Protocol):
-    """What ``Recorder.started`` needs of a ``session.Session``."""
-
-    @property
-    def routine(self) -> Routine: ...
-
-    @property
-    def timeline(self) -> Timeline: ...
 
 
 def _exercise_names(session: RecordedSession) -> dict[int, str]:

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from voicecoach.app.session import Session
     from voicecoach.audio.mix import Samples
+    from voicecoach.core.model import Routine
     from voicecoach.core.tags import Tags
-    from voicecoach.core.timeline import Chapter
+    from voicecoach.core.timeline import Chapter, Timeline
     from voicecoach.errors import OutputError
 
 Progress = Callable[[int, int], None]
@@ -75,10 +75,21 @@ class StatusSink(Protocol):
 # -- history recorder --------------------------------------------------------------------
 
 
+class RecordedSession(Protocol):
+    """What the history needs of a session (``app.session.Session`` is one): the
+    routine and its timeline."""
+
+    @property
+    def routine(self) -> Routine: ...
+
+    @property
+    def timeline(self) -> Timeline: ...
+
+
 class Recorder(Protocol):
     """What the player reports as it goes (the session history implements it)."""
 
-    def started(self, session: Session) -> None: ...
+    def started(self, session: RecordedSession) -> None: ...
 
     def exercise_started(self, index: int) -> None:
         """Exercise ``index`` began to play (or playback started inside it)."""
