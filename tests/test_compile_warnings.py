@@ -11,11 +11,14 @@ ROUNDS = """title: Rounds
 blocks:
   - name: Circuit
     rounds: 3
+    round_rest: 1s
     exercises:
       - name: Bridge
         setup: Lie on your back with your knees bent and your feet flat on the floor.
         reps: 2
         lead_in: 2s
+        sets: 2
+        set_rest: 1s
         rest: 1s
       - {name: March, time: 20s}
 """
@@ -33,16 +36,17 @@ def compiled(text: str, seconds_per_phrase: float | None = None) -> Timeline:
 def test_a_warning_is_given_once_not_once_per_round() -> None:
     warnings = compiled(ROUNDS).warnings
     lead_in = [w for w in warnings if "lead-in" in w.message]
-    rest = [w for w in warnings if "the rest needs" in w.message]
+    rest = [w for w in warnings if "the rest between sets needs" in w.message]
     assert len(lead_in) == 1 and len(rest) == 1, warnings
-    assert (lead_in[0].line, lead_in[0].column) == (6, 9)
+    assert (lead_in[0].line, lead_in[0].column) == (7, 9)
 
 
 def test_the_warning_kept_is_the_round_that_needs_the_most() -> None:
     # Round one says "First: Bridge." and "Circuit, round one.": the longest lead-in.
     timeline = compiled(ROUNDS)
     firsts = [c for c in timeline.chapters if c.title.startswith("Bridge")]
-    goes = [e.start for e in timeline.events if e.text == "start" and e.exercise == "Bridge"]
+    goes = [e.start for e in timeline.events if e.text == "Go." and e.exercise == "Bridge"]
+    goes = goes[::2]  # the first of its two sets
     needs = [(go - chapter.start) / SAMPLE_RATE for go, chapter in zip(goes, firsts, strict=True)]
     (warning,) = [w for w in timeline.warnings if "lead-in" in w.message]
     assert f"needs {max(needs):.1f} s" in warning.message
@@ -53,7 +57,7 @@ LEAD_IN = "title: T\nexercises:\n  - {name: Bridge, reps: 2, lead_in: 5s, rest: 
 
 def lead_in_need(timeline: Timeline) -> float:
     (chapter,) = [c for c in timeline.chapters if c.index == 0]
-    go = next(e.start for e in timeline.events if e.kind == "sound" and e.text == "start")
+    go = next(e.start for e in timeline.events if e.kind == "speech" and e.text == "Go.")
     return (go - chapter.start) / SAMPLE_RATE
 
 

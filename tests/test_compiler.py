@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fakes import FAKE_SOUND_LENGTHS, compile_with, fake_length
+from voicecoach.core import coaching as say
 from voicecoach.core.compiler import AFTER_WORK, SEC, compile_routine
 from voicecoach.core.model import Block, Exercise, Lines, Phase, Pos, Routine, Verbosity
 from voicecoach.core.phrases import phrases
@@ -145,10 +146,40 @@ def check_invariants(routine: Routine, tl: Timeline) -> None:
                 ex is block.exercises[-1] and block.rounds > 1 and steps[nxt.index][0] is block
             )
             stated, word = (block.round_rest if last_of_round else ex.rest), "rest"
+            coming = steps[nxt.index][2]
+            if not coming.manual:
+                check_rest_sets_up(tl, k, stated, coming)
+                continue
         else:
             stated, word = ex.set_rest, "rest between sets"
         if not warned(tl, ex, f"the {word} "):
             assert nxt.start - e.start == to_samples(stated), (e, nxt, stated)
+
+
+def check_rest_sets_up(tl: Timeline, k: int, stated: float, coming: Exercise) -> None:
+    """A rest before an exercise with a count: the rest line, then (in the exercise's own
+    chapter) its name and set-up; the rest's three ticks, a second apart, are the count;
+    the work starts when both the rest and the exercise's lead-in are over."""
+    ev = tl.events
+    rest = ev[k]
+    assert ev[k + 1].kind == "speech" and ev[k + 1].index == rest.index
+    named = next(x for x in ev[k + 1 :] if x.index != rest.index)
+    said = [x.text for x in ev[k + 1 :] if x.index == named.index][:2]  # a block's name first
+    name = coming.name.rstrip(".")
+    assert named.kind == "speech" and {f"Next up: {name}.", f"{name}."} & set(said), said
+    chapter = next(c for c in tl.chapters if c.index == named.index)
+    assert chapter.start <= named.start
+    later = ev[ev.index(named) :]
+    ticks = [x for x in later if x.kind == "sound" and x.text == "tick"][:3]
+    go = ticks[0].start + 3 * SEC
+    assert [x.start for x in ticks] == [go - 3 * SEC, go - 2 * SEC, go - SEC]
+    assert not any(x.text in say.COUNTDOWN and named.start <= x.start < go for x in ev)
+    first = next(x for x in later if x.start >= go)
+    assert first.start == go and first.text in (say.GO, "hold", "start"), first
+    assert go - rest.start >= to_samples(stated)
+    if not warned(tl, coming, "lead-in"):  # a few ms longer is not worth a warning
+        nominal = max(rest.start + to_samples(stated), chapter.start + to_samples(coming.lead_in))
+        assert 0 <= go - nominal < to_samples(0.05), (go, nominal)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -296,10 +327,10 @@ def test_safety_note_can_be_left_out() -> None:
 
 
 def test_reps_keep_their_tempo_and_the_count_its_seconds() -> None:
-    """Exact samples, from the rules: the count a second apart ending on the go (the
-    lead-in after the exercise's start), each phase's cue on its beat after the start
-    sound, and the second set's start sound its rest after the rest sound, which comes
-    a breath after the first set's last phase."""
+    """Exact samples, from the rules: the count a second apart ending on the "Go." (the
+    lead-in after the exercise's start), the start sound just after it, each phase's cue
+    on its beat after the start sound, and the second set's "Go." its rest after the rest
+    sound, which comes a breath after the first set's last phase."""
     routine = simple(sets=2, lead_in=12.0)
     tl = compile_with(routine)
     assert tl.warnings == ()
@@ -310,14 +341,16 @@ def test_reps_keep_their_tempo_and_the_count_its_seconds() -> None:
     go = tl.chapters[1].start + to_samples(12.0)
     count = [(e.text, e.start) for e in ev if e.text in ("Three.", "Two.", "One.")]
     assert count == [("Three.", go - 3 * SEC), ("Two.", go - 2 * SEC), ("One.", go - SEC)]
-    assert starts[0].start == go
+    goes = [e for e in ev if e.text == say.GO]
+    assert goes[0].start == go and starts[0].start == goes[0].end
+    assert starts[1].start == goes[1].end
     beat = to_samples(2.0)
     for set_no, start in enumerate(starts, 1):
         cues = [e.start for e in ev if e.kind == "speech" and e.set == set_no and e.rep]
         assert cues == [start.end + k * beat for k in range(6)], set_no
     rest = next(e for e in ev if e.kind == "sound" and e.text == "rest")
     assert rest.start == starts[0].end + 6 * beat + AFTER_WORK
-    assert starts[1].start == rest.start + to_samples(15.0)
+    assert goes[1].start == rest.start + to_samples(15.0)
 
 
 # -- the listing: every phrase the layout may look up, whatever the lengths -----------
@@ -417,3 +450,51 @@ def test_a_phrase_missing_from_the_lengths_is_a_bug_that_says_which() -> None:
     del lengths["Last one, in."]
     with pytest.raises(KeyError, match=r"Last one, in\..*phrases\(\) did not list"):
         compile_routine(routine, lengths, FAKE_SOUND_LENGTHS)
+
+
+# -- counts, holds and rests (issue 13) ----------------------------------------------------
+
+
+def test_the_count_ends_in_go_before_the_first_rep() -> None:
+    tl = compile_with(simple(phases=(Phase(3.0, "out", "lift"), Phase(3.0, "in", "lower"))))
+    said = [e.text for e in tl.events]
+    k = said.index("One.")
+    assert said[k : k + 4] == ["One.", say.GO, "start", "One, lift, exhale through your mouth."]
+
+
+def test_a_hold_keeps_breathing_once_and_ends_in_release() -> None:
+    hold = replace(simple().blocks[0].exercises[0], kind="hold", hold=30.0, reps=0, phases=())
+    hold = replace(hold, side_mode="each", sides=("left", "right"))
+    tl = compile_with(replace(simple(), blocks=(Block("Main", P, (hold,)),)))
+    said = [e.text for e in tl.events]
+    assert said.count(say.HOLD_BREATHING) == 1 and said.count(say.HOLD) == 1
+    releases = [k for k, text in enumerate(said) if text == "release"]
+    assert len(releases) == 2 and all(said[k + 1] == say.AND_RELEASE for k in releases)
+
+
+def test_a_hold_that_ends_the_rep_has_no_count_into_the_next_rep() -> None:
+    """'Three. Two. One.' then 'Two, lift.' would run two counts together."""
+    phases = (Phase(2.0, "out", "lift"), Phase(2.0, "in", "lower"))
+    at_top = compile_with(simple(phases=phases, hold=6.0, hold_after=0))
+    at_end = compile_with(simple(phases=phases, hold=6.0, hold_after=1))
+    assert "Three." in [e.text for e in at_top.events if e.rep]
+    assert "Three." not in [e.text for e in at_end.events if e.rep]
+
+
+def test_a_rest_sets_the_next_exercise_up() -> None:
+    """The rest line, then the next exercise's name, set-up and cue while resting; the
+    rest's ticks lead into its "Go." (no spoken count); lead-in and rest overlap."""
+    first = replace(simple().blocks[0].exercises[0], rest=20.0)
+    second = replace(first, name="Bird-dog", setup="On all fours.", cue="Reach long.", lead_in=10.0)
+    tl = compile_with(replace(simple(), blocks=(Block("Main", P, (first, second)),)))
+    ev = tl.events
+    rest = next(e for e in ev if e.text == "rest")
+    after = [e.text for e in ev if e.start > rest.start and e.index == 1][:8]
+    assert after[:4] == ["Next up: Bird-dog.", "On all fours.", "Three reps.", "Reach long."]
+    assert after[4:8] == ["tick", "tick", "tick", say.GO]
+    go = next(e for e in ev if e.index == 1 and e.text == say.GO)
+    assert go.start == rest.start + to_samples(20.0)  # the longer: the rest
+    rest_line = next(e for e in ev if e.start > rest.start)
+    assert rest_line.text == "Rest, twenty seconds." and rest_line.index == 0
+    (chapter,) = [c for c in tl.chapters if c.index == 1]
+    assert chapter.start == rest_line.end  # skipping to Bird-dog hears its name

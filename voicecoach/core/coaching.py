@@ -43,8 +43,12 @@ FULL_BREATH: Mapping[Breath, str] = {
 FADED_BREATH: Mapping[Breath, str] = {"in": "in", "out": "out", "hold": "hold"}
 
 COUNTDOWN = ("Three.", "Two.", "One.")
+GO = "Go."  # ends every count into work: the first rep's "One" never follows "One."
 LETS_BEGIN = "Let's begin."
 HOLD = "Hold."
+HOLD_BREATHING = "Hold, and keep breathing."
+KEEP_BREATHING = "Keep breathing."
+AND_RELEASE = "And release."
 HALFWAY = "Halfway."
 TEN_LEFT = "Ten seconds left."
 LAST_ONE = "Last one"
@@ -264,13 +268,21 @@ def side_name(side: str | None) -> str:
 
 
 def announce(
-    exercise: Exercise, verbosity: Verbosity, *, first: bool, block: str | None
+    exercise: Exercise,
+    verbosity: Verbosity,
+    *,
+    first: bool,
+    block: str | None,
+    next_up: bool = False,
 ) -> list[str]:
-    """What is said during the lead-in, in order: block, name, set-up, cue, intro line."""
+    """What is said during the lead-in, in order: block, name, set-up, cue, intro line.
+
+    ``next_up``: said in the rest before it ("Rest, twenty seconds." came first)."""
     lines: list[str] = []
     if block:
         lines.append(sentence(block))
-    lines.append(sentence(("First: " if first else "") + exercise.name))
+    lead = "First: " if first else ("Next up: " if next_up else "")
+    lines.append(sentence(lead + exercise.name))
     if verbosity != "minimal" and exercise.setup:
         lines.append(exercise.setup.strip())
     summary = "" if exercise.manual else work_summary(exercise)

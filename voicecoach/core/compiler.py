@@ -48,6 +48,7 @@ class _Builder(WorkLayout):
             for pos, ex in enumerate(block.exercises)
         ]
         gap = 0
+        rested: tuple[int, float] | None = None  # (rest sound, seconds) just before
         for index, (block, rnd, pos, ex) in enumerate(plan):
             ex = replace(ex, verbosity=self.verbosity_override or ex.verbosity)
             announce_block = None
@@ -58,8 +59,10 @@ class _Builder(WorkLayout):
             title = f"{ex.name} (round {rnd})" if block.rounds > 1 else ex.name
             self.label = {"block": block.name, "exercise": ex.name, "index": index}
             start = t
-            parts, t = self.exercise(ex, t + gap, first=index == 0, block=announce_block)
-            gap = 0
+            parts, t = self.exercise(
+                ex, t + gap, first=index == 0, block=announce_block, rested=rested
+            )
+            gap, rested = 0, None
             self.chapters.append(Chapter(title, start, t, index, tuple(parts)))
             if index + 1 < len(plan):
                 nxt_block, nxt_rnd, _, nxt = plan[index + 1]
@@ -71,8 +74,17 @@ class _Builder(WorkLayout):
                     rest_start = t
                     t += AFTER_WORK
                     done = (rnd, block.rounds) if end_of_round else None
-                    lines = say.rest_lines(seconds, nxt.name, ex.verbosity, done)
-                    t = self.pause(ex, "rest", t, seconds, lines, what="rest")
+                    if nxt.manual:  # no count to lead into: the rest, then its lead-in
+                        lines = say.rest_lines(seconds, nxt.name, ex.verbosity, done)
+                        t = self.pause(ex, "rest", t, seconds, lines, what="rest")
+                    else:
+                        # The rest is where the next exercise is set up: its name,
+                        # position and cue follow the rest line (in its own chapter, so
+                        # skipping to it hears them), and the rest's ticks lead into it.
+                        rested = (t, seconds)
+                        self.sound("rest", t)
+                        lines = self.candidates(say.rest_lines(seconds, None, ex.verbosity, done))
+                        t = self.speak(lines[0], self.busy + SOUND_GAP)
                     self.chapters.append(Chapter("Rest", rest_start, t, index))
                 else:
                     # No rest: still a breath after the last sound before the next name.
@@ -102,7 +114,13 @@ class _Builder(WorkLayout):
     # -- one exercise -------------------------------------------------------------------
 
     def exercise(
-        self, ex: Exercise, t: int, *, first: bool, block: str | None
+        self,
+        ex: Exercise,
+        t: int,
+        *,
+        first: bool,
+        block: str | None,
+        rested: tuple[int, float] | None = None,
     ) -> tuple[list[Chapter], int]:
         units = [
             (set_no, side)
@@ -113,7 +131,7 @@ class _Builder(WorkLayout):
         for k, (set_no, side) in enumerate(units):
             self.label = {**self.label, "set": set_no, "side": side, "rep": None}
             if k == 0:
-                go = self.lead_in(ex, t, first=first, block=block)
+                go = self.lead_in(ex, t, first=first, block=block, rested=rested)
             elif units[k - 1][0] != set_no:
                 t += AFTER_WORK
                 lines = say.set_rest_lines(ex.set_rest, set_no, ex.sets, ex.verbosity, side)
@@ -137,15 +155,33 @@ class _Builder(WorkLayout):
             t = self.speak(say.fill(ex.lines.end, ex, side=side, set=set_no), t + GAP)
         return parts, t
 
-    def lead_in(self, ex: Exercise, start: int, *, first: bool, block: str | None) -> int:
-        """Name, set-up and cue during the lead-in; then 'three, two, one'. Returns the go time."""
+    def lead_in(
+        self,
+        ex: Exercise,
+        start: int,
+        *,
+        first: bool,
+        block: str | None,
+        rested: tuple[int, float] | None = None,
+    ) -> int:
+        """Name, set-up and cue during the lead-in; then 'three, two, one'. Returns the go time.
+
+        ``rested``: (the rest sound, its seconds) when a rest came just before: the words
+        follow its rest line ("Next up: ..."), the rest's ticks are the count, and rest and
+        lead-in run together: the go is its lead-in after the name, and never before the
+        rest is over.
+        """
         t = start
-        for line in say.announce(ex, ex.verbosity, first=first, block=block):
+        next_up = bool(rested) and ex.verbosity != "minimal"
+        lines = say.announce(ex, ex.verbosity, first=first, block=block, next_up=next_up)
+        for line in lines:
             t = self.speak(line, max(t, self.busy)) + GAP
         if ex.manual:
             return t
-        step = self.count_step()
+        step = SEC if rested else self.count_step()
         nominal = start + to_samples(ex.lead_in)
+        if rested:
+            nominal = max(nominal, rested[0] + to_samples(rested[1]))
         if ex.side_mode == "each":
             # Which side comes first, just before the count, where there is room for it
             # (a routine's set-up often says it already).
@@ -156,7 +192,9 @@ class _Builder(WorkLayout):
         needed = t + 3 * step
         go = max(nominal, needed)
         need = (go - start) / SEC
-        if tenths(need) > tenths(ex.lead_in):  # as printed: never "5.0 s ... its 5 s"
+        if go > nominal and tenths(need) > tenths(
+            ex.lead_in
+        ):  # as printed: never "5.0 s ... its 5 s"
             self.warn(
                 ex,
                 f"the lead-in needs {shown(need)} s to say everything, "
@@ -164,7 +202,11 @@ class _Builder(WorkLayout):
                 topic="lead-in",
                 need=need,
             )
-        self.countdown(go, step)
+        if rested:
+            for i in range(3, 0, -1):
+                self.sound("tick", go - i * SEC)
+        else:
+            self.countdown(go, step)
         return go
 
     def pause(

@@ -16,9 +16,10 @@ class WorkLayout(Placer):
     def work(self, ex: Exercise, go: int, set_no: int, side: str | None) -> int:
         if ex.manual:
             return self.manual(ex, go, set_no, side)
-        if ex.kind in ("timed", "hold"):
+        if ex.kind in ("timed", "hold"):  # the start (or hold) sound on the go
             return self.timed(ex, go, side, set_no)
-        t = self.sound("start", go)
+        # Reps: the count ends in "go", so the first rep's "One" never follows "One."
+        t = self.sound("start", self.speak(say.GO, go))
         if ex.lines.start:
             t = self.speak(say.fill(ex.lines.start, ex, side=side, set=set_no), t + SOUND_GAP)
         return self.reps(ex, t, set_no, side)
@@ -83,8 +84,13 @@ class WorkLayout(Placer):
         if release < self.busy + SOUND_GAP:
             release = self.busy + SOUND_GAP
             self.warn(ex, f"the {seconds:g} s hold is shorter than its sounds; it was made longer")
-        opening = say.HOLD if first else None
-        self.optional_cues(ex, onset, release, seconds, opening, side=side, set_no=set_no)
+        # "Keep breathing" once, in the first rep's hold. No count at the end of a hold
+        # that ends the rep: the next rep's count would follow it ("One." "Two, lift.").
+        opening = [say.HOLD_BREATHING, say.HOLD] if first else []
+        count_down = ex.hold_after + 1 < len(ex.phases)
+        self.optional_cues(
+            ex, onset, release, seconds, opening, side=side, set_no=set_no, count_down=count_down
+        )
         self.sound("release", release)
         return self.busy
 
@@ -98,13 +104,17 @@ class WorkLayout(Placer):
         if end < self.busy + SOUND_GAP:
             end = self.busy + SOUND_GAP
             self.warn(ex, f"{seconds:g} s is shorter than its sounds; it was made longer")
-        opening = (
-            say.fill(ex.lines.start, ex, side=side, set=set_no)
-            if ex.lines.start
-            else (say.HOLD if ex.kind == "hold" and ex.verbosity != "minimal" else None)
-        )
+        first = set_no == 1 and (side is None or side == ex.sides[0])
+        holding = ex.kind == "hold" and ex.verbosity != "minimal"
+        opening: list[str] = []
+        if ex.lines.start:
+            opening = [say.fill(ex.lines.start, ex, side=side, set=set_no)]
+        elif holding:  # "keep breathing" once: in the first set (or side)
+            opening = [say.HOLD_BREATHING, say.HOLD] if first else [say.HOLD]
         self.optional_cues(ex, go, end, seconds, opening, side=side, set_no=set_no)
         self.sound(closer, end)
+        if holding:
+            self.speak(self.candidates([say.AND_RELEASE])[0], self.busy + SOUND_GAP)
         return self.busy
 
     def optional_cues(
@@ -113,19 +123,21 @@ class WorkLayout(Placer):
         onset: int,
         end: int,
         seconds: float,
-        opening: str | None,
+        opening: list[str],
         *,
         side: str | None,
         set_no: int,
+        count_down: bool = True,
     ) -> None:
-        """Words inside a hold or timed work; each is said only if it fits before the next.
+        """Words inside a hold or timed work; each is said only if it fits before the next
+        (the first of its candidates that fits).
 
         The routine's own halfway line is said whatever the verbosity (the user wrote it).
         """
         step = self.count_step()
         cues: list[tuple[int, list[str]]] = []
         if opening:
-            cues.append((self.busy + SOUND_GAP, [opening]))
+            cues.append((self.busy + SOUND_GAP, opening))
         if seconds >= 20 and (ex.verbosity != "minimal" or ex.lines.halfway):
             halfway = (
                 say.fill(ex.lines.halfway, ex, side=side, set=set_no)
@@ -135,13 +147,13 @@ class WorkLayout(Placer):
             cues.append((onset + to_samples(seconds / 2), [halfway]))
         if seconds >= 30 and ex.verbosity != "minimal":
             cues.append((end - 10 * SEC, [say.TEN_LEFT]))
-        if seconds >= 4:
+        if seconds >= 4 and count_down:
             cues.append((end - 3 * step, list(say.COUNTDOWN)))
         for _, words in cues:
             self.candidates(words)
         for k, (at, words) in enumerate(cues):
             limit = cues[k + 1][0] if k + 1 < len(cues) else end
-            if len(words) == 3:  # the countdown: all three or none
+            if words == list(say.COUNTDOWN):  # all three or none
                 if (
                     at >= self.busy
                     and all(self.length(w) <= step for w in words[:2])
@@ -149,8 +161,10 @@ class WorkLayout(Placer):
                 ):
                     for i, w in enumerate(words):
                         self.speak(w, at + i * step)
-            elif self.fits(words[0], at, limit - GAP // 2):
-                self.speak(words[0], at)
+                continue
+            said = next((w for w in words if self.fits(w, at, limit - GAP // 2)), None)
+            if said is not None:
+                self.speak(said, at)
 
     def manual(self, ex: Exercise, at: int, set_no: int, side: str | None) -> int:
         """Own pace: say what to do, then wait for the user (the estimate in a file)."""
