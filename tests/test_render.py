@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,11 @@ def test_render_session_writes_exactly_the_mixer_output(session: Session, tmp_pa
         len(session.timeline.chapters), tmp_path / "s.vtt",
     )  # fmt: skip
     chapters = ffprobe(out)["chapters"]
-    assert [c["tags"]["title"] for c in chapters] == [c.title for c in session.timeline.chapters]
+    assert [c["tags"]["title"] for c in chapters] == [
+        "Welcome", "Bridge", "Rest before Bird-dog", "Bird-dog", "Rest before Plank", "Plank",
+        "Finish",
+    ]  # fmt: skip
+    assert [c.title for c in session.timeline.chapters].count("Rest") == 2  # only the files'
     assert (tmp_path / "s.vtt").read_text().startswith("WEBVTT - Test\n\n1\n00:00:00.000 --> ")
 
 
@@ -76,6 +81,14 @@ def test_render_session_tags(session: Session, tmp_path: Path) -> None:
     tags = ffprobe(out)["format"]["tags"]
     assert (tags["title"], tags["album"], tags["artist"]) == ("Test", "Test", "voicecoach")
     assert tags["comment"] == "A voice-guided workout, rendered by voicecoach."
+    # One encoder tag: LAME's own (its header holds the gapless trim, so it stays).
+    probe = ffprobe(out)
+    encoders = [t["encoder"] for t in (tags, *(s.get("tags", {}) for s in probe["streams"]))
+                if "encoder" in t]  # fmt: skip
+    assert encoders == ["LAME3.100"]
+    from mutagen.id3 import ID3
+
+    assert ID3(out).getall("TSSE") == []
 
 
 def test_bad_captions_fail_before_the_audio(session: Session, tmp_path: Path) -> None:
@@ -142,19 +155,25 @@ def test_split_tracks_join_back_into_the_session(
         "03 Dead bug (round 2).flac", "04 Bird-dog slow steady (round 2).flac",
     ]  # fmt: skip
     assert [t.path.name for t in result.tracks] == names
-    assert sorted(p.name for p in folder.iterdir()) == sorted([*names, "Rounds.m3u"])
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*names, "Rounds.m3u8"])
     # Lossless tracks, played in order, are the session sample for sample.
     joined = np.concatenate([decode(folder / n)[0] for n in names])
     np.testing.assert_array_equal(joined, s.mixer.render(0, s.mixer.length))
     planned = tracks.plan_tracks(s.timeline)
-    for n, t, info in zip(names, planned, result.tracks, strict=True):
+    named = tracks.plan_tracks(
+        replace(s.timeline, chapters=tracks.named_chapters(s.timeline.chapters))
+    )
+    assert [c["tags"]["title"] for c in ffprobe(folder / names[0])["chapters"]] == [
+        "Welcome", "Dead bug (round 1)", "Rest before Bird-dog: slow / steady? (round 1)"
+    ]  # fmt: skip
+    for n, t, info, nt in zip(names, planned, result.tracks, named, strict=True):
         probe = ffprobe(folder / n)
         assert probe["format"]["tags"]["track"] == str(t.number)  # ffmpeg names it so
         assert probe["format"]["tags"]["TRACKTOTAL"] == "4"
         assert probe["format"]["tags"]["TITLE"] == t.title
-        assert [c["tags"]["title"] for c in probe["chapters"]] == [c.title for c in t.chapters]
+        assert [c["tags"]["title"] for c in probe["chapters"]] == [c.title for c in nt.chapters]
         assert info.duration == (t.end - t.start) / 22050
-    lines = (folder / "Rounds.m3u").read_text(encoding="utf-8").split("\n")
+    lines = (folder / "Rounds.m3u8").read_text(encoding="utf-8").split("\n")
     assert lines[:2] == ["#EXTM3U", "#PLAYLIST:Rounds"] and lines[-1] == ""
     for k, (n, t) in enumerate(zip(names, planned, strict=True)):
         extinf, path = lines[2 + 2 * k : 4 + 2 * k]
@@ -342,8 +361,8 @@ def test_cli_split(run: Callable[..., Any], tmp_path: Path) -> None:
     result = run("render", "short.yaml", "--split", "tracks", "--format", "ogg")
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in (tmp_path / "tracks").iterdir())
-    assert names == ["01 Bridge.ogg", "02 Bird-dog.ogg", "03 Plank.ogg", "Test.m3u"]
-    assert result.output.splitlines()[-1] == "Wrote tracks/Test.m3u"
+    assert names == ["01 Bridge.ogg", "02 Bird-dog.ogg", "03 Plank.ogg", "Test.m3u8"]
+    assert result.output.splitlines()[-1] == "Wrote tracks/Test.m3u8"
 
 
 # --- real processes: Ctrl-C and the real speech engine ---------------------------------------
@@ -409,3 +428,28 @@ def test_ctrl_c_while_rendering_many_stops_every_worker(tmp_path: Path) -> None:
             proc.wait()
     assert (proc.returncode, err) == (130, "Interrupted.\n")
     assert list(out.iterdir()) == []
+
+
+def test_lengths_read_as_minutes_and_seconds() -> None:
+    from voicecoach.core.timefmt import minutes_seconds
+
+    assert [minutes_seconds(s) for s in (0, 9.4, 59.6, 61, 1161.2, 3599.5, 3725)] == [
+        "0:00", "0:09", "1:00", "1:01", "19:21", "1:00:00", "1:02:05"
+    ]  # fmt: skip
+
+
+def test_rests_are_named_for_the_exercise_they_lead_to(
+    make_session: Callable[..., Session],
+) -> None:
+    timeline = make_session(TWO_ROUNDS, "rounds.yaml").timeline
+    assert [c.title for c in tracks.named_chapters(timeline.chapters)] == [
+        "Welcome",
+        "Dead bug (round 1)",
+        "Rest before Bird-dog: slow / steady? (round 1)",
+        "Bird-dog: slow / steady? (round 1)",
+        "Rest before Dead bug (round 2)",
+        "Dead bug (round 2)",
+        "Rest before Bird-dog: slow / steady? (round 2)",
+        "Bird-dog: slow / steady? (round 2)",
+        "Finish",
+    ]

@@ -1,7 +1,8 @@
 """Tags and chapters in the rendered files, the way players read them.
 
 - MP3: an ID3v2.3 tag (v2.3, not v2.4: Windows Explorer and older iTunes read only
-  v2.3) with title, artist, album, track, comment, and chapters as a CTOC frame
+  v2.3) with title, artist, album, track, comment (no encoder: LAME's header names it),
+  and chapters as a CTOC frame
   (top-level, ordered) plus one CHAP frame per chapter with a TIT2 title. The tag is
   serialized here rather than with mutagen because mutagen orders frames by size,
   which scrambles the CHAP frames: ffprobe 5 and simple parsers list chapters in
@@ -79,7 +80,8 @@ def id3_tag(tags: Tags, chapters: Sequence[Chapter], rate: int) -> bytes:
         frames.append(_text_frame("TRCK", f"{tags.track[0]}/{tags.track[1]}"))
     if tags.comment:
         frames.append(_comment_frame(tags.comment))
-    frames.append(_text_frame("TSSE", f"voicecoach {__version__}"))
+    # No TSSE ("encoded with") frame: the stream's LAME header already names the encoder
+    # (and must stay: it holds the gapless trim), and players show one encoder only.
     ids = [f"chp{i}" for i in range(len(chapters))]
     if ids:
         if len(ids) <= _CTOC_MAX:

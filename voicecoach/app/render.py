@@ -2,7 +2,7 @@
 
 - ``render_session``: the whole session to one file (format from the extension), with
   chapters, tags and optional captions.
-- ``render_split``: one numbered track per exercise plus an ``.m3u`` playlist (which
+- ``render_split``: one numbered track per exercise plus an ``.m3u8`` playlist (which
   stretch goes in which track: ``tracks``). The set appears at once: the tracks are
   written into a hidden staging folder and moved in only when all are done, so a
   failed split leaves the folder as it was.
@@ -20,7 +20,7 @@ import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +28,13 @@ from voicecoach.app.ports import AudioFiles, WrittenAudio
 from voicecoach.core import captions as captions_mod
 from voicecoach.core.tags import Tags
 from voicecoach.core.timeline import Timeline
-from voicecoach.core.tracks import plan_tracks, playlist, safe_filename, track_name
+from voicecoach.core.tracks import (
+    named_chapters,
+    plan_tracks,
+    playlist,
+    safe_filename,
+    track_name,
+)
 from voicecoach.errors import OutputError, UsageError
 
 if TYPE_CHECKING:
@@ -138,7 +144,7 @@ def render_session(
             total=mixer.length,
             rate=timeline.sample_rate,
             out_rate=out_rate,
-            chapters=timeline.chapters,
+            chapters=named_chapters(timeline.chapters),
             tags=session_tags(session),
             progress=progress,
             fmt=fmt,
@@ -207,11 +213,11 @@ def render_split(
 ) -> SplitResult:
     """Write one numbered track per exercise into ``folder``, plus a playlist."""
     form = files.format_ext(folder, ext)
-    timeline = session.timeline
+    timeline = replace(session.timeline, chapters=named_chapters(session.timeline.chapters))
     mixer = session.mixer
     tracks = plan_tracks(timeline)
     names = [track_name(t, len(tracks), form) for t in tracks]
-    list_name = f"{safe_filename(timeline.title)}.m3u"
+    list_name = f"{safe_filename(timeline.title)}.m3u8"
     make_folder(files, folder)
     _remove_stale_staging(files, folder)
     staging = folder / f"{_STAGING}{os.getpid()}"

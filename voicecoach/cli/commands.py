@@ -83,7 +83,7 @@ def skim_with_keys(env: Env, session: Session) -> None:
 @click.pass_context
 def list_cmd(ctx: click.Context) -> None:
     """List the bundled routines (name, title, length)."""
-    from voicecoach.core import transcript
+    from voicecoach.core.timefmt import minutes_seconds
     from voicecoach.routine import loader, resources
 
     env = env_of(ctx)
@@ -91,14 +91,14 @@ def list_cmd(ctx: click.Context) -> None:
     for name, path in resources.bundled_routines().items():
         r = loader.load(str(path))
         try:
-            length = transcript.clock(prepare(env, str(path)).timeline.duration)
+            length = minutes_seconds(prepare(env, str(path)).timeline.duration)
         except VoicecoachError:
             length = "?"
         rows.append((name, r.title, length))
     width = max((len(n) for n, _, _ in rows), default=4)
     for name, title, length in rows:
         default = "  (default)" if name == resources.DEFAULT_ROUTINE else ""
-        click.echo(f"{name:<{width}}  {length:>9}  {title}{default}")
+        click.echo(f"{name:<{width}}  {length:>7}  {title}{default}")
 
 
 @cli.command("history")

@@ -48,7 +48,7 @@ from voicecoach.cli.group import cli, env_of, prepare, voice_of, voice_options, 
     type=click.Path(),
     default=None,
     metavar="DIR",
-    help="Also write one numbered track per exercise into DIR, with an .m3u playlist.",
+    help="Also write one numbered track per exercise into DIR, with an .m3u8 playlist.",
 )
 @click.option(
     "--jobs",
@@ -85,6 +85,7 @@ def render_cmd(
 
     from voicecoach.adapters import encode
     from voicecoach.app import batch, render
+    from voicecoach.core.timefmt import minutes_seconds
     from voicecoach.errors import UsageError
     from voicecoach.routine import resources
 
@@ -117,8 +118,7 @@ def render_cmd(
         return click.progressbar(length=length, label=label, file=sys.stderr)
 
     def wrote(path: Path, seconds: float, size: int, extra: str = "") -> None:
-        minutes, secs = divmod(round(seconds), 60)
-        click.echo(f"Wrote {path} ({minutes}:{secs:02d}, {size / 1e6:.1f} MB{extra})")
+        click.echo(f"Wrote {path} ({minutes_seconds(seconds)}, {size / 1e6:.1f} MB{extra})")
 
     if folder is not None:
         if captions_file is not None or split_dir is not None:

@@ -9,6 +9,14 @@ and its phrase do.
 from __future__ import annotations
 
 
+def minutes_seconds(seconds: float) -> str:
+    """``m:ss`` (``h:mm:ss`` past an hour), to the nearest second: a length as people
+    read it in a listing or a player."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def milliseconds(samples: int, rate: int) -> int:
     """Samples to whole milliseconds, rounding halves up (the one rounding used)."""
     return (samples * 2000 + rate) // (2 * rate)

@@ -43,6 +43,24 @@ def safe_filename(title: str, limit: int = 120) -> str:
     return name
 
 
+def named_chapters(chapters: Sequence[Chapter]) -> tuple[Chapter, ...]:
+    """The chapters as a player lists them: each rest named for what it leads to ("Rest
+    before Leg lift"), since a list of identical "Rest" entries says nothing.
+
+    A rest is a chapter whose index an earlier chapter already has (the exercise it
+    follows: see ``plan_tracks``); the chapter after it is the exercise it leads to.
+    """
+    seen: set[int] = set()
+    out = []
+    for i, c in enumerate(chapters):
+        after = chapters[i + 1] if i + 1 < len(chapters) else None
+        if c.index >= 0 and c.index in seen and after is not None and after.index >= 0:
+            c = replace(c, title=f"{c.title} before {after.title}")
+        seen.add(c.index)
+        out.append(c)
+    return tuple(out)
+
+
 def plan_tracks(timeline: Timeline) -> list[Track]:
     """One track per exercise chapter; welcome, rests and finish folded in (see above).
 
@@ -76,7 +94,9 @@ def track_name(track: Track, count: int, ext: str) -> str:
 
 
 def playlist(tracks: Sequence[Track], names: Sequence[str], rate: int, title: str) -> str:
-    """An extended M3U playlist: durations in whole seconds, paths relative to it."""
+    """An extended M3U playlist (``.m3u8``: UTF-8 by definition, where a plain ``.m3u``
+    is read in the player's local code page), durations in whole seconds, paths relative
+    to it."""
     lines = ["#EXTM3U", f"#PLAYLIST:{' '.join(title.split())}"]
     for track, name in zip(tracks, names, strict=True):
         seconds = round((track.end - track.start) / rate)
