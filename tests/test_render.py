@@ -328,7 +328,12 @@ NAME_IT = "name it .wav, .flac, .ogg, .opus or .mp3"
          "Error: cannot write /dev/full: the disk is full"),
         (["-o", "x.mp3", "--format", "wav"], 2,
          "Error: x.mp3 names the mp3 format, but --format says wav"),
-        ([], 2, "Error: render needs -o FILE (or -o FOLDER/), or --split DIR"),
+        (["-o", "x.opus", "--bitrate", "300"], 2,
+         "Error: --bitrate 300 is out of range for OPUS: use 6 to 256 (kbps)"),
+        (["--bitrate", "40"], 2, "Error: --bitrate 40 is not an MP3 bit rate at 22050 Hz: "
+         "use 56, 64, 80, 96, 112, 128, 144 or 160"),
+        (["-o", "x.flac", "--bitrate", "64"], 2,
+         "Error: --bitrate is for .mp3, .ogg and .opus: .flac is lossless"),
         (["-o", "out/", "--captions", "c.vtt"], 2,
          "Error: --captions and --split take one routine written to one file"),
         (["-o", "x.wav", "--captions", "x.txt"], 2,
@@ -355,6 +360,20 @@ def test_cli_renders_several_routines_into_a_folder(
     result = run("render", refs[0], "-o", "single/", "--sample-rate", "44100")
     assert result.exit_code == 0, result.output
     assert decode(tmp_path / "single" / "one.mp3")[1] == 44100
+
+
+def test_cli_without_output_writes_the_routine_name_here(
+    run: Callable[..., Any], tmp_path: Path
+) -> None:
+    result = run("render", "short.yaml")
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "short.mp3"
+    assert result.output.startswith(f"Wrote {out} (1:48, ") and decode(out)[1] == 22050
+    result = run("render", "short.yaml", "--format", "opus", "--bitrate", "16")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Wrote {tmp_path / 'short.opus'} (")
+    assert ffprobe(tmp_path / "short.opus")["streams"][0]["codec_name"] == "opus"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["short.mp3", "short.opus", "short.yaml"]
 
 
 def test_cli_split(run: Callable[..., Any], tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """Write a session to an audio file: WAV, FLAC, Ogg Vorbis, Ogg Opus or MP3.
 
-All through libsndfile (soundfile's bundled build; no ffmpeg), a chunk at a time, so
-memory stays flat however long the session. The format comes from the extension.
+WAV, FLAC, Vorbis and MP3 through libsndfile (soundfile's bundled build), Opus through
+ffmpeg (``opus`` says why), a chunk at a time, so memory stays flat however long the
+session. The format comes from the extension.
 
 - Resampling (``out_rate``, and always for Opus, which only takes 8/12/16/24/48 kHz)
   is soxr's streaming resampler, chunk by chunk: a real low-pass resampler, no
@@ -9,6 +10,11 @@ memory stays flat however long the session. The format comes from the extension.
   its time.
 - MP3 is constant bit rate (64 kbps mono at 16-24 kHz, 96 kbps at 32-48 kHz): podcast
   players seek and jump to chapters exactly in CBR files, only approximately in VBR.
+- Opus is 24 kbps (variable) by default, mono at 48 kHz: speech needs no more. Measured
+  on the flagship (19:21), against the 22050 Hz session: at 24 kbps the 8-11 kHz band
+  keeps its energy within 0.3 dB (16 kbps loses 2.2 dB of it: the top of the voice and
+  the cues' clicks dull) and the file is 2.2 MB; 32 kbps adds 0.7 MB for 1.6 dB of
+  waveform SNR that speech does not need. ``--bitrate`` sets any of the lossy formats.
   A long MP3 is encoded in pieces on all cores and joined exactly (see ``mp3``).
 - Tags and chapters: see ``tagging``.
 - The file is written atomically (``outfile``): nothing appears at the target until
@@ -24,7 +30,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voicecoach.adapters import codec, mp3, outfile, tagging
+from voicecoach.adapters import codec, mp3, opus, outfile, tagging
 from voicecoach.adapters.codec import Format
 from voicecoach.core.tags import Tags
 from voicecoach.core.timeline import SAMPLE_RATE, Chapter
@@ -33,7 +39,17 @@ from voicecoach.errors import OutputError, UsageError, VoicecoachError
 if TYPE_CHECKING:
     from voicecoach.audio.mix import Samples
 
-__all__ = ["FORMATS", "Format", "Tags", "Written", "format_for", "output_rate", "write_audio"]
+__all__ = [
+    "BITRATES",
+    "FORMATS",
+    "Format",
+    "Tags",
+    "Written",
+    "check_bitrate",
+    "format_for",
+    "output_rate",
+    "write_audio",
+]
 
 Progress = Callable[[int], None]  # called with the number of input samples just encoded
 Seek = Callable[[int, int], Iterable["Samples"]]  # the chunks of samples [start, stop)
@@ -53,6 +69,9 @@ FORMATS: dict[str, Format] = {
         ),
     )
 }
+OPUS_KBPS = 24  # the default: see above
+# The bit rates (kbps) each lossy format takes, mono; MP3's also depend on the rate.
+BITRATES: dict[str, tuple[int, int]] = {"mp3": (8, 320), "ogg": (11, 31), "opus": (6, 256)}
 _NO_TAGS = Tags()
 _WAV_LIMIT = 0xFFFFFFFF - 1024  # bytes of samples a RIFF header can count, with room for tags
 _NAMES = ", ".join(f".{e}" for e in list(FORMATS)[:-1]) + f" or .{list(FORMATS)[-1]}"
@@ -93,6 +112,27 @@ def output_rate(fmt: Format, rate: int, requested: int | None = None) -> int:
     return min((r for r in fmt.rates if r >= want), default=max(fmt.rates))
 
 
+def check_bitrate(ext: str, kbps: int | None, rate: int | None = None) -> None:
+    """A one-line UsageError if ``kbps`` is not a bit rate format ``ext`` takes (MP3:
+    one of the standard rates its MPEG version has at ``rate``, big enough for LAME's
+    gapless Info frame)."""
+    if kbps is None:
+        return
+    if ext not in BITRATES:
+        raise UsageError(f"--bitrate is for .mp3, .ogg and .opus: .{ext} is lossless")
+    if ext == "mp3" and rate is not None:
+        allowed = mp3.bitrates(rate)
+        if kbps not in allowed:
+            rates = ", ".join(map(str, allowed[:-1])) + f" or {allowed[-1]}"
+            raise UsageError(f"--bitrate {kbps} is not an MP3 bit rate at {rate} Hz: use {rates}")
+        return
+    low, high = BITRATES[ext]
+    if not low <= kbps <= high:
+        raise UsageError(
+            f"--bitrate {kbps} is out of range for {ext.upper()}: use {low} to {high} (kbps)"
+        )
+
+
 def write_audio(
     path: Path,
     chunks: Iterable[Samples],
@@ -107,6 +147,7 @@ def write_audio(
     seek: Seek | None = None,
     quiet: Sequence[tuple[int, int]] = (),
     threads: int | None = None,
+    bitrate: int | None = None,
 ) -> Written:
     """Write ``chunks`` (mono int16 at ``rate``, ``total`` samples in all) to ``path``.
 
@@ -114,16 +155,20 @@ def write_audio(
     are in samples at ``rate``. ``seek(start, stop)``, if given, yields the same
     samples from anywhere and ``quiet`` lists ``[start, stop)`` spans known to be
     silent: with both, a long MP3 is encoded in ``threads`` pieces at once (default:
-    one per core). Raises UsageError (unknown format) or OutputError.
+    one per core). ``bitrate`` (kbps) for the lossy formats. Raises UsageError (unknown
+    format, a bit rate out of range) or OutputError.
     """
     form = format_for(path, fmt)
     if total <= 0:
         raise VoicecoachError(f"nothing to write to {path}: the session is empty")
     final_rate = output_rate(form, rate, out_rate)
+    check_bitrate(form.ext, bitrate, final_rate)
+    if form.ext == "opus":
+        opus.ffmpeg()  # none: say so before any work
     if form.ext == "wav" and total * final_rate // rate * 2 > _WAV_LIMIT:
         # A RIFF WAV file cannot pass 4 GiB (a day at 48 kHz): RF64 is WAV's big sibling.
         form = replace(form, container="RF64")
-    job = codec.Job(form, rate, final_rate, tags)
+    job = codec.Job(form, rate, final_rate, tags, bitrate)
     workers = threads if threads is not None else (os.cpu_count() or 1)
     with outfile.atomic(path) as (file, tgt):
         if form.ext == "mp3":
@@ -132,9 +177,16 @@ def write_audio(
             )
         else:
             with open(file, "r+b" if not tgt.direct else "wb") as f:
-                frames = codec.encode_stream(
-                    f, 0, job, codec.counted(chunks, total), None, progress or codec.no_progress
-                )
+                source = codec.counted(chunks, total)
+                if form.ext == "opus":
+                    kbps = bitrate or OPUS_KBPS
+                    frames = opus.encode(
+                        f, job, source, kbps, progress or codec.no_progress, tgt.shown
+                    )
+                else:
+                    frames = codec.encode_stream(
+                        f, 0, job, source, None, progress or codec.no_progress
+                    )
             if form.ext in ("ogg", "opus", "flac") and not tgt.direct:
                 _vorbis_comments(file, tgt, form.ext, tags, chapters, rate)
         size = 0

@@ -39,11 +39,12 @@ class AudioFiles:
         seek: Callable[[int, int], Iterable[Samples]] | None = None,
         quiet: Sequence[tuple[int, int]] = (),
         threads: int | None = None,
+        bitrate: int | None = None,
     ) -> encode.Written:
         return encode.write_audio(
             path, chunks, total=total, rate=rate, out_rate=out_rate, chapters=chapters,
             tags=tags if tags is not None else Tags(), progress=progress, fmt=fmt, seek=seek,
-            quiet=quiet, threads=threads,
+            quiet=quiet, threads=threads, bitrate=bitrate,
         )  # fmt: skip
 
     def check_target(self, path: Path) -> None:

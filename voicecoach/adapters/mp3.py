@@ -44,6 +44,14 @@ SEAM = 1152  # DELAY plus LAME's minimum end padding: the samples a join leaves 
 
 _BITRATES_V1 = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 _BITRATES_V2 = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
+# The lowest bit rate (kbps) at each sample rate whose frames are big enough for LAME
+# to write its Info frame (about 170 bytes: 48 kbps at 22050 Hz makes 156-byte frames
+# and gets none). Without it no decoder trims the encoder delay (every event 50 ms
+# late) and pieces cannot be joined. Measured with LAME 3.100 through libsndfile.
+_INFO_MIN = {
+    8000: 24, 11025: 32, 12000: 32, 16000: 40, 22050: 56, 24000: 64,
+    32000: 40, 44100: 56, 48000: 64,
+}  # fmt: skip
 _RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
 
 # Offsets inside the Info frame's tag, from the "Info"/"Xing" marker.
@@ -55,6 +63,13 @@ _PADDING = _LAME + 21  # 12 bits delay, 12 bits padding
 _MUSIC_LENGTH = _LAME + 28
 _MUSIC_CRC = _LAME + 32
 _TAG_CRC = _LAME + 34
+
+
+def bitrates(rate: int) -> tuple[int, ...]:
+    """The CBR bit rates (kbps) an MP3 at ``rate`` can be written at, gapless."""
+    table = _BITRATES_V1 if rate >= 32000 else _BITRATES_V2
+    high = codec.mp3_span(rate)[1]
+    return tuple(b for b in table[1:] if _INFO_MIN.get(rate, 64) <= b <= high)
 
 
 def frame_size(rate: int) -> int:

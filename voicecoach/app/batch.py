@@ -34,6 +34,7 @@ def render_job(
     options: VoiceOptions | None,
     threads: int | None,
     in_worker: bool = False,
+    bitrate: int | None = None,
 ) -> Outcome:
     """One routine. Errors come back as (message, exit code): exceptions with extra
     fields (RoutineError) do not survive pickling intact. In a worker process Ctrl-C
@@ -43,7 +44,13 @@ def render_job(
     try:
         session = prepare_ref(env, ref, options)
         return render_session(
-            session, out, files=env.files(), out_rate=out_rate, fmt=ext, threads=threads
+            session,
+            out,
+            files=env.files(),
+            out_rate=out_rate,
+            fmt=ext,
+            threads=threads,
+            bitrate=bitrate,
         )
     except VoicecoachError as err:
         return (str(err).replace("\n", "; "), err.exit_code)
@@ -107,6 +114,7 @@ def in_processes(
     options: VoiceOptions | None,
     workers: int,
     progress: Progress | None,
+    bitrate: int | None = None,
 ) -> list[Outcome]:
     """Run the jobs in ``workers`` processes; ``progress(1)`` as each one ends."""
     import multiprocessing
@@ -121,7 +129,8 @@ def in_processes(
     futures: list[Future[Outcome]] = []
     try:
         for ref, out in zip(refs, outs, strict=True):
-            futures.append(pool.submit(render_job, env, ref, out, ext, out_rate, options, 1, True))
+            job = (env, ref, out, ext, out_rate, options, 1, True, bitrate)
+            futures.append(pool.submit(render_job, *job))
         for _ in as_completed(futures):
             if progress:
                 progress(1)
@@ -154,6 +163,7 @@ def render_many(
     out_rate: int | None = None,
     options: VoiceOptions | None = None,
     progress: Progress | None = None,
+    bitrate: int | None = None,
 ) -> list[RenderResult]:
     """Render each routine to ``folder/<name>.<ext>``, ``jobs`` at a time in worker
     processes, each preparing its session in ``env`` (pickled: its factories must be
@@ -167,11 +177,11 @@ def render_many(
     results: list[Outcome] = []
     if workers == 1:
         for ref, out in zip(refs, outs, strict=True):
-            results.append(render_job(env, ref, out, ext, out_rate, options, None))
+            results.append(render_job(env, ref, out, ext, out_rate, options, None, bitrate=bitrate))
             if progress:
                 progress(1)
     else:
-        results = in_processes(env, refs, outs, ext, out_rate, options, workers, progress)
+        results = in_processes(env, refs, outs, ext, out_rate, options, workers, progress, bitrate)
     failed = [(ref, r) for ref, r in zip(refs, results, strict=True) if isinstance(r, tuple)]
     if failed:
         detail = "; ".join(f"{ref}: {msg}" for ref, (msg, _) in failed)

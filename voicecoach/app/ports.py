@@ -211,6 +211,7 @@ class AudioFiles(Protocol):
         seek: Callable[[int, int], Iterable[Samples]] | None = None,
         quiet: Sequence[tuple[int, int]] = (),
         threads: int | None = None,
+        bitrate: int | None = None,
     ) -> WrittenAudio:
         """Encode ``chunks`` (mono int16 at ``rate``, ``total`` samples) into ``path``."""
         ...

@@ -120,6 +120,7 @@ def render_session(
     progress: Progress | None = None,
     fmt: str | None = None,
     threads: int | None = None,
+    bitrate: int | None = None,
 ) -> RenderResult:
     """Write the whole session to ``out`` (and its captions to ``captions``)."""
     files.format_ext(out, fmt)  # a bad name fails before any work
@@ -151,6 +152,7 @@ def render_session(
             seek=lambda start, stop: mixer.chunks(start, stop),
             quiet=quiet_spans(timeline),
             threads=threads,
+            bitrate=bitrate,
         )
     return RenderResult(
         out,
@@ -210,6 +212,7 @@ def render_split(
     out_rate: int | None = None,
     progress: Progress | None = None,
     threads: int | None = None,
+    bitrate: int | None = None,
 ) -> SplitResult:
     """Write one numbered track per exercise into ``folder``, plus a playlist."""
     form = files.format_ext(folder, ext)
@@ -246,6 +249,7 @@ def render_split(
             progress=report,
             fmt=form,
             threads=1,
+            bitrate=bitrate,
         )
 
     try:

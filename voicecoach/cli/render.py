@@ -37,6 +37,14 @@ from voicecoach.cli.group import cli, env_of, prepare, voice_of, voice_options, 
     help="Resample to N Hz (default: 22050; Opus always 48000 or its nearest rate >= N).",
 )
 @click.option(
+    "--bitrate",
+    type=int,
+    default=None,
+    metavar="KBPS",
+    help="Bit rate: .mp3 a standard CBR rate (56-160 at 22050 Hz; default 64), .ogg 11-31 "
+    "(average), .opus 6-256 (default 24, plenty for speech).",
+)
+@click.option(
     "--captions",
     type=click.Path(),
     default=None,
@@ -65,6 +73,7 @@ def render_cmd(
     output: str | None,
     fmt: str | None,
     sample_rate: int | None,
+    bitrate: int | None,
     captions: str | None,
     split: str | None,
     jobs: int | None,
@@ -75,7 +84,8 @@ def render_cmd(
 ) -> None:
     """Write a session to an audio file with chapters, tags and optional captions.
 
-    One ROUTINE and -o FILE writes that file; several routines (or -o DIR/) write
+    One ROUTINE and -o FILE writes that file; without -o, ROUTINE.mp3 (or the
+    --format's extension) in the current folder. Several routines (or -o DIR/) write
     DIR/<routine>.<format> each, using every core. --split DIR writes one track per
     exercise plus a playlist. Nothing appears at a target until it is complete.
     """
@@ -93,8 +103,13 @@ def render_cmd(
     files = env.files()
     options = voice_of(verbosity, voice, rate, volume)
     refs = list(routines) or [resources.DEFAULT_ROUTINE]
-    if output is None and split is None:
-        raise UsageError("render needs -o FILE (or -o FOLDER/), or --split DIR")
+    here = output is None and split is None  # ROUTINE.mp3 in the current folder
+    if here and len(refs) > 1:
+        output = "."
+    elif here:
+        from voicecoach.routine import loader
+
+        output = str(Path(f"{loader.load(refs[0]).name}.{fmt or 'mp3'}").absolute())
     out = Path(output) if output is not None else None
     captions_file = Path(captions) if captions is not None else None
     split_dir = Path(split) if split is not None else None
@@ -111,6 +126,13 @@ def render_cmd(
         else:
             file_fmt = fmt
             encode.format_for(out, file_fmt)  # no format at all: one line saying so
+
+    from voicecoach.core.timeline import SAMPLE_RATE
+
+    # A bit rate the format does not take: one line, before any work.
+    encode.check_bitrate(
+        ext, bitrate, encode.output_rate(encode.FORMATS[ext], SAMPLE_RATE, sample_rate)
+    )
 
     def bar(length: int, label: str) -> contextlib.AbstractContextManager[Any]:
         if not sys.stderr.isatty():
@@ -134,6 +156,7 @@ def render_cmd(
                 options=options,
                 env=env,
                 progress=getattr(b, "update", None),
+                bitrate=bitrate,
             )
         for r in results:
             wrote(r.path, r.duration, r.size)
@@ -154,6 +177,7 @@ def render_cmd(
                 captions=captions_file,
                 progress=getattr(b, "update", None),
                 fmt=file_fmt,
+                bitrate=bitrate,
             )
         wrote(result.path, result.duration, result.size, f", {result.chapters} chapters")
         if result.captions is not None:
@@ -171,6 +195,7 @@ def render_cmd(
                 files=files,
                 out_rate=sample_rate,
                 progress=getattr(b, "update", None),
+                bitrate=bitrate,
             )
         size = sum(t.size for t in tracks.tracks)
         seconds = length / session.timeline.sample_rate
