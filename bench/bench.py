@@ -45,12 +45,13 @@ AUDITION_S = 0.5
 FIRST_SOUND_S = 0.5
 
 # A child that runs `voicecoach run ARGS...` as the console script does, with the sound
-# output replaced: its first play() writes the wall-clock time and ends the process.
-# (Only this harness does that: nothing a user can set changes the real command.)
+# output replaced: its first play() or first samples streamed write the wall-clock time
+# and end the process. (Only this harness does that: nothing a user can set changes the
+# real command.)
 _RUN_HARNESS = textwrap.dedent(
     """
     import os, sys, time
-    from voicecoach.adapters import audio_out
+    from voicecoach.cli import env
 
     class FirstPlay:
         def play(self, samples, rate):
@@ -58,7 +59,13 @@ _RUN_HARNESS = textwrap.dedent(
                 f.write(repr(time.time()))
             os._exit(0)
 
-    audio_out.default_output = FirstPlay
+        def stream(self, rate):
+            return self
+
+        def feed(self, samples):
+            self.play(samples, 0)
+
+    env.output = FirstPlay
     from voicecoach.cli import main
     sys.argv = ["voicecoach", *sys.argv[1:]]
     main()
@@ -329,8 +336,7 @@ def main() -> None:
             plays, rss = first_play(routines[-1][1], tmp, long_env, runs=3)
             plays.sort()
             print(f"   the same, 2-hour routine     {plays[0]:6.2f} s    (median "
-                  f"{plays[len(plays) // 2]:.2f} s of {len(plays)}, RSS {rss:.0f} MB: "
-                  "the player mixes a stretch into one buffer before playing it)")  # fmt: skip
+                  f"{plays[len(plays) // 2]:.2f} s of {len(plays)}, RSS {rss:.0f} MB)")  # fmt: skip
         heard = first_sound("back-strength", tmp, warm_env)
         if heard is None:
             print("run: first sound heard          n/a (PulseAudio not installed)")

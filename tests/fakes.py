@@ -183,6 +183,7 @@ class Played:
     rate: int
     started: float
     stopped: int | None = None  # samples heard when stopped; None if it played to the end
+    ended: bool = True  # a stream: False until its end() (it plays on, silent, till then)
 
     @property
     def heard(self) -> int:
@@ -201,12 +202,23 @@ class RecordingOut:
     plays: list[Played] = field(default_factory=list)
 
     def play(self, samples: Samples, rate: int) -> Playback:
-        for earlier in self.plays:  # like a real device, one buffer ends before the next
-            if earlier.stopped is None and self._at(earlier) < len(earlier.samples):
-                raise AssertionError("a new buffer started while another was still playing")
-        played = Played(samples.copy(), rate, self.clock())
-        self.plays.append(played)
+        played = self._new(samples.copy(), rate)
         return _FakePlayback(self, played)
+
+    def stream(self, rate: int) -> _FakeFeed:
+        """A stream: one entry in ``plays``, its samples growing as they are fed. It starts
+        when opened (the player feeds its first block at once)."""
+        return _FakeFeed(self, self._new(np.zeros(0, dtype=np.int16), rate, ended=False))
+
+    def _new(self, samples: Samples, rate: int, ended: bool = True) -> Played:
+        for earlier in self.plays:  # like a real device, one buffer ends before the next
+            if earlier.stopped is None and (
+                not earlier.ended or self._at(earlier) < len(earlier.samples)
+            ):
+                raise AssertionError("a new buffer started while another was still playing")
+        played = Played(samples, rate, self.clock(), ended=ended)
+        self.plays.append(played)
+        return played
 
     def _at(self, played: Played) -> int:
         heard = round((self.clock() - played.started) * played.rate)
@@ -219,7 +231,8 @@ class _FakePlayback:
         self._played = played
 
     def is_playing(self) -> bool:
-        return self._out._at(self._played) < self._played.heard
+        played = self._played
+        return (played.stopped is None and not played.ended) or self._out._at(played) < played.heard
 
     def played(self) -> int:
         return self._out._at(self._played)
@@ -229,7 +242,7 @@ class _FakePlayback:
 
     def wait(self, timeout: float) -> bool:
         left = self._left()
-        if left <= timeout:
+        if left <= timeout and (self._played.ended or self._played.stopped is not None):
             self._out.clock.sleep(left)
             return True
         self._out.clock.sleep(timeout)
@@ -244,6 +257,23 @@ class _FakePlayback:
         if wait:
             self._out.clock.sleep((self._played.stopped - at) / self._played.rate)
         return self._played.stopped
+
+
+class _FakeFeed(_FakePlayback):
+    """A stream the player feeds. Fed too late, it would have gone silent: that fails."""
+
+    def feed(self, samples: Samples) -> None:
+        played = self._played
+        assert not played.ended, "fed after end()"
+        if self._out._at(played) >= len(played.samples) > 0:
+            raise AssertionError("the stream ran dry: fed too late")
+        played.samples = np.concatenate([played.samples, samples])
+
+    def queued(self) -> int:
+        return len(self._played.samples) - self._out._at(self._played)
+
+    def end(self) -> None:
+        self._played.ended = True
 
 
 # -- keys -----------------------------------------------------------------------------------

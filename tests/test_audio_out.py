@@ -117,6 +117,132 @@ print(out.play(np.zeros(0, np.int16), RATE).wait(0.0))
     assert _child(pulse, body, 0.3) == ["True", n, n, "False", "True"]
 
 
+# -- the live run's stream (sounddevice) ----------------------------------------------------
+
+STREAMER = """
+import sys, time, numpy as np
+from voicecoach.adapters.audio_out import SimpleaudioOut
+from voicecoach.adapters.stream_out import StreamOut
+RATE = 22050
+t = np.arange(round(float(sys.argv[1]) * RATE)) / RATE
+tone = (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16)
+BLOCK = RATE // 2
+{body}
+"""
+
+
+def _streamer(pulse: PulseServer, body: str, seconds: float) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", STREAMER.format(body=body), str(seconds)],
+        capture_output=True, text=True, env=pulse.client_env(), timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    return done.stdout.split()
+
+
+def _silences_ms(recorded: np.ndarray) -> list[float]:
+    """The silent stretches (2 ms windows under -30 dBFS) inside the recorded tone."""
+    x = np.abs(recorded.astype(np.int32))
+    loud = np.flatnonzero(x > 500)
+    x = x[loud[0] : loud[-1]]
+    w = 96  # 2 ms at 48 kHz: the 440 Hz tone peaks in every window
+    peaks = x[: len(x) // w * w].reshape(-1, w).max(axis=1)
+    quiet = np.concatenate([[False], peaks < 1000, [False]])
+    edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
+    return [float(n) * w / CAPTURE_RATE * 1000 for n in edges[1::2] - edges[::2]]
+
+
+@pytest.mark.audio
+def test_a_stream_fed_in_blocks_plays_without_a_gap(pulse: PulseServer) -> None:
+    body = """
+s = StreamOut().stream(RATE)
+for at in range(0, len(tone), BLOCK):
+    while s.queued() > RATE:  # about a second ahead, as the player keeps it
+        time.sleep(0.02)
+    s.feed(tone[at : at + BLOCK])
+s.end()
+print(s.wait(30.0), s.played(), s.is_playing(), s.underruns)
+"""
+    with Capture(pulse) as capture:
+        words = _streamer(pulse, body, 6.0)
+        time.sleep(0.3)
+        recorded = capture.stop()
+    assert words == ["True", str(6 * 22050), "False", "0"]
+    loud = np.flatnonzero(np.abs(recorded.astype(np.int32)) > 500)
+    heard = (loud[-1] - loud[0]) / CAPTURE_RATE
+    print(f"\n12 blocks: heard {heard:.4f} s of 6 s, silences {_silences_ms(recorded)} ms")
+    assert _silences_ms(recorded) == []  # not one seam heard
+    assert abs(heard - 6.0) < 0.005  # all of it, the end too
+
+
+@pytest.mark.audio
+def test_simpleaudio_buffers_back_to_back_leave_a_gap_at_every_seam(pulse: PulseServer) -> None:
+    """Why the live run streams with sounddevice: simpleaudio, one play_buffer per block,
+    each started as the one before ends, leaves a hole at every seam (measured 9-20 ms)."""
+    body = """
+import simpleaudio
+handle = None
+for at in range(0, len(tone), 2 * BLOCK):
+    while handle is not None and handle.is_playing():
+        time.sleep(0.0005)
+    handle = simpleaudio.play_buffer(np.ascontiguousarray(tone[at : at + 2 * BLOCK]), 1, 2, RATE)
+handle.wait_done()
+"""
+    with Capture(pulse) as capture:
+        _streamer(pulse, body, 5.0)
+        time.sleep(0.3)
+        recorded = capture.stop()
+    gaps = _silences_ms(recorded)
+    print(f"\nsimpleaudio, 5 blocks of 1 s: gaps {gaps} ms")
+    assert len(gaps) == 4 and min(gaps) >= 2.0
+
+
+@pytest.mark.audio
+def test_a_stopped_stream_reports_exactly_what_was_heard(pulse: PulseServer) -> None:
+    body = """
+s = StreamOut().stream(RATE)
+s.feed(tone)
+playing = s.is_playing()
+time.sleep(1.0)
+early = s.played()
+t0 = time.monotonic()
+reached = s.stop()
+took = time.monotonic() - t0
+print(playing, early, reached, s.is_playing(), s.stop(), s.played(), round(took, 3))
+"""
+    with Capture(pulse) as capture:
+        words = _streamer(pulse, body, 5.0)
+        time.sleep(0.3)
+        recorded = capture.stop()
+    playing, early, reached, after, again, played, took = words
+    assert (playing, after) == ("True", "False")
+    assert 0.7 * RATE < int(early) < 1.3 * RATE
+    assert reached == again == played
+    loud = np.flatnonzero(np.abs(recorded.astype(np.int32)) > 1000)
+    heard = (loud[-1] - loud[0]) / CAPTURE_RATE
+    print(f"\nstop(): reported {int(reached) / RATE:.4f} s, heard {heard:.4f} s, took {took} s")
+    assert abs(int(reached) / RATE - heard) < 0.010
+    assert float(took) < 0.3  # silent as fast as simpleaudio's drain, or faster
+
+
+def test_recording_out_streams_what_is_fed_and_plays_on_until_the_end() -> None:
+    clock = FakeClock()
+    out = RecordingOut(clock)
+    feed = out.stream(RATE)
+    feed.feed(np.ones(RATE, np.int16))
+    assert feed.queued() == RATE
+    assert not feed.wait(0.5) and feed.queued() == RATE // 2
+    feed.feed(np.ones(RATE, np.int16))
+    feed.end()
+    assert feed.wait(5.0) and clock.now == pytest.approx(1002.0)
+    assert out.plays[0].heard == 2 * RATE
+    late = out.stream(RATE)
+    late.feed(np.ones(RATE, np.int16))
+    clock.sleep(2.0)
+    with pytest.raises(AssertionError, match="ran dry"):
+        late.feed(np.ones(RATE, np.int16))
+
+
 def test_recording_out_plays_in_fake_time_and_drains_on_stop() -> None:
     clock = FakeClock()
     out = RecordingOut(clock, drain=0.3)

@@ -195,6 +195,21 @@ def test_every_cue_is_within_10_ms_of_the_timeline_and_nothing_drifts(live: Live
     assert abs(timing.drift_ms_per_min) <= 1.0
 
 
+def test_the_stream_outlasts_its_buffers_many_times_and_every_cue_is_found(
+    live: LiveRun,
+) -> None:
+    """The run streams the session a block at a time (app/playback.py): every cue, the
+    last ones after many blocks were mixed, fed and played, lands on its sample."""
+    from voicecoach.app import playback
+
+    rate = live.prepared.timeline.sample_rate
+    buffers = round((playback.AHEAD + playback.BLOCK) * rate)
+    assert live.prepared.timeline.length > 5 * buffers
+    assert len(live.timing.onsets) == len(live.cues)
+    late = [o for o in live.timing.onsets if o.start > 5 * buffers]
+    assert late and all(o.score > 0.9 for o in late)
+
+
 def test_the_pause_loses_nothing_and_repeats_nothing(live: LiveRun) -> None:
     from voicecoach.app import player
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from voicecoach.app.ports import AudioOut, Playback
+from voicecoach.app.ports import Playback
 from voicecoach.errors import AudioDeviceError
 
 if TYPE_CHECKING:
@@ -221,8 +221,3 @@ def quick_level(clip: Samples) -> Samples:
     peak = float(np.max(np.abs(x)))
     gain = min(0.17 * 32768 / rms, 0.89 * 32768 / peak)
     return np.clip(np.round(x * gain), -32768, 32767).astype(np.int16)
-
-
-def default_output() -> AudioOut:
-    """The output ``voicecoach run`` plays through (tests replace this function)."""
-    return SimpleaudioOut()

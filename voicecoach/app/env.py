@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING
 
 from voicecoach.app.ports import (
     AudioFiles,
-    AudioOut,
     HistoryRecorder,
     KeySource,
     Progress,
     StatusSink,
+    StreamingOut,
     Synth,
 )
 from voicecoach.core.model import Routine, Verbosity, Voice
@@ -44,7 +44,7 @@ class Env:
     speech: Callable[[Voice], Synth]  # the speech engine for a voice
     sounds: Callable[[tuple[tuple[str, str], ...]], Mapping[str, Samples]]  # cue sounds,
     # with a routine's own (cue name, file) overrides
-    output: Callable[[], AudioOut]  # the sound device
+    output: Callable[[], StreamingOut]  # the sound device
     quick_level: Callable[[Samples], Samples]  # a notice's level, before loudness loads
     keys: Callable[[], AbstractContextManager[KeySource | None]]  # None: no terminal
     status: Callable[[], StatusSink | None]  # the status line; None: no terminal

@@ -1,10 +1,13 @@
-"""Playback for the live run: the session's samples to the AudioOut port, buffer by buffer.
+"""Playback for the live run: the session's samples streamed to the sound output.
 
 Timing: everything from the current position to the next point where the user must act
-(a manual-advance wait, or the end) goes to the device as ONE buffer of the mixer's
-samples, the very samples ``render`` writes, so the device's clock keeps every cue
-where the timeline puts it. Nothing is timed by sleeping; the player only polls keys
-and the status line.
+(a manual-advance wait, or the end) goes to the device as ONE stream of the mixer's
+samples, the very samples ``render`` writes, rendered in blocks of ``BLOCK`` and fed
+``AHEAD`` before the device needs them; the stream plays them back to back, so the
+device's clock keeps every cue where the timeline puts it. Memory stays flat in the
+routine's length: a few seconds of samples are held, never the session (a 2-hour
+routine mixed into one buffer held about 320 MB). Nothing is timed by sleeping; the
+player polls keys and the status line, and tops the stream up as it goes.
 
 Each key is confirmed by voice, in the session's voice, because the user is not
 looking. A confirmation leads the next buffer (phrase, short gap, session audio), so the
@@ -17,7 +20,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from voicecoach.app.ports import AudioOut, KeySource, Playback
+from voicecoach.app.ports import Feed, KeySource, Playback, StreamingOut
 from voicecoach.core.timeline import to_samples
 
 if TYPE_CHECKING:
@@ -26,6 +29,11 @@ if TYPE_CHECKING:
 
 CONFIRM_GAP = to_samples(0.5)  # silence between a confirmation and the session audio
 POLL = 0.05  # seconds: how often keys and the status line are looked at
+# Mixed a block at a time, kept this far ahead of the device: more than the longest the
+# player's loop can be busy between two top-ups (synthesizing a confirmation ahead of
+# need, a few tenths of a second), so the stream never runs dry.
+BLOCK = 2.0  # seconds
+AHEAD = 4.0  # seconds
 
 
 class Deck:
@@ -35,7 +43,7 @@ class Deck:
     def __init__(
         self,
         session: Session,
-        out: AudioOut,
+        out: StreamingOut,
         keys: KeySource | None,
         on_first_sound: Callable[[], None],
     ) -> None:
@@ -49,6 +57,10 @@ class Deck:
         self._seg_pos = 0  # timeline position of the buffer's first session sample
         self._seg_lead = 0  # samples of confirmation (and gap) before it
         self.seg_stop = 0  # timeline position where the buffer's session audio ends
+        self._feed: Feed | None = None  # the session's stream, while samples are left to feed
+        self._next = 0  # the timeline position to render next into it
+        self._block = round(BLOCK * self.rate)
+        self._ahead = round(AHEAD * self.rate)
         # Phrases a key may need, synthesized while the session plays (see warm_up).
         self.warm: deque[str] = deque()
 
@@ -62,11 +74,15 @@ class Deck:
 
     def play(self, samples: Samples) -> Playback:
         self.silence()
+        self._feed = None
+        return self._started(self.out.play(samples, self.rate))
+
+    def _started(self, handle: Playback) -> Playback:
         first = self.handle is None
-        self.handle = self.out.play(samples, self.rate)
+        self.handle = handle
         if first:
             self.on_first_sound()
-        return self.handle
+        return handle
 
     def silence(self) -> None:
         """End whatever is playing (a confirmation), letting it drain."""
@@ -94,23 +110,36 @@ class Deck:
         return len(self.session.say(text)) / self.rate
 
     def segment(self, pos: int, stop: int, prefix: str | None) -> None:
-        """Play the session from ``pos`` to ``stop`` in one buffer, led by ``prefix``."""
-        self.play(self._buffer(pos, stop, prefix))
-
-    def _buffer(self, pos: int, stop: int, prefix: str | None) -> Samples:
+        """Play the session from ``pos`` to ``stop`` in one stream, led by ``prefix``."""
         import numpy as np
 
+        self.silence()
         head = self.session.say(prefix) if prefix else np.zeros(0, dtype=np.int16)
         self._seg_lead = len(head) + (CONFIRM_GAP if prefix else 0)
-        self._seg_pos = pos
-        self.seg_stop = stop = min(stop, self.length)
-        buf = np.zeros(self._seg_lead + max(0, stop - pos), dtype=np.int16)
-        buf[: len(head)] = head
-        at = self._seg_lead
-        for chunk in self.session.mixer.chunks(pos, stop):
-            buf[at : at + len(chunk)] = chunk
-            at += len(chunk)
-        return buf
+        self._seg_pos = self._next = pos
+        self.seg_stop = min(stop, self.length)
+        feed = self.out.stream(self.rate)
+        if prefix:
+            feed.feed(np.concatenate([head, np.zeros(CONFIRM_GAP, dtype=np.int16)]))
+        self._feed = feed
+        self._feed_block(feed)  # the first block starts the device: the sound starts
+        self._started(feed)
+        self.top_up()
+
+    def top_up(self) -> None:
+        """Mix and feed the session's stream until it holds ``AHEAD`` (at most a block)."""
+        feed = self._feed
+        if feed is not None and feed.queued() < self._ahead:
+            self._feed_block(feed)
+
+    def _feed_block(self, feed: Feed) -> None:
+        stop = min(self._next + self._block, self.seg_stop)
+        if stop > self._next:
+            feed.feed(self.session.mixer.render(self._next, stop))
+            self._next = stop
+        if self._next >= self.seg_stop:
+            feed.end()
+            self._feed = None
 
     def position(self) -> int:
         """The timeline position the session's buffer has reached."""
@@ -118,7 +147,8 @@ class Deck:
         return min(self.seg_stop, self._seg_pos + max(0, played - self._seg_lead))
 
     def stop_segment(self) -> int:
-        """Stop the session buffer; the timeline position the sound really reached."""
+        """Stop the session stream; the timeline position the sound really reached."""
+        self._feed = None
         played = self.handle.stop() if self.handle is not None else 0
         return min(self.seg_stop, self._seg_pos + max(0, played - self._seg_lead))
 

@@ -1,8 +1,8 @@
 """The live, eyes-free run: play a prepared session, answer keys, confirm by voice.
 
 Three pieces, run together here: what each key does is a pure state machine
-(core/transport.py); the sound goes to the audio output buffer by buffer, the session's
-own samples, so the device's clock keeps time (app/playback.py); the history recorder
+(core/transport.py); the sound is streamed to the audio output a few seconds ahead, the
+session's own samples, so the device's clock keeps time (app/playback.py); the history recorder
 is told what was done and for how long, pauses and pain rests excluded
 (app/accounting.py). This module is the loop: it polls keys and the status line and
 carries out each move. Nothing is timed by sleeping.
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, NoReturn
 from voicecoach.app.accounting import Accounting
 from voicecoach.app.playback import CONFIRM_GAP as CONFIRM_GAP
 from voicecoach.app.playback import Deck
-from voicecoach.app.ports import DIGITS, AudioOut, KeySource, Recorder, StatusSink
+from voicecoach.app.ports import DIGITS, KeySource, Recorder, StatusSink, StreamingOut
 from voicecoach.core import coaching as say
 from voicecoach.core.status import Guide
 from voicecoach.core.timeline import Event
@@ -80,7 +80,7 @@ class PlayResult:
 def play_session(
     session: Session,
     *,
-    out: AudioOut,
+    out: StreamingOut,
     keys: KeySource | None,
     status: StatusSink | None,
     start_index: int = 0,
@@ -114,7 +114,7 @@ class _Player:
     def __init__(
         self,
         session: Session,
-        out: AudioOut,
+        out: StreamingOut,
         keys: KeySource | None,
         status: StatusSink | None,
         recorder: Recorder | None,
@@ -202,6 +202,7 @@ class _Player:
         deck = self.deck
         deck.segment(pos, stop, prefix)
         while True:
+            deck.top_up()
             now = deck.position()
             self._track(now)
             self._show(now)

@@ -50,6 +50,31 @@ class AudioOut(Protocol):
         ...
 
 
+class Feed(Playback, Protocol):
+    """A stream being played: samples are fed a little ahead of the device, which plays
+    them back to back, without a gap; it ends once ``end`` was called and all is heard."""
+
+    def feed(self, samples: Samples) -> None:
+        """Queue mono int16 ``samples`` after those fed before."""
+        ...
+
+    def queued(self) -> int:
+        """Samples fed and not yet handed to the device."""
+        ...
+
+    def end(self) -> None:
+        """Nothing more will be fed."""
+        ...
+
+
+class StreamingOut(AudioOut, Protocol):
+    """A sound output that can also stream (the live run's)."""
+
+    def stream(self, rate: int) -> Feed:
+        """Open a stream at ``rate`` Hz; it starts with the first samples fed."""
+        ...
+
+
 # -- keys --------------------------------------------------------------------------------
 
 

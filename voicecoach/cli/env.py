@@ -18,10 +18,10 @@ if TYPE_CHECKING:
     from voicecoach.app.env import Env
     from voicecoach.app.ports import (
         AudioFiles,
-        AudioOut,
         HistoryRecorder,
         KeySource,
         StatusSink,
+        StreamingOut,
         Synth,
     )
     from voicecoach.audio.mix import Samples
@@ -41,10 +41,10 @@ def sounds(overrides: tuple[tuple[str, str], ...]) -> Mapping[str, Samples]:
     return sounds.load_sounds(overrides)
 
 
-def output() -> AudioOut:
-    from voicecoach.adapters import audio_out
+def output() -> StreamingOut:
+    from voicecoach.adapters import stream_out
 
-    return audio_out.default_output()
+    return stream_out.StreamOut()
 
 
 def quick_level(clip: Samples) -> Samples:
