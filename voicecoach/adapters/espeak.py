@@ -40,7 +40,7 @@ import io
 import threading
 import time
 import wave
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -275,6 +275,30 @@ class Engine:
                 raise SpeechError(msg) from None
         samples: Clip = np.frombuffer(data, dtype="<i2").astype(np.int16)
         return samples
+
+
+class EspeakEngine:
+    """One eSpeak NG voice at one rate: the ``speech.Engine`` for eSpeak NG.
+
+    Phrases are synthesized one after another in this process (eSpeak takes ~10 ms a
+    phrase, and it can be initialised once per process): ``synthesize_many`` keeps the
+    order it is given, so the pitch-flutter state, and so the samples, are the same as
+    ever for the same sequence of phrases.
+    """
+
+    def __init__(self, voice: str | None, rate: int) -> None:
+        driver = engine()
+        self.engine = f"{ENGINE} {driver.version}"  # in the cache key
+        self.voice = resolve_voice(voice, driver.voices)  # in the cache key
+        self.rate = rate
+        self._settings = Settings(self.voice, rate, SYNTH_VOLUME)
+
+    def synthesize(self, text: str) -> Clip:
+        return engine().synthesize(text, self._settings)
+
+    def synthesize_many(self, texts: Sequence[str]) -> Iterator[tuple[str, Clip]]:
+        for text in texts:
+            yield text, self.synthesize(text)
 
 
 def _read_voices(espeak: Any) -> tuple[VoiceEntry, ...]:

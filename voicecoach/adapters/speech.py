@@ -18,22 +18,13 @@ how loud the coach is, never the timing (see ``espeak``).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from voicecoach.adapters.clipcache import ClipCache, clip_key, default_cache_dir, level_key, trim
-from voicecoach.adapters.espeak import (
-    ENGINE,
-    MAX_RATE,
-    MIN_RATE,
-    SYNTH_VOLUME,
-    Settings,
-    engine,
-    resolve_voice,
-)
 from voicecoach.audio.levelling import LEVEL_VERSION, speech_target
-from voicecoach.core.model import Voice
+from voicecoach.core.model import ENGINES, Voice
 from voicecoach.errors import SpeechError
 
 if TYPE_CHECKING:
@@ -41,6 +32,49 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     Clip = NDArray[np.int16]
+
+MIN_RATE, MAX_RATE = 80, 450  # words per minute (eSpeak NG's range; Piper's length scale
+# 165/rate stays between 0.37 and 2.1 there)
+# The volume (percent) phrases are always synthesized at; the voice's volume is a level.
+SYNTH_VOLUME = 100
+
+
+class Engine(Protocol):
+    """A speech engine for one voice at one rate: phrase in, untrimmed mono int16 PCM at
+    ``SAMPLE_RATE`` out (``espeak.EspeakEngine``, ``piper.PiperEngine``). ``Speech`` does
+    the rest, the same for every engine: trimming, the cache, levelling."""
+
+    @property
+    def engine(self) -> str:
+        """The engine's name and version, in the cache key."""
+        ...
+
+    @property
+    def voice(self) -> str:
+        """The voice's identity, in the cache key (for a model file, its hash)."""
+        ...
+
+    @property
+    def rate(self) -> int: ...
+
+    def synthesize(self, text: str) -> Clip: ...
+
+    def synthesize_many(self, texts: Sequence[str]) -> Iterator[tuple[str, Clip]]:
+        """Every phrase's samples as it is made, in any order (on all cores if it pays)."""
+        ...
+
+
+def open_engine(voice: Voice, cache_dir: Path) -> Engine:
+    """The engine ``voice.engine`` names, for the voice (imports it only now)."""
+    if voice.engine == "piper":
+        from voicecoach.adapters.piper import PiperEngine
+
+        return PiperEngine(voice, cache_dir)
+    if voice.engine == "espeak":
+        from voicecoach.adapters.espeak import EspeakEngine
+
+        return EspeakEngine(voice.voice, voice.rate)
+    raise SpeechError(f'unknown speech engine "{voice.engine}": use {" or ".join(ENGINES)}')
 
 
 class Speech:
@@ -56,9 +90,8 @@ class Speech:
         self._cache = ClipCache(cache_dir if cache_dir is not None else default_cache_dir())
         self._memo: dict[str, Clip] = {}
         self._levelled: dict[str, Clip] = {}
-        self._settings: Settings | None = None
+        self._engine: Engine | None = None
         self._target = 0.0
-        self._engine_version = ""
         # The cache's keys as listed at the start of a batch of lookups, else None.
         self._listed: frozenset[str] | None = None
         self.synthesized = 0  # phrases this instance had the engine synthesize
@@ -92,8 +125,8 @@ class Speech:
             if progress is not None:
                 progress(0, len(todo))
             with self._cache.lock():
-                for done, text in enumerate(todo, 1):
-                    found[text] = self._raw(text)
+                for done, (text, clip) in enumerate(self._raws(todo), 1):
+                    found[text] = clip
                     if progress is not None:
                         progress(done, len(todo))
         return {text: found[text] for text in wanted}
@@ -198,11 +231,12 @@ class Speech:
         store each before the next is made: when this returns, every clip is in the
         cache, so a later lookup (a second session) never misses one being written.
 
-        Phrases are synthesized one after another under the cache's lock (each new raw
-        clip is stored before it is released). Levelling is deterministic (gains rounded
-        to 0.01 dB), so two processes levelling the same raw clip store the same
-        samples: no lock is needed for levelled clips, the atomic rename keeps every
-        entry whole.
+        Phrases are synthesized under the cache's lock (each new raw clip is stored
+        before it is released), by the engine's ``synthesize_many``: eSpeak one after
+        another in order, Piper on all cores, each clip levelled as it arrives.
+        Levelling is deterministic (gains rounded to 0.01 dB), so two processes
+        levelling the same raw clip store the same samples: no lock is needed for
+        levelled clips, the atomic rename keeps every entry whole.
 
         Levelling is done here, in line (about 3 ms a phrase: 294 ms CPU for the
         flagship's 103), not in the background. Worker threads levelling while later
@@ -220,8 +254,8 @@ class Speech:
 
         target = self.level_target
         with self._cache.lock(), self._listing(len(todo)):
-            for done, text in enumerate(todo, 1):
-                clip = normalize_speech(self._raw(text), target=target)
+            for done, (text, raw) in enumerate(self._raws(todo), 1):
+                clip = normalize_speech(raw, target=target)
                 clip.flags.writeable = False
                 self._cache.put(self._level_key(text), clip)
                 self.levels_made += 1
@@ -235,31 +269,40 @@ class Speech:
     def _level_key(self, text: str) -> str:
         return level_key(self._key(text), level=LEVEL_VERSION, target=self.level_target)
 
-    def _raw(self, text: str) -> Clip:
-        """The raw clip: from memory or the cache (another process may have stored it
-        while we waited for the lock), else synthesized and stored. Call it holding the
-        cache's lock."""
-        clip = self._lookup(text)
-        if clip is None:
-            clip = trim(engine().synthesize(text, self._resolve()))
+    def _raws(self, texts: list[str]) -> Iterator[tuple[str, Clip]]:
+        """The raw clips of ``texts``: those in memory or the cache first (another
+        process may have stored them while we waited for the lock), then the others as
+        the engine makes them (in any order), each stored as it comes. Call it holding
+        the cache's lock."""
+        missing: list[str] = []
+        for text in texts:
+            clip = self._lookup(text)
+            if clip is None:
+                missing.append(text)
+            else:
+                yield text, clip
+        if not missing:
+            return
+        for text, samples in self._resolve().synthesize_many(missing):
+            clip = trim(samples)
             clip.flags.writeable = False
             self.synthesized += 1
             self._cache.put(self._key(text), clip)
             self._memo[text] = clip
-        return clip
+            yield text, clip
 
     def _key(self, text: str) -> str:
-        settings = self._resolve()
+        engine = self._resolve()
         return clip_key(
-            engine=f"{ENGINE} {self._engine_version}",
-            voice=settings.voice,
-            rate=settings.rate,
-            volume=settings.volume,
+            engine=engine.engine,
+            voice=engine.voice,
+            rate=engine.rate,
+            volume=SYNTH_VOLUME,
             text=text,
         )
 
-    def _resolve(self) -> Settings:
-        if self._settings is None:
+    def _resolve(self) -> Engine:
+        if self._engine is None:
             rate, volume = self._voice.rate, self._voice.volume
             if not MIN_RATE <= rate <= MAX_RATE:
                 raise SpeechError(
@@ -268,12 +311,9 @@ class Speech:
                 )
             if not 0.0 <= volume <= 1.0:
                 raise SpeechError(f"speech volume {volume:g} is out of range: use 0 to 1")
-            driver = engine()
-            self._engine_version = driver.version
-            voice_id = resolve_voice(self._voice.voice, driver.voices)
+            self._engine = open_engine(self._voice, self._cache.folder.parent)
             self._target = speech_target(volume)
-            self._settings = Settings(voice_id, rate, SYNTH_VOLUME)
-        return self._settings
+        return self._engine
 
 
 def _empty() -> Clip:

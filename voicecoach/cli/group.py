@@ -85,7 +85,18 @@ def voice_options(command: _F) -> _F:
                 help="How much the coach says (default: the routine's).",
             ),
             click.option(
-                "--voice", default=None, help="eSpeak NG voice (see `voicecoach voices`)."
+                "--engine",
+                type=click.Choice(["espeak", "piper"]),
+                default=None,
+                expose_value=False,  # kept in the context: voice_of reads it
+                callback=_keep_engine,
+                help="Speech engine (default: the routine's, else espeak).",
+            ),
+            click.option(
+                "--voice",
+                default=None,
+                help="Voice: an eSpeak NG id, or a Piper voice name or NAME.onnx path "
+                "(see `voicecoach voices [--engine piper]`).",
             ),
             click.option(
                 "--rate", type=click.IntRange(80, 400), default=None, help="Words per minute."
@@ -99,14 +110,23 @@ def voice_options(command: _F) -> _F:
     return command
 
 
+def _keep_engine(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
+    ctx.meta[_ENGINE_KEY] = value
+
+
+_ENGINE_KEY = "voicecoach.engine"
+
+
 def voice_of(
     verbosity: str | None, voice: str | None, rate: int | None, volume: float | None
 ) -> VoiceOptions:
-    """The voice options' values as one frozen object."""
+    """The voice options' values (and --engine's, from the context) as one frozen object."""
     from voicecoach.app.env import VoiceOptions
 
+    ctx = click.get_current_context(silent=True)
+    engine = ctx.meta.get(_ENGINE_KEY) if ctx is not None else None
     # click.Choice lets only the Verbosity values through.
-    return VoiceOptions(cast("Verbosity | None", verbosity), voice, rate, volume)
+    return VoiceOptions(cast("Verbosity | None", verbosity), voice, rate, volume, engine)
 
 
 def env_of(ctx: click.Context) -> Env:

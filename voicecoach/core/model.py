@@ -45,13 +45,20 @@ class Pos:
     column: int
 
 
+# The speech engines: eSpeak NG (the default, always there) and Piper (an optional extra).
+ENGINES: tuple[str, ...] = ("espeak", "piper")
+
+
 @dataclass(frozen=True, slots=True)
 class Voice:
-    """Speech settings. ``voice`` is an eSpeak NG voice id or language ("gmw/en-us", "en")."""
+    """Speech settings. ``voice`` is, for eSpeak NG, a voice id or language ("gmw/en-us",
+    "en"); for Piper, a voice name ("en_US-joe-medium") or a path to its ``.onnx``."""
 
     voice: str | None = None
     rate: int = 165  # words per minute
     volume: float = 1.0  # 0.0 to 1.0
+    engine: str = "espeak"  # one of ENGINES
+    language: str | None = None  # the routine's language, if it names one ("en-gb")
 
 
 @dataclass(frozen=True, slots=True)

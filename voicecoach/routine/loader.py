@@ -16,7 +16,7 @@ from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from voicecoach.core.durations import format_duration
-from voicecoach.core.model import Block, Exercise, Routine, Voice
+from voicecoach.core.model import ENGINES, Block, Exercise, Routine, Voice
 from voicecoach.core.timeline import SOUND_NAMES
 from voicecoach.errors import Problem, RoutineError, RoutineNotFound
 from voicecoach.routine import resources
@@ -195,10 +195,16 @@ class _Builder(ExerciseBuilder):
         base = Voice()
         volume = self.r.number(m["volume"][1], "volume", 0.0, 1.0) if "volume" in m else None
         voice, language = self._text(m, "voice", MAX_NAME), self._text(m, "language", MAX_NAME)
+        engine = self.r.choice(m["engine"][1], "engine", ENGINES) if "engine" in m else None
+        engine = engine or base.engine
         return Voice(
-            voice=voice or language,  # an eSpeak voice id, or a language eSpeak maps to one
+            # eSpeak: a voice id, or a language eSpeak maps to one; Piper: a voice name
+            # (None: the first installed voice speaking the language).
+            voice=voice or language if engine == "espeak" else voice,
             rate=self._whole(m, "rate", RATES[0], RATES[1], base.rate),
             volume=base.volume if volume is None else volume,
+            engine=engine,
+            language=language,
         )
 
     def _defaults(self, node: Node) -> Defaults:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from voicecoach.core.durations import DURATION_PATTERN
-from voicecoach.core.model import BREATHS, LINE_MOMENTS, LINE_VARIABLES, VERBOSITIES
+from voicecoach.core.model import BREATHS, ENGINES, LINE_MOMENTS, LINE_VARIABLES, VERBOSITIES
 from voicecoach.core.timeline import SOUND_NAMES
 
 MAX_FILE_BYTES = 1 << 20
@@ -31,7 +31,7 @@ SOUND_FORMATS = (".wav", ".flac", ".ogg")
 
 TOP_KEYS = ("title", "description", "source", "safety", "voice", "defaults", "sounds",
             "blocks", "exercises")  # fmt: skip
-VOICE_KEYS = ("voice", "language", "rate", "volume")
+VOICE_KEYS = ("engine", "voice", "language", "rate", "volume")
 DEFAULT_KEYS = ("rest", "lead_in", "set_rest", "switch", "round_rest", "tempo", "verbosity",
                 "count")  # fmt: skip
 BLOCK_KEYS = ("name", "rounds", "round_rest", "exercises")
@@ -227,7 +227,10 @@ def routine_schema() -> dict[str, Any]:
             "type": "object", "additionalProperties": False,
             "description": "Speech settings.",
             "properties": {
-                "voice": _text(MAX_NAME, "An eSpeak NG voice id, e.g. gmw/en-us."),
+                "engine": {"type": "string", "enum": list(ENGINES),
+                           "description": "The speech engine: espeak (default) or piper."},
+                "voice": _text(MAX_NAME, "An eSpeak NG voice id, e.g. gmw/en-us; with engine "
+                               "piper, a Piper voice name (en_US-joe-medium) or NAME.onnx path."),
                 "language": _text(MAX_NAME, "A language, e.g. en-gb (used if voice is not given)."),
                 "rate": _whole(RATES[0], RATES[1], "Words per minute (default 165)."),
                 "volume": {"type": "number", "minimum": 0, "maximum": 1,
