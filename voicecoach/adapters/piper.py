@@ -31,7 +31,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -130,14 +130,17 @@ def _try(model: Path, source: str, warn: Any) -> list[PiperVoiceInfo]:
 def _package_models() -> Iterator[tuple[str, Path]]:
     """``*.onnx`` files with an ``.onnx.json`` in installed distributions' file lists.
 
-    Only distributions whose RECORD lists an ``.onnx.json`` are looked at closely, so
-    the scan reads file lists, never the files themselves.
+    A distribution's RECORD is only parsed if its text names an ``.onnx.json``: parsing
+    every file list took 0.2 s here (about 100 distributions), the text search ~20 ms.
     """
     from importlib import metadata
 
     seen: set[Path] = set()
     for dist in metadata.distributions():
         try:
+            record = dist.read_text("RECORD") or ""
+            if ".onnx.json" not in record:
+                continue
             files = dist.files or []
         except Exception:  # a broken installation: nothing to offer
             continue
@@ -245,10 +248,17 @@ def length_scale(rate: int, own: float) -> float:
 class PiperEngine:
     """One Piper voice at one rate: the ``speech.Engine`` for Piper."""
 
-    def __init__(self, voice: Voice, cache_dir: Path) -> None:
+    def __init__(
+        self, voice: Voice, cache_dir: Path, warn: Callable[[str], None] | None = None
+    ) -> None:
+        version = piper_version()  # first: without the extra, say how to install it
         self._info = resolve(voice.voice, voice.language)
+        if warn is not None and voice.language and not speaks(self._info.language, voice.language):
+            warn(
+                f"the Piper voice {self._info.name} speaks {self._info.language}, "
+                f"not the routine's language {voice.language}"
+            )
         self._rate = voice.rate
-        version = piper_version()
         self.engine = f"{ENGINE} {version}"
         digest = model_digest(self._info.model, cache_dir)
         self.voice = f"{self._info.name} sha256:{digest}"
@@ -277,6 +287,7 @@ class PiperEngine:
             return
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures.process import BrokenProcessPool
 
         # spawn: a fresh interpreter per worker, never a fork of a process that may hold
         # onnxruntime's or the audio output's threads.
@@ -289,7 +300,11 @@ class PiperEngine:
         try:
             futures = {pool.submit(_worker_speak, self._rate, t): t for t in texts}
             for future in as_completed(futures):
-                yield futures[future], future.result()
+                try:
+                    clip = future.result()
+                except BrokenProcessPool:
+                    raise SpeechError("a Piper worker process died (out of memory?)") from None
+                yield futures[future], clip
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -338,15 +353,23 @@ def speak(loaded: Any, info: PiperVoiceInfo, rate: int, text: str) -> Clip:
     return clip
 
 
-_WORKER: tuple[Any, PiperVoiceInfo] | None = None
+_WORKER: tuple[Any, PiperVoiceInfo] | SpeechError | None = None
 
 
 def _worker_start(info: PiperVoiceInfo) -> None:
+    """Load the voice once per worker. A voice that cannot load is kept as its error,
+    raised by every task: an initializer that raised would break the pool, and the
+    parent would see BrokenProcessPool instead of the one line naming the file."""
     global _WORKER
-    _WORKER = (load(info, threads=1), info)
+    try:
+        _WORKER = (load(info, threads=1), info)
+    except SpeechError as err:
+        _WORKER = err
 
 
 def _worker_speak(rate: int, text: str) -> Clip:
+    if isinstance(_WORKER, SpeechError):
+        raise SpeechError(str(_WORKER))
     assert _WORKER is not None, "the pool's initializer loads the voice"
     return speak(_WORKER[0], _WORKER[1], rate, text)
 

@@ -64,12 +64,13 @@ class Engine(Protocol):
         ...
 
 
-def open_engine(voice: Voice, cache_dir: Path) -> Engine:
-    """The engine ``voice.engine`` names, for the voice (imports it only now)."""
+def open_engine(voice: Voice, cache_dir: Path, warn: Callable[[str], None] | None = None) -> Engine:
+    """The engine ``voice.engine`` names, for the voice (imports it only now).
+    ``warn(message)`` hears of a voice that does not speak the routine's language."""
     if voice.engine == "piper":
         from voicecoach.adapters.piper import PiperEngine
 
-        return PiperEngine(voice, cache_dir)
+        return PiperEngine(voice, cache_dir, warn)
     if voice.engine == "espeak":
         from voicecoach.adapters.espeak import EspeakEngine
 
@@ -85,8 +86,14 @@ class Speech:
     ``default_cache_dir()``). The returned arrays are read-only and shared.
     """
 
-    def __init__(self, voice: Voice, cache_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        voice: Voice,
+        cache_dir: Path | None = None,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
         self._voice = voice
+        self._warn = warn
         self._cache = ClipCache(cache_dir if cache_dir is not None else default_cache_dir())
         self._memo: dict[str, Clip] = {}
         self._levelled: dict[str, Clip] = {}
@@ -311,7 +318,7 @@ class Speech:
                 )
             if not 0.0 <= volume <= 1.0:
                 raise SpeechError(f"speech volume {volume:g} is out of range: use 0 to 1")
-            self._engine = open_engine(self._voice, self._cache.folder.parent)
+            self._engine = open_engine(self._voice, self._cache.folder.parent, self._warn)
             self._target = speech_target(volume)
         return self._engine
 

@@ -32,7 +32,13 @@ if TYPE_CHECKING:
 def speech(voice: Voice) -> Synth:
     from voicecoach.adapters import speech
 
-    return speech.Speech(voice)
+    return speech.Speech(voice, warn=_warn)
+
+
+def _warn(message: str) -> None:
+    import click
+
+    click.echo(f"warning: {message}", err=True)
 
 
 def sounds(overrides: tuple[tuple[str, str], ...]) -> Mapping[str, Samples]:
