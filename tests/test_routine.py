@@ -83,14 +83,14 @@ def test_top_level_texts_and_voice() -> None:
         "seeds/002",
         "Stop if it hurts.",
     )
-    assert loaded.voice == Voice(voice="en-gb", rate=150, volume=0.5)
+    assert loaded.voice == Voice(voice="en-gb", rate=150, volume=0.5, language="en-gb")
 
 
 def test_voice_id_wins_over_language() -> None:
     loaded = routine(
         "title: T\nvoice: {voice: gmw/en-us, language: en-gb}\nexercises: [{name: A, time: 5}]\n"
     )
-    assert loaded.voice == Voice(voice="gmw/en-us")
+    assert loaded.voice == Voice(voice="gmw/en-us", language="en-gb")
 
 
 def test_blocks_rounds_and_round_rest_inheritance() -> None:

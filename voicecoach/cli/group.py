@@ -115,6 +115,7 @@ def _keep_engine(ctx: click.Context, _: click.Parameter, value: str | None) -> N
 
 
 _ENGINE_KEY = "voicecoach.engine"
+_BAR = 30  # characters of the preparing bar
 
 
 def voice_of(
@@ -160,6 +161,11 @@ def prepare(
     if sys.stderr.isatty():
 
         def progress(done: int, total: int) -> None:
-            click.echo(f"\rPreparing your session… {done}/{total}", err=True, nl=done == total)
+            # A bar: a cold Piper voice takes tens of seconds (eSpeak NG about one).
+            filled = done * _BAR // max(total, 1)
+            bar = "#" * filled + "-" * (_BAR - filled)
+            click.echo(
+                f"\rPreparing your session [{bar}] {done}/{total}", err=True, nl=done == total
+            )
 
     return prepare_ref(env, ref or resources.DEFAULT_ROUTINE, options, progress=progress)
