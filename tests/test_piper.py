@@ -317,3 +317,16 @@ def test_two_processes_share_the_piper_cache(tmp_path: Path) -> None:
         digest = hashlib.sha256(stored.tobytes()).hexdigest()
         assert digest == (ra if text in ra["digests"] else rb)["digests"][text]
     assert check.discarded == 0
+
+
+def test_a_voice_at_another_rate_is_resampled_to_the_session_rate(tmp_path: Path) -> None:
+    (tmp_path / "low.onnx").symlink_to(joe().model)
+    config = json.loads(joe().config.read_text(encoding="utf-8"))
+    config["audio"]["sample_rate"] = 16000  # the same model, said to be at 16 kHz
+    (tmp_path / "low.onnx.json").write_text(json.dumps(config))
+    text = "Breathe in slowly through your nose."
+    native = Speech(PIPER).clip(text)
+    low = Speech(Voice(voice=str(tmp_path / "low.onnx"), engine="piper")).clip(text)
+    # 16000 -> 22050 Hz: the same samples stretched by 1.38 (Piper's own timing varies a
+    # few percent between syntheses)
+    assert 1.25 < len(low) / len(native) < 1.5
