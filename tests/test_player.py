@@ -30,6 +30,7 @@ from tests.fakes import (
 from voicecoach.app import player
 from voicecoach.app.player import PlayResult, play_session
 from voicecoach.app.session import Session
+from voicecoach.core import transport
 from voicecoach.core.status import Guide
 
 
@@ -370,11 +371,15 @@ def test_parse_keys() -> None:
     from voicecoach.adapters.keys import parse
 
     assert parse(b" nbq?p") == ["space", "n", "b", "q", "?", "p"]
-    assert parse(b"0123456789") == ["1", "2", "3", "4", "5"]  # the check-in's answers
-    assert parse(b"\x1bOq\x1bOu\x1b[1;3C") == ["1", "5"]  # number pad; digits in a code: no
+    digits = parse(b"0123456789")  # the check-in's answers, and other keys
+    assert digits == ["other", "1", "2", "3", "4", "5", "other", "other", "other", "other"]
+    assert parse(b"\x1bOq\x1bOu\x1b[1;3C") == ["1", "5", "other"]  # number pad; a code: other
     assert parse(b"NBQ") == ["n", "b", "q"]  # Caps Lock on
     assert parse(b"\x1b[C\x1b[D\x1bOC") == ["right", "left", "right"]
-    assert parse(b"\x1b[A\x1b[1;5C\x1b[15~x\x1b") == []  # other keys and codes: ignored
+    assert parse(b"h+=-[]") == ["h", "+", "+", "-", "[", "]"]
+    # Any other key, escape code or character is one "other" (the player answers it).
+    assert parse(b"\x1b[A\x1b[1;5C\x1b[15~x\x1b") == ["other"] * 5
+    assert parse("é\r".encode()) == ["other", "other"]
     assert parse(b"\x03") == ["ctrl-c"]
 
 
@@ -528,3 +533,100 @@ def test_run_without_anything_to_resume(cli_run: Any) -> None:
     result, _ = cli_run("--resume")
     assert result.exit_code == 1
     assert result.stderr == "Error: nothing to resume: no session was stopped before its end\n"
+
+
+# -- h, unknown keys, volume and rate -----------------------------------------------------------
+
+
+def test_an_unknown_key_says_how_to_hear_the_keys_at_most_once_a_minute(session: Session) -> None:
+    run = play(session, [(3.0, "other"), (10.0, "x"), (70.0, "other"), (500, "space")])
+    hint = run.said(transport.HINT)
+    hinted = [p for p in run.plays if np.array_equal(p.samples[: len(hint)], hint)]
+    assert len(hinted) == 2  # at 3 s and at 70 s; the key at 10 s was let be
+    assert hinted[1].started - hinted[0].started >= transport.HINT_EVERY
+    # The session goes on where the hint cut it, nothing lost, nothing repeated.
+    first = run.plays[0]
+    np.testing.assert_array_equal(
+        hinted[0].samples[len(hint) :][:1000], run.render(first.heard)[:1000]
+    )
+
+
+def test_h_lists_the_keys_and_carries_on(session: Session) -> None:
+    run = play(session, [(5.0, "h"), (500, "space")])
+    first, second = run.plays[:2]
+    lead = run.said(transport.KEYS_HELP)
+    np.testing.assert_array_equal(second.samples[: len(lead)], lead)
+    np.testing.assert_array_equal(
+        second.samples[len(lead) :], run.render(first.heard, the_wait(session)[0])
+    )
+
+
+def test_plus_makes_all_that_follows_louder_from_the_confirmation_on(session: Session) -> None:
+    run = play(session, [(5.0, "+"), (500, "space")])
+    first, second = run.plays[:2]
+    gain = transport.volume_gain(1)
+    louder = run.said(transport.LOUDER)
+    expected = np.concatenate([louder, run.render(first.heard, the_wait(session)[0])])
+    scaled = np.clip(np.round(expected.astype(np.float32) * gain), -32768, 32767)
+    np.testing.assert_array_equal(second.samples, scaled.astype(np.int16))
+    assert np.abs(second.samples).max() > np.abs(first.samples).max()  # it is louder
+
+
+def test_minus_twice_then_plus_and_the_ends_of_the_range(session: Session) -> None:
+    run = play(session, [(4.0, "-"), (6.0, "-"), (8.0, "+"), (500, "space")])
+    gains = [transport.volume_gain(level) for level in (-1, -2, -1)]
+    for played, gain, words in zip(
+        run.plays[1:4], gains, (transport.SOFTER, transport.SOFTER, transport.LOUDER), strict=True
+    ):
+        said = run.said(words)
+        scaled = np.round(said.astype(np.float32) * gain).astype(np.int16)
+        np.testing.assert_array_equal(played.samples[: len(said)], scaled)
+
+
+def test_the_rate_keys_lay_the_session_out_again_and_go_on_at_the_next_cue(
+    session: Session,
+) -> None:
+    from tests.fakes import SHORT_ROUTINE, FakeSpeech, fake_length, fake_sounds
+    from voicecoach.app import session as sessions
+    from voicecoach.routine import loader
+
+    asked: list[int] = []
+
+    def respeak(level: int) -> Session:
+        asked.append(level)
+        speech = FakeSpeech(lambda text: fake_length(text) * 10 // (10 + level))
+        return sessions.prepare(
+            loader.load_text(SHORT_ROUTINE, "short.yaml"), speech=speech, sounds=fake_sounds()
+        )
+
+    clock = FakeClock()
+    out = RecordingOut(clock, drain=0.3)
+    at = middle(chapter(session, "Bridge"), session)
+    keys = ScriptedKeys([(clock.now + at, "]"), (clock.now + 500, "space")], clock, clock.sleep)
+    recorder = FakeRecorder()
+    result = play_session(
+        session, out=out, keys=keys, status=None, recorder=recorder, clock=clock, respeak=respeak
+    )
+    assert asked == [1]
+    faster = respeak(1)
+    first, moment, second = out.plays[:3]
+    np.testing.assert_array_equal(moment.samples, session.say(player.MOMENT))
+    # The next cue after where the key stopped the sound, in the faster session.
+    old, new = session.timeline.events, faster.timeline.events
+    k = min((i for i, e in enumerate(old) if e.start >= first.heard), key=lambda i: old[i].start)
+    lead = np.concatenate([faster.say(transport.FASTER), np.zeros(player.CONFIRM_GAP, np.int16)])
+    np.testing.assert_array_equal(second.samples[: len(lead)], lead)
+    wait = next(e for e in new if e.kind == "wait")
+    np.testing.assert_array_equal(
+        second.samples[len(lead) :], faster.mixer.render(new[k].start, wait.start)
+    )
+    assert result.completed and result.position == faster.timeline.length
+    # Every set is reported once, across the change.
+    sets = [c for c in recorder.calls if c[0] == "set"]
+    assert len(sets) == len(set(sets))
+
+
+def test_without_a_way_to_respeak_the_rate_keys_say_so(session: Session) -> None:
+    run = play(session, [(5.0, "["), (500, "space")])
+    lead = run.said(player.NO_RATE)
+    np.testing.assert_array_equal(run.plays[1].samples[: len(lead)], lead)

@@ -13,7 +13,17 @@ from voicecoach.core import coaching as say
 from voicecoach.core.status import Guide
 from voicecoach.core.timeline import Chapter, Event, Timeline
 from voicecoach.core.transport import (
+    FASTER,
+    FASTEST,
+    HINT,
+    KEYS_HELP,
+    LOUDER,
+    LOUDEST,
     RESUMING,
+    SLOWER,
+    SLOWEST,
+    SOFTER,
+    SOFTEST,
     STOPPING,
     Action,
     Go,
@@ -23,16 +33,24 @@ from voicecoach.core.transport import (
     Pause,
     Paused,
     Playing,
+    Rate,
     Remind,
     Resting,
     State,
     Stay,
     Stop,
+    Tell,
+    Volume,
     Waiting,
     Where,
     action,
+    hint_due,
     pain_offer,
     press,
+    rate_step,
+    rate_wpm,
+    volume_gain,
+    volume_step,
     where_answer,
 )
 
@@ -67,9 +85,12 @@ def test_keys_name_their_actions() -> None:
         "space", "pain", "next", "next", "back", "back", "where", "quit",
     ]  # fmt: skip
     assert action("ctrl-c") == "interrupt"
+    assert [action(k) for k in ("h", "+", "-", "]", "[")] == [
+        "help", "louder", "softer", "faster", "slower",
+    ]  # fmt: skip
     assert action(None) is None
-    assert action("x") is None
-    assert action("3") is None  # digits answer the check-in, not the player
+    assert action("other") == "unknown"
+    assert action("3") == "unknown"  # digits answer the check-in, not the player
 
 
 SKIP_TO_BIRD_DOG = Go(250, "Skipping to Bird-dog.", "skipped")
@@ -119,6 +140,18 @@ CASES: list[tuple[State, Action, int, Move]] = [
     (Resting(OFFER), "next", BRIDGE, SKIP_TO_BIRD_DOG),
     (Resting(OFFER), "next", FINISH, Go(FINISH)),  # a way on, even with nothing after
     (Resting(OFFER), "back", BRIDGE, AGAIN_BRIDGE),
+    # h, unknown keys, volume and rate: the same in every state, at the position
+    (Playing(), "help", BRIDGE, Tell(BRIDGE, KEYS_HELP)),
+    (Paused(), "help", REST, Tell(REST, KEYS_HELP)),
+    (Resting(OFFER), "help", BRIDGE, Tell(BRIDGE, KEYS_HELP)),
+    (Playing(), "unknown", BRIDGE, Tell(BRIDGE, HINT, hint=True)),
+    (Waiting(350), "unknown", MANUAL, Tell(MANUAL, HINT, hint=True)),
+    (Resting(OFFER), "unknown", BRIDGE, Tell(BRIDGE, HINT, hint=True)),
+    (Playing(), "louder", BRIDGE, Volume(BRIDGE, 1)),
+    (Paused(), "softer", BRIDGE, Volume(BRIDGE, -1)),
+    (Waiting(350), "louder", MANUAL, Volume(MANUAL, 1)),
+    (Playing(), "faster", BIRD_DOG, Rate(BIRD_DOG, 1)),
+    (Resting(OFFER), "slower", BRIDGE, Rate(BRIDGE, -1)),
 ]
 
 
@@ -130,7 +163,7 @@ def test_press(guide: Guide, state: State, act: Action, pos: int, expected: Move
 def test_every_state_answers_every_action(guide: Guide) -> None:
     """No key falls through: each state has a move for each action, at every position."""
     states: list[State] = [Playing(), Paused(), Waiting(350), Resting(OFFER)]
-    keys = ("space", "p", "n", "b", "?", "q", "ctrl-c")
+    keys = ("space", "p", "n", "b", "?", "q", "ctrl-c", "h", "+", "-", "[", "]", "other")
     for state in states:
         for key in keys:
             act = action(key)
@@ -141,6 +174,32 @@ def test_every_state_answers_every_action(guide: Guide) -> None:
                     assert 0 <= move.pos <= 450
                 assert not (isinstance(move, Remind) and not isinstance(state, Resting))
                 assert not (isinstance(move, Pause) and not isinstance(state, Playing))
+
+
+def test_the_hint_is_said_at_most_once_a_minute() -> None:
+    assert hint_due(5.0, None)
+    assert not hint_due(64.9, 5.0)
+    assert hint_due(65.0, 5.0)
+
+
+def test_volume_steps_3_db_and_stops_at_either_end() -> None:
+    assert volume_step(0, 1) == (1, LOUDER)
+    assert volume_step(0, -1) == (-1, SOFTER)
+    assert volume_step(1, 1) == (1, LOUDEST)  # +3 dB at most: speech peaks near -1 dBFS
+    assert volume_step(-6, -1) == (-6, SOFTEST)
+    assert volume_gain(0) == 1.0
+    assert volume_gain(-2) == pytest.approx(0.501, abs=0.001)  # -6 dB
+    assert volume_gain(1) == pytest.approx(1.413, abs=0.001)
+
+
+def test_rate_steps_a_tenth_of_the_voice_and_stops_at_either_end() -> None:
+    assert rate_step(0, 1) == (1, FASTER)
+    assert rate_step(0, -1) == (-1, SLOWER)
+    assert rate_step(4, 1) == (4, FASTEST)
+    assert rate_step(-3, -1) == (-3, SLOWEST)
+    assert rate_wpm(200, 0) == 200
+    assert rate_wpm(200, 1) == 220
+    assert rate_wpm(150, -3) == 105
 
 
 def test_pain_offers_what_comes_next(guide: Guide) -> None:

@@ -5,9 +5,11 @@ sends SIGINT) and always puts it back: on exit, on an exception, on Ctrl-C and o
 SIGTERM. With no terminal on stdin (piped, CI) there are no keys at all and the session
 runs straight through.
 
-Keys are reported by name: ``space``, ``n``, ``b``, ``q``, ``?``, ``p``, ``right``,
-``left``, the digits ``1`` to ``5`` (the end-of-session check-in), ``ctrl-c`` (only
-seen if the terminal does not turn it into SIGINT).
+Keys are reported by name: ``space``, ``n``, ``b``, ``q``, ``?``, ``p``, ``h``, ``+``
+(or ``=``, the same key unshifted), ``-``, ``[``, ``]``, ``right``, ``left``, the digits
+``1`` to ``5`` (the end-of-session check-in), ``ctrl-c`` (only seen if the terminal does
+not turn it into SIGINT), and ``other`` for any other key (the player says how to hear
+the keys).
 """
 
 from __future__ import annotations
@@ -24,9 +26,14 @@ from typing import IO
 
 from voicecoach.app.ports import DIGITS
 
-KEYS: tuple[str, ...] = ("space", "n", "b", "q", "?", "p", "right", "left", *DIGITS, "ctrl-c")
+KEYS: tuple[str, ...] = (
+    "space", "n", "b", "q", "?", "p", "h", "+", "-", "[", "]", "right", "left", *DIGITS,
+    "ctrl-c", "other",
+)  # fmt: skip
 _PLAIN = {b" ": "space", b"n": "n", b"b": "b", b"q": "q", b"?": "?", b"p": "p", b"\x03": "ctrl-c"}
+_PLAIN.update({b"h": "h", b"+": "+", b"=": "+", b"-": "-", b"[": "[", b"]": "]"})
 _PLAIN.update((d.encode(), d) for d in DIGITS)
+OTHER = "other"
 _ARROWS = {b"C": "right", b"D": "left"}
 # The number pad in "application" mode sends ESC O q .. ESC O u for 1 .. 5.
 _KEYPAD = {b"q": "1", b"r": "2", b"s": "3", b"t": "4", b"u": "5"}
@@ -34,10 +41,11 @@ _ESC = 0x1B
 
 
 def parse(data: bytes) -> list[str]:
-    """Key names in raw terminal input; anything else (other escape codes, text) is dropped.
+    """Key names in raw terminal input; any other key is ``other``.
 
-    Arrows come as ``ESC [ C`` (or ``ESC O C`` in application mode). Letters are taken in
-    either case, so Caps Lock does not lock the user out.
+    Arrows come as ``ESC [ C`` (or ``ESC O C`` in application mode); other escape
+    sequences (up, F1, ...) are one ``other`` each, and so is a character of several
+    UTF-8 bytes. Letters are taken in either case, so Caps Lock does not lock the user out.
     """
     keys: list[str] = []
     i = 0
@@ -54,13 +62,18 @@ def parse(data: bytes) -> list[str]:
                     keys.append(_ARROWS[final])
                 elif j == i + 2 and data[i + 1 : i + 2] == b"O" and final in _KEYPAD:
                     keys.append(_KEYPAD[final])
+                else:
+                    keys.append(OTHER)
                 i = j + 1
                 continue
-            i += 1  # a lone Escape (or Alt+key): ignored
+            keys.append(OTHER)  # a lone Escape (or Alt+key)
+            i += 1
             continue
         char = bytes([byte]).lower()
         if char in _PLAIN:
             keys.append(_PLAIN[char])
+        elif not 0x80 <= byte < 0xC0:  # a UTF-8 continuation byte is part of the key before
+            keys.append(OTHER)
         i += 1
     return keys
 

@@ -84,6 +84,14 @@ class Accounting:
                 self.on_exercise(resume)
         return began
 
+    def retimed(self, guide: Guide, pos: int) -> None:
+        """The session was laid out again (another speech rate) and goes on at ``pos``:
+        positions from now on are in ``guide``'s timeline; the sets of the exercise being
+        played that end before ``pos`` were reported already."""
+        self.guide = guide
+        if self._ex is not None:
+            self._parts = {p for p in guide.parts.get(self._ex, ()) if p.end <= pos}
+
     def skipped(self) -> None:
         self.skips += 1
         self.end_exercise(skipped=True)

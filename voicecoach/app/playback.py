@@ -61,8 +61,23 @@ class Deck:
         self._next = 0  # the timeline position to render next into it
         self._block = round(BLOCK * self.rate)
         self._ahead = round(AHEAD * self.rate)
+        self.gain = 1.0  # the volume keys' factor, for all that is mixed or said from now on
         # Phrases a key may need, synthesized while the session plays (see warm_up).
         self.warm: deque[str] = deque()
+
+    def use(self, session: Session) -> None:
+        """Play ``session`` from now on (the same routine laid out at another speech rate)."""
+        self.session = session
+        self.length = session.timeline.length
+
+    def _level(self, samples: Samples) -> Samples:
+        """``samples`` at the volume keys' gain (the very samples at the routine's own)."""
+        if self.gain == 1.0:
+            return samples
+        import numpy as np
+
+        scaled = np.round(samples.astype(np.float32) * self.gain)
+        return np.clip(scaled, -32768, 32767).astype(np.int16)
 
     @property
     def sounded(self) -> bool:
@@ -100,7 +115,7 @@ class Deck:
 
         gap = np.zeros(CONFIRM_GAP // 2, dtype=np.int16)
         clips = [part for text in texts for part in (gap, self.session.say(text))][1:]
-        return self.play(clips[0] if len(clips) == 1 else np.concatenate(clips))
+        return self.play(self._level(clips[0] if len(clips) == 1 else np.concatenate(clips)))
 
     def say_in_full(self, *texts: str) -> None:
         self.wait_for(self.say(*texts))
@@ -120,7 +135,7 @@ class Deck:
         self.seg_stop = min(stop, self.length)
         feed = self.out.stream(self.rate)
         if prefix:
-            feed.feed(np.concatenate([head, np.zeros(CONFIRM_GAP, dtype=np.int16)]))
+            feed.feed(self._level(np.concatenate([head, np.zeros(CONFIRM_GAP, dtype=np.int16)])))
         self._feed = feed
         self._feed_block(feed)  # the first block starts the device: the sound starts
         self._started(feed)
@@ -135,7 +150,7 @@ class Deck:
     def _feed_block(self, feed: Feed) -> None:
         stop = min(self._next + self._block, self.seg_stop)
         if stop > self._next:
-            feed.feed(self.session.mixer.render(self._next, stop))
+            feed.feed(self._level(self.session.mixer.render(self._next, stop)))
             self._next = stop
         if self._next >= self.seg_stop:
             feed.end()

@@ -23,9 +23,13 @@ from voicecoach.core import coaching as say
 from voicecoach.core.status import Guide
 from voicecoach.core.timeline import Event
 from voicecoach.core.transport import (
+    HINT,
+    KEYS_HELP,
+    LOUDER,
     PAUSED,
     REMINDER,
     RESUMING,
+    SOFTER,
     STOPPING,
     Action,
     Go,
@@ -35,16 +39,23 @@ from voicecoach.core.transport import (
     Pause,
     Paused,
     Playing,
+    Rate,
     Remind,
     Resting,
     Stay,
     Stop,
+    Tell,
+    Volume,
     Waiting,
     Where,
     action,
+    hint_due,
     pain_offer,
     press,
+    rate_step,
     skipping_to,
+    volume_gain,
+    volume_step,
     where_answer,
 )
 
@@ -63,6 +74,9 @@ __all__ = [
 
 REMINDER_EVERY = 30.0  # seconds between gentle reminders during a manual wait
 SAFETY_WINDOW = 5.0  # seconds after a "where" answer in which ? again gives the safety note
+MOMENT = "One moment."  # said while the session is laid out again at a new speech rate
+NO_RATE = "The speed of speech can't change here."
+Respeak = Callable[[int], "Session"]  # the session again, at a rate level (transport.rate_wpm)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,14 +101,18 @@ def play_session(
     recorder: Recorder | None = None,
     on_exercise: Callable[[int], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    respeak: Respeak | None = None,
 ) -> PlayResult:
     """Play ``session`` live from exercise ``start_index`` (0: from the very beginning).
 
     ``keys`` None (no terminal) plays straight through, manual waits lasting their
     estimate. ``on_exercise(i)`` is called whenever the exercise to resume from changes
-    (for ``--resume``). Ctrl-C stops the sound at once and re-raises KeyboardInterrupt.
+    (for ``--resume``). ``respeak(level)`` prepares the session again at another speech
+    rate (the [ and ] keys; None: the rate cannot change). Ctrl-C stops the sound at
+    once and re-raises KeyboardInterrupt.
     """
     player = _Player(session, out, keys, status, recorder, on_exercise, clock)
+    player.respeak = respeak
     start = 0 if start_index <= 0 else player.guide.start_of(start_index)
     return player.run(start)
 
@@ -128,11 +146,13 @@ class _Player:
         self.guide = Guide(timeline)
         self.books = Accounting(self.guide, recorder, on_exercise, clock)
         self.deck = Deck(session, out, keys, lambda: self.books.started(session))
-        # Waits only stop playback when someone can press a key; otherwise they are the
-        # estimate's silence, exactly as in the rendered file.
-        self.waits: tuple[Event, ...] = tuple(
-            e for e in timeline.events if e.kind == "wait" and keys is not None
-        )
+        self.has_keys = keys is not None
+        self.waits = self._waits(session)
+        self.respeak: Respeak | None = None
+        self._volume = 0  # volume level (transport.volume_step)
+        self._rate = 0  # speech rate level (transport.rate_step)
+        self._respoken = 0  # the rate level the session is laid out at
+        self._hint_at: float | None = None  # when an unknown key was last answered
         safety = session.routine.safety
         self.safety = safety.strip() if safety and safety.strip() else None
         self._safety_until = 0.0  # ? before this clock time says the safety note
@@ -148,6 +168,13 @@ class _Player:
                 warm.append(self.safety)
             warm.extend((say.CHECKIN, say.CHECKIN_REMINDER))
             warm.extend(say.checkin_thanks(int(d)) for d in DIGITS)
+            warm.extend((HINT, LOUDER, SOFTER, KEYS_HELP))
+
+    def _waits(self, session: Session) -> tuple[Event, ...]:
+        # Waits only stop playback when someone can press a key; otherwise they are the
+        # estimate's silence, exactly as in the rendered file.
+        events = session.timeline.events
+        return tuple(e for e in events if e.kind == "wait" and self.has_keys)
 
     # -- the session -----------------------------------------------------------------------
 
@@ -156,6 +183,8 @@ class _Player:
         try:
             prefix: str | None = None
             while True:
+                if self._rate != self._respoken:
+                    pos = self._respeak(pos)
                 self._track(pos)
                 if pos >= self.length and prefix is None:
                     completed = True
@@ -215,8 +244,8 @@ class _Player:
             move = press(_PLAYING, act, deck.position(), self.guide)
             if isinstance(move, Interrupt):
                 raise KeyboardInterrupt
-            if isinstance(move, Stay):
-                continue  # nothing after the finish: keep playing
+            if isinstance(move, Stay) or not self._tell_now(move):
+                continue  # nothing after the finish, a hint said lately: keep playing
             pos = deck.stop_segment()
             move = press(_PLAYING, act, pos, self.guide)
             return (pos, None) if isinstance(move, Stay) else self._carry_out(move)
@@ -232,6 +261,12 @@ class _Player:
                 return pos, words
             case Where(pos):
                 return pos, self._where(pos)
+            case Tell(pos, words):
+                return pos, words
+            case Volume(pos, step):
+                return pos, self._louder(step)
+            case Rate(pos, step):
+                return pos, self._faster(step)
             case Pause(pos):
                 return self._pause(pos)
             case Pain(pos):
@@ -252,7 +287,64 @@ class _Player:
         if isinstance(move, Where):
             self.deck.say(self._where(move.pos))
             return True
+        if isinstance(move, Tell):
+            if self._tell_now(move):
+                self.deck.say(move.words)
+            return True
+        if isinstance(move, Volume):
+            self.deck.say(self._louder(move.step))
+            return True
+        if isinstance(move, Rate):
+            self.deck.say(self._faster(move.step))  # laid out anew when playback goes on
+            return True
         return isinstance(move, Stay)
+
+    def _tell_now(self, move: Move) -> bool:
+        """False for a hint (an unknown key) said less than a minute ago; else True."""
+        if not (isinstance(move, Tell) and move.hint):
+            return True
+        now = self.clock()
+        if not hint_due(now, self._hint_at):
+            return False
+        self._hint_at = now
+        return True
+
+    def _louder(self, step: int) -> str:
+        """+ or -: the new volume, for everything said from now on; the confirmation."""
+        self._volume, words = volume_step(self._volume, step)
+        self.deck.gain = volume_gain(self._volume)
+        return words
+
+    def _faster(self, step: int) -> str:
+        """] or [: the new speech rate, laid out before playback goes on; the confirmation."""
+        if self.respeak is None:
+            return NO_RATE
+        self._rate, words = rate_step(self._rate, step)
+        return words
+
+    def _respeak(self, pos: int) -> int:
+        """Lay the session out again at the new rate; where ``pos`` is in it: the start
+        of the next cue (the one starting at ``pos``, or the first after it)."""
+        assert self.respeak is not None
+        saying = self.deck.say(MOMENT)  # synthesizing can take a while (a cold cache)
+        session = self.respeak(self._rate)
+        self._respoken = self._rate
+        old, new = self.deck.session.timeline, session.timeline
+        after = [i for i, e in enumerate(old.events) if e.start >= pos]
+        same = [(e.kind, e.text) for e in old.events] == [(e.kind, e.text) for e in new.events]
+        if not same:  # another layout (it should not happen): this exercise's start
+            at = Guide(new).start_of(self.guide.resume_index(pos))
+        elif after:
+            at = new.events[min(after, key=lambda i: old.events[i].start)].start
+        else:
+            at = new.length
+        self.deck.wait_for(saying)
+        self.deck.use(session)
+        self.length = new.length
+        self.guide = Guide(new)
+        self.waits = self._waits(session)
+        self.books.retimed(self.guide, at)
+        return at
 
     def _where(self, pos: int) -> str:
         """The ? answer: where we are, offering the safety note; again soon after: the note."""

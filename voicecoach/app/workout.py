@@ -8,8 +8,9 @@ Its adapters come from the injected ``Env``; what the user should read goes thro
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from voicecoach.app import checkin, player
 from voicecoach.app.env import Env, VoiceOptions, prepare_loaded
@@ -17,8 +18,12 @@ from voicecoach.app.ports import Playback
 from voicecoach.core.model import Routine
 from voicecoach.core.records import LastRun, resume_point
 from voicecoach.core.timeline import SAMPLE_RATE
+from voicecoach.core.transport import rate_wpm
 from voicecoach.errors import VoicecoachError
 from voicecoach.routine import loader, resources
+
+if TYPE_CHECKING:
+    from voicecoach.app.session import Session
 
 NOTICE = "Preparing your session…"
 
@@ -90,6 +95,11 @@ def run_workout(
             return
         env.save_last_run(LastRun(path, loaded.digest, index, finished))
 
+    def respeak(level: int) -> Session:
+        """The session at another speech rate (the [ and ] keys): cold clips are made."""
+        at = replace(options.voice, rate=rate_wpm(voice.rate, level))
+        return prepare_loaded(env, loaded, at, include_safety=first_time)
+
     shown = None if options.quiet else env.status()
     try:
         with env.keys() as key_source:
@@ -97,7 +107,7 @@ def run_workout(
                 tell(keys_line(bool(loaded.safety)))
             result = player.play_session(
                 prepared, out=out, keys=key_source, status=shown, start_index=start,
-                recorder=history, on_exercise=remember,
+                recorder=history, on_exercise=remember, respeak=respeak,
             )  # fmt: skip
             remember(result.exercise, result.completed)
             if key_source is not None and result.reached:

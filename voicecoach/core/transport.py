@@ -11,7 +11,9 @@ right arrow skips to the next exercise, b or left arrow restarts this one, q sto
 says where we are (and, pressed again while that is said or just after, the routine's
 safety note), p is the pain key: the exercise stops at once, the coach says to rest and
 to see a professional if the pain persists, and waits for n (next exercise) or q (stop);
-b still restarts. Ctrl-C stops at once.
+b still restarts. h lists the keys; + and - change the volume, [ and ] the speech rate,
+each confirmed by voice (said at the new setting: from that phrase on, everything is).
+Any other key says how to hear the keys, at most once a minute. Ctrl-C stops at once.
 """
 
 from __future__ import annotations
@@ -27,8 +29,37 @@ PAUSED = "Paused."
 RESUMING = "Resuming."
 STOPPING = "Stopping. Well done."
 REMINDER = "Take your time. Press space when you're done."
+HINT = "Press h for the keys."
+HINT_EVERY = 60.0  # seconds: an unknown key is answered at most this often
+KEYS_HELP = (
+    "The keys. Space pauses and resumes. N skips to the next exercise, B starts this one"
+    " again. P if something hurts. Q stops. Question mark says where you are. Plus and"
+    " minus change the volume, the square brackets the speed of speech. H says this again."
+)
+VOLUME_STEP_DB = 3.0
+# Steps of VOLUME_STEP_DB: -18 dB to +3 dB. Speech is levelled with peaks just under
+# -1 dBFS, so above the routine's own level its loudest peaks clip: +3 dB clips only
+# those, by 2 dB at most; more would be heard as distortion.
+VOLUME_LEVELS = range(-6, 2)
+RATE_STEP = 0.1  # of the voice's own rate, a step
+RATE_LEVELS = range(-3, 5)  # 70 % to 140 % of the voice's rate
+LOUDER, SOFTER, LOUDEST, SOFTEST = (
+    "Louder.",
+    "Softer.",
+    "This is the loudest.",
+    "This is the softest.",
+)
+FASTER, SLOWER, FASTEST, SLOWEST = (
+    "Faster.",
+    "Slower.",
+    "This is the fastest.",
+    "This is the slowest.",
+)
 
-Action = Literal["space", "next", "back", "where", "pain", "quit", "interrupt"]
+Action = Literal[
+    "space", "next", "back", "where", "pain", "quit", "interrupt",
+    "help", "louder", "softer", "faster", "slower", "unknown",
+]  # fmt: skip
 ACTIONS: Mapping[str, Action] = {
     "space": "space",
     "p": "pain",
@@ -39,12 +70,20 @@ ACTIONS: Mapping[str, Action] = {
     "?": "where",
     "q": "quit",
     "ctrl-c": "interrupt",
+    "h": "help",
+    "+": "louder",
+    "-": "softer",
+    "]": "faster",
+    "[": "slower",
 }
 
 
 def action(key: str | None) -> Action | None:
-    """The action of a key name (from adapters/keys.py); None for no key or another key."""
-    return ACTIONS.get(key) if key is not None else None
+    """The action of a key name (from adapters/keys.py); None for no key, "unknown" for a
+    key that does nothing here."""
+    if key is None:
+        return None
+    return ACTIONS.get(key, "unknown")
 
 
 # -- states --------------------------------------------------------------------------------
@@ -138,7 +177,34 @@ class Remind:
     words: str
 
 
-Move = Stay | Interrupt | Stop | Where | Pause | Pain | Go | Remind
+@dataclass(frozen=True, slots=True)
+class Tell:
+    """h, or an unknown key (``hint``: said only if the last hint was a minute ago): say
+    ``words`` at ``pos`` (playing: before the audio goes on; stopped: at once, staying
+    stopped), like ?."""
+
+    pos: int
+    words: str
+    hint: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Volume:
+    """+ or -: the volume one step up (``step`` 1) or down (-1), confirmed at ``pos``."""
+
+    pos: int
+    step: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """] or [: speech one step faster (``step`` 1) or slower (-1), from ``pos`` on."""
+
+    pos: int
+    step: int
+
+
+Move = Stay | Interrupt | Stop | Where | Pause | Pain | Go | Remind | Tell | Volume | Rate
 
 
 def press(state: State, act: Action, pos: int, guide: Guide) -> Move:
@@ -147,6 +213,14 @@ def press(state: State, act: Action, pos: int, guide: Guide) -> Move:
         return Interrupt()
     if act == "where":
         return Where(pos)
+    if act == "help":
+        return Tell(pos, KEYS_HELP)
+    if act == "unknown":
+        return Tell(pos, HINT, hint=True)
+    if act in ("louder", "softer"):
+        return Volume(pos, 1 if act == "louder" else -1)
+    if act in ("faster", "slower"):
+        return Rate(pos, 1 if act == "faster" else -1)
     if act == "quit":
         return Stop(pos, say.PAIN_STOP if isinstance(state, Resting) else STOPPING)
     if act == "back":
@@ -177,6 +251,39 @@ def resuming(guide: Guide, pos: int) -> str:
     """What space says on resuming: mid-set, the rep's movement and breath in full too."""
     reminder = guide.reminder(pos)
     return f"{RESUMING} {reminder}" if reminder else RESUMING
+
+
+def hint_due(now: float, last: float | None) -> bool:
+    """Whether an unknown key, at clock time ``now``, gets the hint (said last at ``last``)."""
+    return last is None or now - last >= HINT_EVERY
+
+
+def volume_step(level: int, step: int) -> tuple[int, str]:
+    """The volume level after a step (levels of VOLUME_STEP_DB, 0 the routine's own), and
+    the confirmation; at either end it stays and says so."""
+    new = level + step
+    if new not in VOLUME_LEVELS:
+        return level, LOUDEST if step > 0 else SOFTEST
+    return new, LOUDER if step > 0 else SOFTER
+
+
+def volume_gain(level: int) -> float:
+    """The factor a volume level scales the samples by."""
+    return float(10 ** (level * VOLUME_STEP_DB / 20))
+
+
+def rate_step(level: int, step: int) -> tuple[int, str]:
+    """The rate level after a step (RATE_STEP of the voice's rate each), and the
+    confirmation; at either end it stays and says so."""
+    new = level + step
+    if new not in RATE_LEVELS:
+        return level, FASTEST if step > 0 else SLOWEST
+    return new, FASTER if step > 0 else SLOWER
+
+
+def rate_wpm(base: int, level: int) -> int:
+    """Words per minute at a rate level, for a voice whose own rate is ``base``."""
+    return round(base * (1 + RATE_STEP * level))
 
 
 def skipping_to(guide: Guide, index: int | None) -> str:
