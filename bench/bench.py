@@ -255,7 +255,7 @@ def first_sound(ref: str, tmp: Path, env: dict[str, str], runs: int = 3) -> list
 
 
 def engines(caches: Path, env: dict[str, str]) -> None:
-    """five-minute-back rendered cold (empty cache) and warm (best of 3) by each engine."""
+    """five-minute-back rendered cold (empty cache) and warm (best of 5) by each engine."""
     import importlib.util
 
     ref = str(ROOT / "scripts" / "five-minute-back.yaml")
@@ -269,7 +269,7 @@ def engines(caches: Path, env: dict[str, str]) -> None:
         run_env = {**env, "VOICECOACH_CACHE_DIR": str(cache)}
         cmd = [*VOICECOACH, "render", ref, *args, "-o", str(caches / f"{name}.wav")]
         cold = timed(cmd, run_env)
-        warm[name] = min(timed(cmd, run_env)[0] for _ in range(3))
+        warm[name] = min(timed(cmd, run_env)[0] for _ in range(5))
         print(f"{name:<8} five-minute-back  cold {cold[0]:6.2f} s (RSS {cold[1]:.0f} MB)  "
               f"warm {warm[name]:5.2f} s", end="")  # fmt: skip
         if name == "piper":
