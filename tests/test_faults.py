@@ -444,9 +444,37 @@ def test_no_sound_device(
     before = _earlier_run(env, work / "tiny.yaml")
     done = vc(["run", "tiny.yaml"], env, work, timeout=120)
     assert (done.returncode, done.stdout) == (1, "")
-    assert done.stderr.splitlines() == [PREPARING, f"Error: {NO_DEVICE}"]  # no ALSA noise
-    assert "voicecoach render" in NO_DEVICE
+    # One line, no ALSA noise: how to start a sound server, and the render command that
+    # makes the very routine asked for a file.
+    assert done.stderr.splitlines() == [PREPARING, NO_SOUND.format("tiny.yaml", "tiny.mp3")]
     assert _last_run(env).read_bytes() == before  # the stopped session can still resume
+
+
+NO_SOUND = (
+    "Error: no sound device found: start a sound server (`pulseaudio --start`, or with"
+    " PipeWire `systemctl --user start pipewire pipewire-pulse`), or make a file to play on"
+    " any device: `voicecoach render {} -o {}`"
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "render"),
+    [
+        (["run", "lower-back-relief"], "lower-back-relief -o lower-back-relief.mp3"),
+        (["run"], "back-strength -o back-strength.mp3"),
+        (["audition", "--play", "my routine.yaml"], "'my routine.yaml' -o 'my routine.mp3'"),
+        (["audition", "--skim", "tiny.yaml"], "tiny.yaml -o tiny.mp3"),
+    ],
+)
+def test_no_sound_device_names_the_routine_asked_for(
+    work: Path, env: dict[str, str], tmp_path: Path, args: list[str], render: str
+) -> None:
+    (work / "my routine.yaml").write_text((work / "tiny.yaml").read_text())
+    env = {**env, "PULSE_SERVER": f"unix:{tmp_path}/no-such-server"}
+    done = vc(args, env, work, timeout=300)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.splitlines()[-1] == NO_SOUND.format(*render.split(" -o "))
+    assert NO_DEVICE not in done.stderr  # the adapter's bare line never reaches the user
 
 
 # --- live runs: the routine changed under a session; Ctrl-C at each stage ----------------

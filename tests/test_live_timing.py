@@ -307,8 +307,9 @@ def test_no_sound_device_is_one_line_and_alsa_noise_is_hidden(tmp_path: Path) ->
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
         "Preparing your session…",
-        "Error: no sound device found: use `voicecoach render ROUTINE -o FILE.mp3`"
-        " to make a file instead",
+        "Error: no sound device found: start a sound server (`pulseaudio --start`, or with"
+        " PipeWire `systemctl --user start pipewire pipewire-pulse`), or make a file to play"
+        f" on any device: `voicecoach render {path} -o timing.mp3`",
     ]
     assert done.stdout == ""
 

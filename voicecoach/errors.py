@@ -61,5 +61,10 @@ class AudioDeviceError(VoicecoachError):
     """No usable sound device for live playback."""
 
 
+class NoSoundDevice(AudioDeviceError):
+    """No sound card or sound server could be opened (the command that knows the routine
+    turns it into a message naming it)."""
+
+
 class OutputError(VoicecoachError):
     """An output file or folder could not be written."""

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from voicecoach.app.ports import Playback
-from voicecoach.errors import AudioDeviceError
+from voicecoach.errors import AudioDeviceError, NoSoundDevice
 
 if TYPE_CHECKING:
     import numpy as np
@@ -129,7 +129,7 @@ class SimpleaudioOut:
             except error_type as exc:
                 failure = exc
         if failure is not None:
-            err = AudioDeviceError(NO_DEVICE)
+            err = NoSoundDevice(NO_DEVICE)
             # Kept for whoever debugs it (tracebacks show notes); the user sees one line.
             err.add_note(f"simpleaudio: {failure}")
             if noise[0].strip():

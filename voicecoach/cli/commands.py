@@ -4,14 +4,22 @@ Each builds its options and calls the use case with the environment (``env_of``)
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from voicecoach.cli.group import cli, env_of, prepare, voice_of, voice_options, warn
-from voicecoach.errors import ExitStatus, RoutineError, VoicecoachError
+from voicecoach.errors import (
+    AudioDeviceError,
+    ExitStatus,
+    NoSoundDevice,
+    RoutineError,
+    VoicecoachError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -63,11 +71,42 @@ def audition_cmd(
     elif not (play or skim):
         click.echo(transcript.transcript(session.timeline), nl=False)
     if skim:
-        skim_with_keys(env, session)
+        with hint_on_no_sound(routine):
+            skim_with_keys(env, session)
     elif play:
         from voicecoach.app.preview import play_preview
 
-        play_preview(session, speed, out=env.output())
+        with hint_on_no_sound(routine):
+            play_preview(session, speed, out=env.output())
+
+
+def no_sound_device(ref: str | None) -> str:
+    """The one line for a machine with no sound: how to start a sound server, and the
+    render command that makes this very routine a file instead."""
+    import shlex
+
+    from voicecoach.routine import loader, resources
+
+    ref = ref or resources.DEFAULT_ROUTINE
+    try:
+        name = loader.load(ref).name
+    except VoicecoachError:
+        name = Path(ref).stem
+    render = f"voicecoach render {shlex.quote(ref)} -o {shlex.quote(name + '.mp3')}"
+    return (
+        "no sound device found: start a sound server (`pulseaudio --start`, or with PipeWire"
+        " `systemctl --user start pipewire pipewire-pulse`), or make a file to play on any"
+        f" device: `{render}`"
+    )
+
+
+@contextlib.contextmanager
+def hint_on_no_sound(ref: str | None) -> Iterator[None]:
+    """Turn the sound device's bare "no sound device" into ``no_sound_device(ref)``."""
+    try:
+        yield
+    except NoSoundDevice as err:
+        raise AudioDeviceError(no_sound_device(ref)) from err
 
 
 def skim_with_keys(env: Env, session: Session) -> None:
@@ -243,7 +282,8 @@ def run_cmd(
     from voicecoach.app.workout import RunOptions, run_workout
 
     options = RunOptions(routine, resume, quiet, voice_of(verbosity, voice, rate, volume))
-    run_workout(options, env_of(ctx), lambda line: click.echo(line, err=True))
+    with hint_on_no_sound(routine):
+        run_workout(options, env_of(ctx), lambda line: click.echo(line, err=True))
 
 
 @cli.command("validate", short_help="Check routine files: errors and warnings, with lines.")
