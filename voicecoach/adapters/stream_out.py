@@ -22,7 +22,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from voicecoach.adapters.audio_out import NO_DEVICE, captured_stderr
-from voicecoach.errors import AudioDeviceError
+from voicecoach.errors import AudioDeviceError, NoSoundDevice
 
 if TYPE_CHECKING:
     import numpy as np
@@ -110,7 +110,7 @@ class _Stream:
             except sd.PortAudioError as exc:
                 failure = exc
         if failure is not None:
-            err = AudioDeviceError(NO_DEVICE)
+            err = NoSoundDevice(NO_DEVICE)
             err.add_note(f"sounddevice: {failure}")
             if noise[0].strip():
                 err.add_note(noise[0].rstrip())
