@@ -12,12 +12,23 @@ from tests.pulse import PulseServer, start_pulse, stop_pulse
 from voicecoach.app.session import Session
 
 
+@pytest.fixture(scope="session")
+def _suite_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One clip cache for the whole run: cold at its start, as on a clean machine."""
+    return tmp_path_factory.mktemp("clip-cache")
+
+
 @pytest.fixture(autouse=True)
 def _private_state(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, _suite_cache: Path
 ) -> None:
-    """Keep ``run``'s last-run file out of the user's state folder."""
+    """Keep the tests out of the user's folders: ``run``'s last-run file (state), the
+    history (data) and the clip cache. A test that needs a cache of its own (cold, or
+    shared with a child process) sets ``VOICECOACH_CACHE_DIR`` itself; without this,
+    tests that make real speech and set none filled the user's cache."""
     monkeypatch.setenv("VOICECOACH_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+    monkeypatch.setenv("VOICECOACH_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    monkeypatch.setenv("VOICECOACH_CACHE_DIR", str(_suite_cache))
 
 
 @pytest.fixture
