@@ -43,6 +43,7 @@ FULL_BREATH: Mapping[Breath, str] = {
 FADED_BREATH: Mapping[Breath, str] = {"in": "in", "out": "out", "hold": "hold"}
 
 COUNTDOWN = ("Three.", "Two.", "One.")
+COUNT_CLEAR = 1.5  # seconds: a count is never followed sooner by a line starting with a number
 GO = "Go."  # ends every count into work: the first rep's "One" never follows "One."
 LETS_BEGIN = "Let's begin."
 HOLD = "Hold."
@@ -250,6 +251,57 @@ def rep_cue_variants(
         cue(*words, half) for half in ((True, False) if halfway else (False,)) for words in shorter
     ]
     return list(dict.fromkeys(variants))
+
+
+FIVE_TO_GO = "Five to go."
+KEEP_PACE = "Good, keep that pace."
+# Said in the long gaps of timed work and holds when the routine gives no form pointers.
+STEADY: Mapping[str, tuple[str, ...]] = {
+    "timed": ("Good, keep that pace.", "Nice and steady."),
+    "hold": ("Stay relaxed.", "Nice and still."),
+}
+FILL_EVERY = 15.0  # seconds: timed work and holds are never silent much longer than this
+FORM_EVERY = 4  # reps: a form pointer (or a word of encouragement) every few reps
+
+
+def set_word(exercise: Exercise, rep: int) -> str | None:
+    """A word for the set at rep ``rep``, sparingly, or None: "Halfway." at the middle
+    rep, "Five to go." on a long set, once "Good, keep that pace." when the routine gives
+    no form pointers. ``minimal`` is counts only: nothing."""
+    n = exercise.reps
+    if exercise.verbosity == "minimal" or exercise.kind != "reps" or n < 6:
+        return None
+    if rep == n // 2 + 1 and not exercise.lines.halfway:
+        return HALFWAY
+    if n >= 10 and rep == n - 4:
+        return FIVE_TO_GO
+    if rep == 3 and not exercise.form:
+        return KEEP_PACE
+    return None
+
+
+def form_slot(exercise: Exercise, rep: int) -> bool:
+    """Whether rep ``rep`` of a set has room for a form pointer: every ``FORM_EVERY`` reps
+    from the third (not in the last two, nor where ``set_word`` says something)."""
+    n = exercise.reps
+    return (
+        bool(exercise.form)
+        and exercise.verbosity != "minimal"
+        and exercise.kind == "reps"
+        and n >= 6
+        and 3 <= rep <= n - 2
+        and (rep - 3) % FORM_EVERY == 0
+        and set_word(exercise, rep) is None
+    )
+
+
+def work_fillers(exercise: Exercise, gaps: int, said: int) -> list[str]:
+    """The lines for ``gaps`` long gaps of timed work or a hold: the routine's form
+    pointers in turn (from the ``said``-th), else a steady word."""
+    if exercise.form:
+        return [sentence(exercise.form[(said + k) % len(exercise.form)]) for k in range(gaps)]
+    pool = STEADY["hold" if exercise.kind == "hold" else "timed"]
+    return [pool[k % len(pool)] for k in range(gaps)]
 
 
 def movement_line(exercise: Exercise) -> str:

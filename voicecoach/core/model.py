@@ -93,6 +93,7 @@ class Exercise:
     kind: Kind
     setup: str | None = None  # how to get into position, said during the lead-in
     cue: str | None = None  # the movement cue, said just before the start
+    form: tuple[str, ...] = ()  # form pointers, said in the gaps of long work
     reps: int = 0  # reps per set (per side); breaths for kind "breaths"
     phases: tuple[Phase, ...] = ()  # reps and breaths: the phases of one rep / breath
     hold: float = 0.0  # reps: hold per rep; hold: the whole hold

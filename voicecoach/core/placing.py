@@ -37,6 +37,7 @@ class Placer:
         self.warnings: list[CompileWarning] = []
         self._warned: dict[tuple[int, int, str], tuple[int, float]] = {}  # -> (index, need)
         self.busy = 0  # end of the last cue placed: nothing may start before it
+        self.form_offered: dict[str, int] = {}  # per exercise: form pointers offered so far
         self.label: dict[str, object] = {"block": "", "exercise": None, "index": -1}
 
     # -- placing cues -------------------------------------------------------------------

@@ -6,6 +6,8 @@ works, on the ``Placer``'s cursor, so nothing overlaps.
 
 from __future__ import annotations
 
+import itertools
+
 from voicecoach.core import coaching as say
 from voicecoach.core.model import Exercise
 from voicecoach.core.placing import GAP, SEC, SOUND_GAP, Placer, shown, tenths
@@ -13,13 +15,25 @@ from voicecoach.core.timeline import to_samples
 
 
 class WorkLayout(Placer):
+    def next_form(self, ex: Exercise, taken: int = 1) -> int:
+        """Form pointers take turns: the index of the next, counting ``taken`` more as
+        offered (offered, not said: which phrases are looked up must not depend on
+        their lengths, see ``Placer.candidates``)."""
+        index = self.form_offered.get(ex.name, 0)
+        self.form_offered[ex.name] = index + taken
+        return index
+
     def work(self, ex: Exercise, go: int, set_no: int, side: str | None) -> int:
         if ex.manual:
             return self.manual(ex, go, set_no, side)
         if ex.kind in ("timed", "hold"):  # the start (or hold) sound on the go
             return self.timed(ex, go, side, set_no)
-        # Reps: the count ends in "go", so the first rep's "One" never follows "One."
+        # Reps: the count ends in "go", so the first rep's "One" never follows "One.",
+        # and the first rep starts a moment after the count's last word (or tick).
+        counted = self.events[-1].text in (*say.COUNTDOWN, "tick") if self.events else False
+        clear = self.busy + to_samples(say.COUNT_CLEAR) if counted else 0
         t = self.sound("start", self.speak(say.GO, go))
+        t = max(t, clear)
         if ex.lines.start:
             t = self.speak(say.fill(ex.lines.start, ex, side=side, set=set_no), t + SOUND_GAP)
         return self.reps(ex, t, set_no, side)
@@ -28,7 +42,19 @@ class WorkLayout(Placer):
         sides = ex.sides if ex.side_mode == "alternate" else (side,)
         warned = False
         first_unit = set_no == 1 and (side is None or side == ex.sides[0])
+        # A set's word goes in the longest phase (where there is most room), or later.
+        longest = max(range(len(ex.phases)), key=lambda k: ex.phases[k].seconds)
+        # Reps that say nothing for a while (no words in their phases, no count) still
+        # hear a steady word now and then: work is never silent for 20 s.
+        steady = [] if ex.verbosity == "minimal" else self.candidates(list(say.STEADY["timed"]))
+        quiet_for = to_samples(say.FILL_EVERY)
         for rep in range(1, ex.reps + 1):
+            # A word for the set, sparingly, in the first gap of the rep where it fits.
+            filler = say.set_word(ex, rep)
+            if filler is None and say.form_slot(ex, rep):
+                filler = say.sentence(ex.form[self.next_form(ex) % len(ex.form)])
+            if filler:
+                self.candidates([filler])
             for alt in sides:
                 self.label = {**self.label, "rep": rep, "side": alt}
                 for i, phase in enumerate(ex.phases):
@@ -63,6 +89,17 @@ class WorkLayout(Placer):
                             dur = self.length(text) + SOUND_GAP
                     if text:
                         self.speak(text, t)
+                    elif steady and t + dur - self.busy > quiet_for:
+                        word = steady[rep % len(steady)]
+                        if self.fits(word, t, t + dur - GAP // 2):
+                            self.speak(word, t)
+                    if filler and alt == sides[0] and i >= longest:
+                        # In the middle of the free time, clear of the cues either side.
+                        at, limit = max(self.busy, t) + GAP, t + dur - GAP
+                        slack = limit - at - self.length(filler)
+                        if slack >= 0:
+                            self.speak(filler, at + slack // 2)
+                            filler = None
                     t += dur
                     if ex.hold and i == ex.hold_after:
                         t = self.hold(ex, t, ex.hold, first=first, side=alt, set_no=set_no)
@@ -85,9 +122,10 @@ class WorkLayout(Placer):
             release = self.busy + SOUND_GAP
             self.warn(ex, f"the {seconds:g} s hold is shorter than its sounds; it was made longer")
         # "Keep breathing" once, in the first rep's hold. No count at the end of a hold
-        # that ends the rep: the next rep's count would follow it ("One." "Two, lift.").
+        # that (almost) ends the rep: the next rep's count would follow it ("One."
+        # "Two, lift.").
         opening = [say.HOLD_BREATHING, say.HOLD] if first else []
-        count_down = ex.hold_after + 1 < len(ex.phases)
+        count_down = sum(p.seconds for p in ex.phases[ex.hold_after + 1 :]) >= say.COUNT_CLEAR
         self.optional_cues(
             ex, onset, release, seconds, opening, side=side, set_no=set_no, count_down=count_down
         )
@@ -149,6 +187,8 @@ class WorkLayout(Placer):
             cues.append((end - 10 * SEC, [say.TEN_LEFT]))
         if seconds >= 4 and count_down:
             cues.append((end - 3 * step, list(say.COUNTDOWN)))
+        if ex.verbosity != "minimal":  # minimal asks for quiet
+            cues = self.with_fillers(ex, onset, end, cues)
         for _, words in cues:
             self.candidates(words)
         for k, (at, words) in enumerate(cues):
@@ -166,11 +206,31 @@ class WorkLayout(Placer):
             if said is not None:
                 self.speak(said, at)
 
+    def with_fillers(
+        self, ex: Exercise, onset: int, end: int, cues: list[tuple[int, list[str]]]
+    ) -> list[tuple[int, list[str]]]:
+        """``cues`` with a form pointer (or a steady word) wherever they leave more than
+        ``FILL_EVERY`` seconds of silence: evenly spaced, so work is never silent for
+        20 s. Each is said only if it fits before the next cue, like the others."""
+        every = to_samples(say.FILL_EVERY)
+        marks = sorted([onset, end, *(at for at, _ in cues)])
+        slots: list[int] = []
+        for a, b in itertools.pairwise(marks):
+            k = -(-(b - a) // every) - 1  # fillers this gap needs
+            slots += [a + (b - a) * j // (k + 1) for j in range(1, k + 1)]
+        if not slots:
+            return cues
+        first = self.next_form(ex, len(slots)) if ex.form else 0
+        lines = say.work_fillers(ex, len(slots), first)
+        filled = cues + [(at, [line]) for at, line in zip(slots, lines, strict=True)]
+        return sorted(filled, key=lambda cue: cue[0])
+
     def manual(self, ex: Exercise, at: int, set_no: int, side: str | None) -> int:
         """Own pace: say what to do, then wait for the user (the estimate in a file)."""
         units = ex.sets * (len(ex.sides) if ex.side_mode == "each" else 1)
+        # Not "Four reps at ...": after the ticks, a number would sound like the count.
         what = (
-            f"{say.number_words(ex.reps)} reps at your own pace" if ex.reps else "At your own pace"
+            f"at your own pace, {say.number_words(ex.reps)} reps" if ex.reps else "at your own pace"
         )
         prompt = say.sentence(f"{side} side" if side else None, what) + " " + say.PRESS_SPACE
         t = self.speak(prompt, max(at, self.busy))

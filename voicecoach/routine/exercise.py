@@ -29,6 +29,7 @@ from voicecoach.core.model import (
 from voicecoach.routine.schema import (
     EXERCISE_KEYS,
     MAX_DURATION,
+    MAX_FORM,
     MAX_NAME,
     MAX_PHASES,
     MAX_REPS,
@@ -131,6 +132,7 @@ class ExerciseBuilder:
         return Exercise(
             name=name or "", pos=pos(real), kind=_KINDS.get(kind_key or "", "reps"),
             setup=self._text(m, "setup", MAX_TEXT), cue=self._text(m, "cue", MAX_TEXT),
+            form=self._form(m["form"][1]) if "form" in m else (),
             reps=reps, phases=phases, hold=hold, hold_after=hold_after, time=time,
             manual=manual, estimate=estimate, side_mode=side_mode, sides=side_names,
             switch=self._duration(m, "switch", defaults.switch), sets=sets,
@@ -234,6 +236,12 @@ class ExerciseBuilder:
             elif real is not None:
                 moves.append(self.r.text(real, "moves", MAX_NAME))
         return tuple(moves) if len(moves) == len(items) else None
+
+    def _form(self, node: Node) -> tuple[str, ...]:
+        """Form pointers: a list of short texts."""
+        items = self.r.seq(node, "form", "a list of short pointers", MAX_FORM)
+        said = [self.r.text(item, "form", MAX_TEXT) for item in items or ()]
+        return tuple(s for s in said if s)
 
     def _tempo(self, node: Node) -> tuple[float, ...] | None:
         expected = "a list of durations, one per phase, such as [2s, 2s]"

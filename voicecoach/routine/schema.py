@@ -23,6 +23,7 @@ MAX_TEXT = 2000  # every other text
 MAX_REPS = 1000  # reps and breaths
 MAX_SETS = 100  # sets and rounds
 MAX_PHASES = 20  # entries of tempo, breathing, moves and phases
+MAX_FORM = 20  # form pointers per exercise
 MAX_EXERCISES = 500
 MAX_DURATION = 4 * 3600.0  # any single duration
 MAX_SESSION = 24 * 3600.0  # the whole session, without speech
@@ -36,7 +37,7 @@ DEFAULT_KEYS = ("rest", "lead_in", "set_rest", "switch", "round_rest", "tempo", 
                 "count")  # fmt: skip
 BLOCK_KEYS = ("name", "rounds", "round_rest", "exercises")
 EXERCISE_KEYS = (
-    "name", "setup", "cue", "reps", "time", "hold", "breaths", "tempo", "breathing",
+    "name", "setup", "cue", "form", "reps", "time", "hold", "breaths", "tempo", "breathing",
     "moves", "phases", "hold_after", "manual", "estimate", "inhale", "exhale", "hold_breath",
     "sides", "switch", "sets", "set_rest", "rest", "lead_in", "verbosity", "count", "say",
 )  # fmt: skip
@@ -135,6 +136,14 @@ def _exercise() -> dict[str, Any]:
             "description": (
                 "The movement word for each tempo phase, e.g. [curl up, lower]; said with "
                 "the count on every rep. null: that phase says none."
+            ),
+        },
+        "form": {
+            "type": "array", "minItems": 1, "maxItems": MAX_FORM,
+            "items": _text(MAX_TEXT, "One pointer."),
+            "description": (
+                "Form pointers ('lower back stays heavy'), said in the gaps of long sets, "
+                "holds and timed work."
             ),
         },
         "phases": {
