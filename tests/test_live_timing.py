@@ -329,3 +329,52 @@ def test_alsa_noise_is_really_there_to_hide(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
     )
     assert "ALSA lib" in done.stderr
+
+
+def test_an_unknown_key_and_the_rate_key_are_answered_by_voice(
+    pulse: PulseServer, rendered: Rendered, tmp_path: Path
+) -> None:
+    """Typed into a real terminal: x gets the hint; ] says "One moment.", lays the session
+    out again at the faster rate (real eSpeak), says "Faster." and goes on at it."""
+    from voicecoach.app.env import VoiceOptions, prepare_ref
+    from voicecoach.app.player import MOMENT
+    from voicecoach.cli.env import real_env
+    from voicecoach.core import transport
+
+    env = rendered.env(pulse, tmp_path)
+    with Capture(pulse) as capture:
+        term = Terminal([*voicecoach_command(), "run", str(rendered.path)], env)
+        try:
+            capture.wait_for_sound(timeout=120)
+            time.sleep(2.0)
+            term.type(b"x")
+            time.sleep(4.0)
+            term.type(b"]")
+            term.wait_for("How hard was that?", timeout=240)
+            term.type(b"q")
+        except BaseException:
+            term.proc.kill()
+            raise
+        finally:
+            code, err, _ = term.finish(timeout=180)
+        time.sleep(0.3)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("VOICECOACH_CACHE_DIR", str(rendered.cache))
+            normal = prepare_ref(real_env(), str(rendered.path))
+            rate = transport.rate_wpm(normal.routine.voice.rate, 1)
+            faster = prepare_ref(real_env(), str(rendered.path), VoiceOptions(rate=rate))
+        recording = to_rate(capture.stop(), normal.timeline.sample_rate)
+    assert code == 0, err
+    assert faster.timeline.length < normal.timeline.length
+
+    def find(clip: np.ndarray, lo: int) -> int:
+        at, score = locate(recording, clip.astype(np.float64) / 32768, lo, len(recording))
+        assert score > 0.9
+        return at
+
+    hint = find(normal.say(transport.HINT), 0)
+    moment = find(normal.say(MOMENT), hint)
+    said = find(faster.say(transport.FASTER), moment)
+    # After it, the rest of the session at the faster rate: its closing line, as laid out.
+    closing = next(e for e in reversed(faster.timeline.events) if e.kind == "speech")
+    find(faster.mixer.render(closing.start, closing.end), said)
