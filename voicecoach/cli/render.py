@@ -34,7 +34,8 @@ from voicecoach.cli.group import cli, env_of, prepare, voice_of, voice_options, 
     type=click.IntRange(8000, 192000),
     default=None,
     metavar="N",
-    help="Resample to N Hz (default: 22050; Opus always 48000 or its nearest rate >= N).",
+    help="Resample to N Hz (default: 22050; Opus takes 8000, 12000, 16000, 24000 or 48000: "
+    "the nearest >= N, 24000 by default).",
 )
 @click.option(
     "--bitrate",
