@@ -27,7 +27,8 @@ from voicecoach.cli.group import cli, env_of, prepare, voice_of, voice_options, 
     "fmt",
     type=click.Choice(["wav", "flac", "ogg", "opus", "mp3"]),
     default=None,
-    help="Format for a folder or --split (default: -o's extension, else mp3).",
+    help="Format for a folder, --split, or the file written without -o (default: -o's "
+    "extension, else mp3).",
 )
 @click.option(
     "--sample-rate",
