@@ -304,7 +304,7 @@ def test_json_labels_say_where_each_cue_belongs(run: Callable[..., Result]) -> N
     (wait,) = [e for e in events if e["kind"] == "wait"]
     assert wait["text"] == "Press space when you're done." and wait["exercise"] == "Plank"
     assert wait["end"] - wait["t"] == pytest.approx(8.0, abs=1e-5)  # the estimate
-    assert events[-1]["exercise"] is None and events[-1]["text"].startswith("Well done.")
+    assert events[-1]["exercise"] is None and events[-1]["text"].startswith("Well done: ")
 
 
 def test_json_times_are_where_the_rendered_audio_puts_them(

@@ -29,6 +29,7 @@ from voicecoach.app.ports import (
     StreamingOut,
     Synth,
 )
+from voicecoach.core.ending import Progression
 from voicecoach.core.model import Routine, Verbosity, Voice
 from voicecoach.core.records import LastRun, SessionRecord
 
@@ -107,9 +108,10 @@ def prepare_loaded(
     include_safety: bool = True,
     speech: Synth | None = None,
     progress: Progress | None = None,
+    progression: Progression | None = None,
 ) -> Session:
     """Prepare a loaded routine's session with ``env``'s speech (or ``speech``, made for
-    the same voice) and sounds."""
+    the same voice) and sounds; ``progression``: the history's tip (the live run)."""
     from voicecoach.app import session
 
     options = options or VoiceOptions()
@@ -122,4 +124,5 @@ def prepare_loaded(
         speech=speech if speech is not None else env.speech(voice),
         sounds=env.sounds(routine.sounds),
         progress=progress,
+        progression=progression,
     )

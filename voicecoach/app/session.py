@@ -20,6 +20,7 @@ from voicecoach.app.ports import LevelledSynth, Progress, Synth
 from voicecoach.audio.levelling import speech_target
 from voicecoach.audio.mix import Mixer
 from voicecoach.core.compiler import compile_routine
+from voicecoach.core.ending import Progression
 from voicecoach.core.model import Routine, Verbosity, Voice
 from voicecoach.core.phrases import phrases
 from voicecoach.core.timeline import Timeline
@@ -73,8 +74,12 @@ def prepare(
     speech: Synth,
     sounds: Mapping[str, Samples],
     progress: Progress | None = None,
+    progression: Progression | None = None,
 ) -> Session:
     """Synthesize what the routine says and lay it out exactly.
+
+    ``progression``: the history's suggestion for next time (the live run), said in
+    the closing line; None (render, audition) leaves it out.
 
     ``progress(done, total)`` counts the clips that must be made (synthesized or
     levelled) before the layout: all but the closing line, made after it (see
@@ -91,7 +96,12 @@ def prepare(
     made = levels.levelled(texts, progress)
     lengths = {text: len(made[text]) for text in texts}
     draft = compile_routine(
-        routine, lengths, sound_lengths, verbosity=verbosity, include_safety=include_safety
+        routine,
+        lengths,
+        sound_lengths,
+        verbosity=verbosity,
+        include_safety=include_safety,
+        progression=progression,
     )
     # The closing line says how long the session took: known only now.
     closing = levels.levelled([draft.closing])

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from voicecoach.app import checkin, player
 from voicecoach.app.env import Env, VoiceOptions, prepare_loaded
 from voicecoach.app.ports import Playback
+from voicecoach.core.ending import Progression, progression
 from voicecoach.core.model import Routine
 from voicecoach.core.records import LastRun, resume_point
 from voicecoach.core.timeline import SAMPLE_RATE
@@ -26,6 +27,15 @@ if TYPE_CHECKING:
     from voicecoach.app.session import Session
 
 NOTICE = "Preparing your session…"
+
+
+def _advice(env: Env, digest: str) -> Progression | None:
+    """The history's suggestion for next time; a broken history never stops a workout
+    (the recorder tells why the session could not be saved), it only gives no tip."""
+    try:
+        return progression(env.sessions(), digest)
+    except VoicecoachError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +90,17 @@ def run_workout(
             clip = env.quick_level(speech.clip(NOTICE))
             notice.append(out.play(clip, SAMPLE_RATE))
 
+    # The tip for next time, from the last check-ins of this routine (a routine built in
+    # memory has no history of its own).
+    advice = _advice(env, loaded.digest) if routine is None else None
     prepared = prepare_loaded(
-        env, loaded, options.voice, include_safety=first_time, speech=speech, progress=progress
+        env,
+        loaded,
+        options.voice,
+        include_safety=first_time,
+        speech=speech,
+        progress=progress,
+        progression=advice,
     )
     count = max((e.index for e in prepared.timeline.events), default=-1) + 1
     if start >= count > 0:
@@ -98,7 +117,7 @@ def run_workout(
     def respeak(level: int) -> Session:
         """The session at another speech rate (the [ and ] keys): cold clips are made."""
         at = replace(options.voice, rate=rate_wpm(voice.rate, level))
-        return prepare_loaded(env, loaded, at, include_safety=first_time)
+        return prepare_loaded(env, loaded, at, include_safety=first_time, progression=advice)
 
     shown = None if options.quiet else env.status()
     try:

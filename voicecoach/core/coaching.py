@@ -425,16 +425,6 @@ def switch_lines(side: str) -> list[str]:
     return [f"{SWITCH} Now your {side} side.", SWITCH]
 
 
-def finish_lines(title: str, exercises: int, minutes: float) -> list[str]:
-    mins = max(1, round(minutes))
-    return [
-        f"Well done. That's the end of {title.rstrip('.')}: {number_words(exercises)} "
-        f"{'exercise' if exercises == 1 else 'exercises'} in about {number_words(mins)} "
-        f"{'minute' if mins == 1 else 'minutes'}.",
-        "Well done.",
-    ]
-
-
 # -- safety and check-in: said live by the player, never part of the timeline ---------------
 
 SAFETY_OFFER = "Press question mark again to hear the safety note."

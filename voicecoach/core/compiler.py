@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from voicecoach.core import coaching as say
+from voicecoach.core import ending
+from voicecoach.core.ending import Progression
 from voicecoach.core.model import Exercise, Routine, Verbosity
 from voicecoach.core.placing import GAP, SEC, SOUND_GAP, shown, tenths
 from voicecoach.core.timeline import Chapter, CompileWarning, Event, Timeline, to_samples
@@ -92,9 +94,18 @@ class _Builder(WorkLayout):
 
         self.label = {"block": "", "exercise": None, "index": -1}
         finish_start = t
+        # A cool-down line and, lying down, how to get up; then what was done and a tip.
+        quiet = (self.verbosity_override or plan[-1][3].verbosity) == "minimal"
+        lines = ([] if quiet else [ending.COOL_DOWN]) + (
+            [ending.GET_UP] if ending.ends_lying(r) else []
+        )
+        pause = FINISH_PAUSE
+        for line in lines:
+            t = self.speak(line, t + pause)
+            pause = GAP
         t = self.sound("finish", t + FINISH_PAUSE)
         minutes = (t / SEC) / 60
-        options = say.finish_lines(r.title, len(plan), minutes)
+        options = ending.finish_lines(len(plan), minutes, ending.tip(r, self.progression))
         return Draft(
             title=r.title,
             events=tuple(self.events),
@@ -285,11 +296,16 @@ def compile_routine(
     *,
     verbosity: Verbosity | None = None,
     include_safety: bool = True,
+    progression: Progression | None = None,
 ) -> Draft:
     """Lay out ``routine`` exactly, up to its closing line.
 
     ``lengths`` maps each phrase to its clip's length in samples; it must hold every
     phrase of ``phrases.phrases(routine)`` (same ``verbosity`` and ``include_safety``).
     A phrase missing from it is a bug in this module: it raises ``KeyError``.
+    ``progression``: what the history suggests for next time, said in the closing line
+    (made after the layout, so ``phrases`` needs no history).
     """
-    return _Builder(routine, lengths, sound_lengths, verbosity).build(include_safety)
+    builder = _Builder(routine, lengths, sound_lengths, verbosity)
+    builder.progression = progression
+    return builder.build(include_safety)

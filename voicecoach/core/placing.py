@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from voicecoach.core import coaching as say
+from voicecoach.core.ending import Progression
 from voicecoach.core.model import Exercise, Routine, Verbosity
 from voicecoach.core.timeline import Chapter, CompileWarning, Event, EventKind, to_samples
 
@@ -38,6 +39,7 @@ class Placer:
         self._warned: dict[tuple[int, int, str], tuple[int, float]] = {}  # -> (index, need)
         self.busy = 0  # end of the last cue placed: nothing may start before it
         self.form_offered: dict[str, int] = {}  # per exercise: form pointers offered so far
+        self.progression: Progression | None = None  # the history's tip, for the closing
         self.label: dict[str, object] = {"block": "", "exercise": None, "index": -1}
 
     # -- placing cues -------------------------------------------------------------------
