@@ -226,8 +226,8 @@ def test_verbosity_option_overrides_the_routine(run: Callable[..., Result]) -> N
     assert setup in normal and setup in full and setup not in minimal
     assert '"Next up: ' not in minimal and "Next up: Seated backbend." in normal
     # Full: the breath in full on every rep; normal: the movement, the breath shorter.
-    assert '"Two, roll forward, inhale through your nose."' in full
-    assert '"Two, roll forward, breathe in."' in normal and '"Two."' in minimal
+    assert '"Two, roll forward, exhale through your mouth."' in full
+    assert '"Two, roll forward, breathe out."' in normal and '"Two."' in minimal
 
 
 def test_audition_prints_warnings_with_the_routine_line(
