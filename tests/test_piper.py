@@ -161,8 +161,12 @@ def test_the_cache_key_has_the_engine_and_the_model_identity(tmp_path: Path) -> 
 def test_rate_is_the_length_scale_and_volume_a_level() -> None:
     slow, fast = Speech(PIPER), Speech(Voice(voice=JOE, engine="piper", rate=330, volume=0.5))
     text = "Breathe in slowly through your nose."
+    assert piper.length_scale(330, 1.0) == 0.5 and piper.length_scale(165, 0.9) == 0.9
     a, b = slow.clip(text), fast.clip(text)
-    assert 0.4 < len(b) / len(a) < 0.65  # twice the words per minute: about half as long
+    # Twice the words per minute: the speech is about half as long. Not exactly: Piper
+    # samples its durations with noise (the same phrase varies by about 3 % in length),
+    # and the pauses between words shrink less than the words; measured 0.63-0.67.
+    assert 0.4 < len(b) / len(a) < 0.75
     assert fast.level_target < slow.level_target
     assert slow.clip(text) is a and slow.synthesized == 1
 
