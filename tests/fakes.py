@@ -28,6 +28,8 @@ import numpy as np
 import numpy.typing as npt
 
 from voicecoach.core.model import Block, Exercise, Pos, Routine
+from voicecoach.core.records import Summary
+from voicecoach.core.status import Glance
 from voicecoach.core.timeline import SAMPLE_RATE, SOUND_NAMES, Event, Timeline
 
 if TYPE_CHECKING:
@@ -349,15 +351,24 @@ class FakeRecorder:
 
 @dataclass
 class FakeStatus:
-    lines: list[str] = field(default_factory=list)
-    cleared: int = 0
+    """Keeps each different screen as its one line (``Glance.line``), and the summaries."""
 
-    def show(self, text: str) -> None:
+    lines: list[str] = field(default_factory=list)
+    glances: list[Glance] = field(default_factory=list)
+    cleared: int = 0
+    summaries: list[Summary] = field(default_factory=list)
+
+    def show(self, status: Glance) -> None:
+        text = status.line()
         if not self.lines or self.lines[-1] != text:
             self.lines.append(text)
+            self.glances.append(status)
 
     def clear(self) -> None:
         self.cleared += 1
+
+    def summary(self, summary: Summary) -> None:
+        self.summaries.append(summary)
 
 
 @dataclass

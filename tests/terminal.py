@@ -7,6 +7,7 @@ import array
 import fcntl
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import termios
@@ -32,7 +33,9 @@ class Terminal:
     """A command in a pseudo-terminal: keys typed, the screen read, stderr kept apart.
 
     With ``controlling``, the pty is the command's controlling terminal (Ctrl-C typed
-    is SIGINT), and ``finish`` tells whether its settings were put back."""
+    is SIGINT), and ``finish`` tells whether its settings were put back. ``size`` (rows,
+    columns) sets the window's size (a bare pty has none); ``display`` is the screen as
+    a terminal of that size shows it (pyte emulates one)."""
 
     def __init__(
         self,
@@ -41,8 +44,12 @@ class Terminal:
         cwd: Path | None = None,
         *,
         controlling: bool = False,
+        size: tuple[int, int] | None = None,
     ) -> None:
         self.master, slave = os.openpty()
+        if size is not None:  # (rows, columns): a window of that size, as a terminal has
+            rows, columns = size
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
         self._keep = os.dup(slave)  # to read the terminal's settings after the run
         self.before = termios.tcgetattr(self._keep)
         self.proc = subprocess.Popen(
@@ -66,6 +73,16 @@ class Terminal:
     @property
     def screen(self) -> str:
         return b"".join(self._screen).decode(errors="replace")
+
+    def display(self, size: tuple[int, int]) -> list[str]:
+        """The screen's rows as a (rows, columns) terminal shows them now."""
+        import pyte
+
+        rows, columns = size
+        screen = pyte.Screen(columns, rows)
+        stream = pyte.ByteStream(screen)
+        stream.feed(b"".join(self._screen))
+        return [row.rstrip() for row in screen.display]
 
     def wait_for(self, text: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout

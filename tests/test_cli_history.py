@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from tests.fakes import fake_session, make_routine
 from voicecoach.adapters.recorder import Recorder
+from voicecoach.adapters.store import MIGRATIONS
 from voicecoach.app import history
 from voicecoach.cli import cli
 from voicecoach.cli.env import real_env
@@ -56,6 +57,9 @@ def record(
         if pain:
             rec.pain(0)
             rec.exercise_done(0, 5.0, skipped=True, restarted=False)
+        if completed:  # every exercise of the fake session (four) played to its end
+            for idx in range(4):
+                rec.exercise_done(idx, seconds / 4, skipped=False, restarted=False)
         clock["t"] = seconds
         rec.finished(completed)
         if effort is not None:
@@ -95,10 +99,11 @@ def test_the_table(three: Path) -> None:
     assert run() == (
         0,
         (
-            "Date              Routine         Length  Completed\n"
-            "2024-05-08 07:29  back-strength  1:02:05  yes\n"
-            "2024-05-07 19:05  stretch          05:12  no\n"
-            "2024-05-06 07:30  back-strength    24:10  yes\n"
+            "Date              Routine         Length  Done  Skipped  Pain  Effort  Completed\n"
+            "2024-05-08 07:29  back-strength  1:02:05   4/4        0     0       4  yes\n"
+            "2024-05-07 19:05  stretch          05:12   0/4        0     1       -  no\n"
+            "2024-05-06 07:30  back-strength    24:10   4/4        0     0       3  yes\n"
+            "Exercises: 8 done, 0 skipped, 1 with pain (in the sessions shown)\n"
             "Streak: 1 day · This week: 1h 31m\n"
         ),
         "",
@@ -109,10 +114,11 @@ def test_limit(three: Path) -> None:
     assert run("--limit", "2") == (
         0,
         (
-            "Date              Routine         Length  Completed\n"
-            "2024-05-08 07:29  back-strength  1:02:05  yes\n"
-            "2024-05-07 19:05  stretch          05:12  no\n"
+            "Date              Routine         Length  Done  Skipped  Pain  Effort  Completed\n"
+            "2024-05-08 07:29  back-strength  1:02:05   4/4        0     0       4  yes\n"
+            "2024-05-07 19:05  stretch          05:12   0/4        0     1       -  no\n"
             "2 of 3 sessions shown; --limit N shows more.\n"
+            "Exercises: 4 done, 0 skipped, 1 with pain (in the sessions shown)\n"
             "Streak: 1 day · This week: 1h 31m\n"
         ),
         "",
@@ -124,9 +130,10 @@ def test_one_routine(three: Path) -> None:
         0,
         (
             "Back strength (back-strength): 2 sessions, 2 completed, average effort 3.5\n"
-            "Date               Length  Completed  Effort  Skips  Pain\n"
-            "2024-05-08 07:29  1:02:05  yes             4      0     0\n"
-            "2024-05-06 07:30    24:10  yes             3      0     0\n"
+            "Date               Length  Done  Skipped  Pain  Effort  Completed\n"
+            "2024-05-08 07:29  1:02:05   4/4        0     0       4  yes\n"
+            "2024-05-06 07:30    24:10   4/4        0     0       3  yes\n"
+            "Exercises: 8 done, 0 skipped, 0 with pain (in the sessions shown)\n"
             "Streak: 1 day · This week: 1h 26m\n"
         ),
         "",
@@ -135,8 +142,9 @@ def test_one_routine(three: Path) -> None:
         0,
         (
             "Back strength (stretch): 1 session, 0 completed\n"
-            "Date              Length  Completed  Effort  Skips  Pain\n"
-            "2024-05-07 19:05   05:12  no              -      1     1\n"
+            "Date              Length  Done  Skipped  Pain  Effort  Completed\n"
+            "2024-05-07 19:05   05:12   0/4        0     1       -  no\n"
+            "Exercises: 0 done, 0 skipped, 1 with pain (in the sessions shown)\n"
             "Streak: 0 days · This week: 5m\n"
         ),
         "",
@@ -161,6 +169,9 @@ def test_json_export(three: Path) -> None:
         (3, "back-strength", "completed", 4),
     ]
     assert sessions[1]["exercises"][0]["pain"] == 1
+    counts = ("exercises_total", "exercises_done", "exercises_skipped", "exercises_pained")
+    got = [tuple(s[k] for k in counts) for s in sessions]
+    assert got == [(4, 4, 0, 0), (4, 0, 0, 1), (4, 4, 0, 0)]
     assert [e["kind"] for e in sessions[1]["events"]] == ["pain", "skip", "quit"]
 
 
@@ -175,10 +186,15 @@ def test_csv_export(three: Path) -> None:
     assert (code, err) == (0, "")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert tuple(rows[0]) == history.CSV_COLUMNS
-    assert [(r["id"], r["completed"], r["seconds"], r["pain"]) for r in rows] == [
-        ("1", "true", "1450.0", "0"),
-        ("2", "false", "312.0", "1"),
-        ("3", "true", "3725.0", "0"),
+    got = [
+        tuple(r[k] for k in ("id", "completed", "seconds", "effort", "exercises_done"))
+        + tuple(r[k] for k in ("exercises_skipped", "exercises_pained", "pain_presses"))
+        for r in rows
+    ]
+    assert got == [
+        ("1", "true", "1450.0", "3", "4", "0", "0", "0"),
+        ("2", "false", "312.0", "", "0", "0", "1", "1"),
+        ("3", "true", "3725.0", "4", "4", "0", "0", "0"),
     ]
     code, out, _ = run("--csv", "--routine", "stretch")
     assert [r["id"] for r in csv.DictReader(io.StringIO(out))] == ["2"]
@@ -222,7 +238,10 @@ def test_a_database_from_a_newer_voicecoach(data_dir: Path) -> None:
     assert run() == (
         1,
         "",
-        (f"Error: history database {path}: schema 9 is newer than this voicecoach's 1\n"),
+        (
+            f"Error: history database {path}: schema 9 is newer than this"
+            f" voicecoach's {len(MIGRATIONS)}\n"
+        ),
     )
 
 

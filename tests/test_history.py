@@ -35,6 +35,7 @@ def session(
     effort: int | None = None,
     exercises: tuple[ExerciseRecord, ...] = (),
     events: tuple[EventRecord, ...] = (),
+    total: int | None = None,
 ) -> SessionRecord:
     return SessionRecord(
         sid,
@@ -49,7 +50,19 @@ def session(
         effort,
         exercises,
         events,
+        exercises_total=total,
+        reached_end=status == "completed",
     )
+
+
+def done(*names: str) -> tuple[ExerciseRecord, ...]:
+    """Exercises played to their end, one after the other."""
+    return tuple(
+        ExerciseRecord(i, n, 60.0, 1, 0, True, False, 0, 0, 0) for i, n in enumerate(names)
+    )
+
+
+BACK = done("Bridge", "Bird-dog", "Dead bug", "Side plank", "Cat-cow")
 
 
 def days(*dates: tuple[int, int, int], status: str = "completed") -> list[SessionRecord]:
@@ -162,7 +175,7 @@ def test_a_length_reads_back_as_the_rounded_seconds(seconds: float) -> None:
 
 def mixed() -> list[SessionRecord]:
     return [
-        session(local(2024, 5, 6, 7, 30), sid=1, seconds=1450),
+        session(local(2024, 5, 6, 7, 30), sid=1, seconds=1450, exercises=BACK, total=5),
         session(
             local(2024, 5, 6, 19, 5),
             sid=2,
@@ -170,9 +183,11 @@ def mixed() -> list[SessionRecord]:
             title="Evening stretch",
             status="stopped",
             seconds=312,
+            exercises=done("Reach"),
+            total=3,
         ),
-        session(local(2024, 5, 7, 7, 31), sid=3, seconds=1490, effort=3),
-        session(local(2024, 5, 8, 7, 29), sid=4, seconds=4000, effort=4),
+        session(local(2024, 5, 7, 7, 31), sid=3, seconds=1490, effort=3, exercises=BACK, total=5),
+        session(local(2024, 5, 8, 7, 29), sid=4, seconds=4000, effort=4, exercises=BACK, total=5),
     ]
 
 
@@ -191,20 +206,22 @@ def test_select_by_name_title_or_file_and_limit_to_the_latest() -> None:
 
 def test_the_table_newest_first_with_streak_and_week() -> None:
     assert history.report(mixed(), NOW, tz=BERLIN) == (
-        "Date              Routine         Length  Completed\n"
-        "2024-05-08 07:29  back-strength  1:06:40  yes\n"
-        "2024-05-07 07:31  back-strength    24:50  yes\n"
-        "2024-05-06 19:05  stretch          05:12  no\n"
-        "2024-05-06 07:30  back-strength    24:10  yes\n"
+        "Date              Routine         Length  Done  Skipped  Pain  Effort  Completed\n"
+        "2024-05-08 07:29  back-strength  1:06:40   5/5        0     0       4  yes\n"
+        "2024-05-07 07:31  back-strength    24:50   5/5        0     0       3  yes\n"
+        "2024-05-06 19:05  stretch          05:12   1/3        0     0       -  no\n"
+        "2024-05-06 07:30  back-strength    24:10   5/5        0     0       -  yes\n"
+        "Exercises: 16 done, 0 skipped, 0 with pain (in the sessions shown)\n"
         "Streak: 3 days · This week: 2h 01m\n"
     )
 
 
 def test_the_table_is_limited_and_says_so() -> None:
     assert history.report(mixed(), NOW, tz=BERLIN, limit=1) == (
-        "Date              Routine         Length  Completed\n"
-        "2024-05-08 07:29  back-strength  1:06:40  yes\n"
+        "Date              Routine         Length  Done  Skipped  Pain  Effort  Completed\n"
+        "2024-05-08 07:29  back-strength  1:06:40   5/5        0     0       4  yes\n"
         "1 of 4 sessions shown; --limit N shows more.\n"
+        "Exercises: 5 done, 0 skipped, 0 with pain (in the sessions shown)\n"
         "Streak: 3 days · This week: 2h 01m\n"
     )
 
@@ -220,17 +237,19 @@ def test_one_routine_over_time() -> None:
     ]
     assert history.report(sessions, NOW, tz=BERLIN, routine="back-strength") == (
         "Back strength (back-strength): 4 sessions, 3 completed, average effort 3.5\n"
-        "Date               Length  Completed  Effort  Skips  Pain\n"
-        "2024-05-08 17:00    01:35  no              -      1     2\n"
-        "2024-05-08 07:29  1:06:40  yes             4      0     0\n"
-        "2024-05-07 07:31    24:50  yes             3      0     0\n"
-        "2024-05-06 07:30    24:10  yes             -      0     0\n"
+        "Date               Length  Done  Skipped  Pain  Effort  Completed\n"
+        "2024-05-08 17:00    01:35   0/2        1     1       -  no\n"
+        "2024-05-08 07:29  1:06:40   5/5        0     0       4  yes\n"
+        "2024-05-07 07:31    24:50   5/5        0     0       3  yes\n"
+        "2024-05-06 07:30    24:10   5/5        0     0       -  yes\n"
+        "Exercises: 15 done, 1 skipped, 1 with pain (in the sessions shown)\n"
         "Streak: 3 days · This week: 1h 57m\n"
     )
     assert history.report(sessions, NOW, tz=BERLIN, routine="stretch") == (
         "Evening stretch (stretch): 1 session, 0 completed\n"
-        "Date              Length  Completed  Effort  Skips  Pain\n"
-        "2024-05-06 19:05   05:12  no              -      0     0\n"
+        "Date              Length  Done  Skipped  Pain  Effort  Completed\n"
+        "2024-05-06 19:05   05:12   1/3        0     0       -  no\n"
+        "Exercises: 1 done, 0 skipped, 0 with pain (in the sessions shown)\n"
         "Streak: 0 days · This week: 5m\n"
     )
 
@@ -272,6 +291,7 @@ def detailed() -> list[SessionRecord]:
             effort=2,
             exercises=exercises,
             events=events,
+            total=3,
         ),
         session(local(2024, 5, 7, 7, 30), sid=2, name="stretch, gentle", title='The "gentle" one'),
     ]
@@ -279,7 +299,7 @@ def detailed() -> list[SessionRecord]:
 
 def test_json_export_parses_back_with_everything() -> None:
     data = json.loads(history.to_json(detailed()))
-    assert (data["format"], data["version"]) == ("voicecoach-history", 1)
+    assert (data["format"], data["version"]) == ("voicecoach-history", 2)
     first, second = data["sessions"]
     assert {k: v for k, v in first.items() if k not in ("exercises", "events")} == {
         "id": 1,
@@ -291,8 +311,14 @@ def test_json_export_parses_back_with_everything() -> None:
         "ended_at": "2024-05-06T05:34:05+00:00",
         "status": "stopped",
         "completed": False,
+        "reached_end": False,
         "seconds": 245.5,
         "effort": 2,
+        "exercises_total": 3,
+        "exercises_reached": 2,
+        "exercises_done": 1,
+        "exercises_skipped": 0,
+        "exercises_pained": 1,
     }
     assert first["exercises"][1] == {
         "idx": 1,
@@ -329,14 +355,18 @@ def test_csv_export_parses_back_one_row_per_session() -> None:
             "routine_digest": "digest-back-strength",
             "status": "stopped",
             "completed": "false",
+            "reached_end": "false",
             "seconds": "245.5",
             "effort": "2",
-            "exercises": "2",
+            "exercises_total": "3",
+            "exercises_reached": "2",
             "exercises_done": "1",
-            "skips": "1",
-            "restarts": "0",
-            "pauses": "1",
-            "pain": "1",
+            "exercises_skipped": "0",
+            "exercises_pained": "1",
+            "skip_presses": "1",
+            "restart_presses": "0",
+            "pause_presses": "1",
+            "pain_presses": "1",
         },
         {
             "id": "2",
@@ -348,14 +378,18 @@ def test_csv_export_parses_back_one_row_per_session() -> None:
             "routine_digest": "digest-stretch, gentle",
             "status": "completed",
             "completed": "true",
+            "reached_end": "true",
             "seconds": "1200.0",
             "effort": "",
-            "exercises": "0",
+            "exercises_total": "",
+            "exercises_reached": "0",
             "exercises_done": "0",
-            "skips": "0",
-            "restarts": "0",
-            "pauses": "0",
-            "pain": "0",
+            "exercises_skipped": "0",
+            "exercises_pained": "0",
+            "skip_presses": "0",
+            "restart_presses": "0",
+            "pause_presses": "0",
+            "pain_presses": "0",
         },
     ]
 
@@ -363,7 +397,7 @@ def test_csv_export_parses_back_one_row_per_session() -> None:
 def test_empty_exports() -> None:
     assert json.loads(history.to_json([])) == {
         "format": "voicecoach-history",
-        "version": 1,
+        "version": 2,
         "sessions": [],
     }
     assert history.to_csv([]) == ",".join(history.CSV_COLUMNS) + "\n"

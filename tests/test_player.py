@@ -348,22 +348,6 @@ def test_spoken_time_left_is_rounded_like_a_person_would() -> None:
     assert clock(0) == "0:00"
 
 
-def test_terminal_status_rewrites_one_line_and_clears_it() -> None:
-    import io
-
-    from voicecoach.adapters.terminal import TerminalStatus
-
-    stream = io.StringIO()
-    status = TerminalStatus(stream)
-    status.show("1/3 Bridge · 0:40 left")
-    status.show("1/3 Bridge · 0:40 left")  # unchanged: not written again
-    status.show("1/3 Bridge · 0:39 left")
-    status.clear()
-    assert stream.getvalue() == (
-        "\r1/3 Bridge · 0:40 left\x1b[K\r1/3 Bridge · 0:39 left\x1b[K\r\x1b[K"
-    )
-
-
 # -- keys ---------------------------------------------------------------------------------------
 
 
@@ -426,7 +410,7 @@ def test_last_run_is_written_atomically_and_read_back(tmp_path: Path) -> None:
     path = tmp_path / "state" / "last_run.json"
     run = last_run.LastRun("/r/back.yaml", "abc", 2, False)
     assert last_run.save(run, path)
-    assert last_run.load(path) == run
+    assert last_run.load(path=path) == run
     assert sorted(p.name for p in path.parent.iterdir()) == ["last_run.json"]
     path.write_text("{not json")
     assert last_run.load(path) is None

@@ -23,6 +23,7 @@ from tests.fakes import (
     DRAIN,
     SHORT_ROUTINE,
     FakeClock,
+    FakeStatus,
     RecordingOut,
     ScriptedKeys,
     chapter,
@@ -250,12 +251,15 @@ def test_pain_during_the_finish_says_to_rest_and_ends(session: Session) -> None:
 
 
 def ask(
-    session: Session, script: list[tuple[float, str]], wait: float = checkin.WAIT
+    session: Session,
+    script: list[tuple[float, str]],
+    wait: float = checkin.WAIT,
+    status: FakeStatus | None = None,
 ) -> tuple[int | None, RecordingOut, FakeClock]:
     clock = FakeClock()
     out = RecordingOut(clock, drain=DRAIN)
     keys = ScriptedKeys([(clock.now + t, k) for t, k in script], clock, clock.sleep)
-    answer = checkin.check_in(session, out=out, keys=keys, clock=clock, wait=wait)
+    answer = checkin.check_in(session, out=out, keys=keys, status=status, clock=clock, wait=wait)
     return answer, out, clock
 
 
@@ -271,15 +275,23 @@ def test_check_in_takes_a_digit_and_says_thank_you(session: Session) -> None:
 
 def test_check_in_reminds_once_then_lapses(session: Session) -> None:
     start = FakeClock().now
-    answer, out, clock = ask(session, [])
+    status = FakeStatus()
+    answer, out, clock = ask(session, [], status=status)
     assert answer is None
-    question, reminder = out.plays
+    question, reminder, no_answer = out.plays
     rate = session.timeline.sample_rate
     np.testing.assert_array_equal(reminder.samples, session.say(say.CHECKIN_REMINDER))
     asked_for = len(question.samples) / rate
     assert reminder.started - start == pytest.approx(asked_for + checkin.WAIT, abs=0.2)
     reminded_for = len(reminder.samples) / rate
-    assert clock.now - reminder.started == pytest.approx(reminded_for + checkin.WAIT, abs=0.2)
+    lapsed = no_answer.started - reminder.started
+    assert lapsed == pytest.approx(reminded_for + checkin.WAIT, abs=0.2)
+    # Said in full, and shown: "No answer, saved without effort."
+    np.testing.assert_array_equal(no_answer.samples, session.say(say.CHECKIN_NO_ANSWER))
+    assert no_answer.stopped is None
+    assert clock.now - no_answer.started == pytest.approx(len(no_answer.samples) / rate, abs=0.2)
+    assert status.lines == [checkin.PROMPT, "No answer, saved without effort."]
+    assert status.cleared == 1
 
 
 def test_check_in_answered_after_the_reminder(session: Session) -> None:
@@ -291,7 +303,9 @@ def test_check_in_answered_after_the_reminder(session: Session) -> None:
 
 def test_check_in_q_skips_and_question_mark_asks_again(session: Session) -> None:
     answer, out, _ = ask(session, [(0.5, "q")])
-    assert answer is None and len(out.plays) == 1
+    assert answer is None and len(out.plays) == 2
+    assert out.plays[0].stopped is not None  # q cut the question short
+    np.testing.assert_array_equal(out.plays[1].samples, session.say(say.CHECKIN_NO_ANSWER))
     answer, out, _ = ask(session, [(5.0, "?"), (6.0, "1")])
     assert answer == 1
     np.testing.assert_array_equal(out.plays[1].samples, session.say(say.CHECKIN))
@@ -427,15 +441,18 @@ def test_run_with_keys_logs_the_pain_the_skip_and_the_check_in(run_cli: Any) -> 
     assert np.array_equal(said[-2], session.say(say.CHECKIN))
     assert np.array_equal(said[-1], session.say("Thank you. Four out of five."))
     (saved,) = store.load_sessions(run_cli.db, details=True)
-    assert (saved.status, saved.effort) == ("completed", 4)
+    # Played to the end, but the bridge was stopped for pain: not "completed".
+    assert (saved.status, saved.reached_end, saved.effort) == ("stopped", True, 4)
+    assert (saved.exercises_total, saved.exercises_done) == (3, 2)
+    assert (saved.exercises_skipped, saved.exercises_pained) == (0, 1)
     bridge_row = saved.exercises[0]
     assert (bridge_row.pain, bridge_row.skipped, bridge_row.done) == (1, True, False)
     assert [e.kind for e in saved.events] == ["pain", "skip"]
     shown = CliRunner().invoke(cli, ["history", "--routine", "short"])
     assert shown.exit_code == 0
     header, row = shown.stdout.splitlines()[1:3]
-    assert header.split() == ["Date", "Length", "Completed", "Effort", "Skips", "Pain"]
-    assert row.split()[-4:] == ["yes", "4", "1", "1"]
+    assert header.split() == ["Date", "Length", "Done", "Skipped", "Pain", "Effort", "Completed"]
+    assert row.split()[-5:] == ["2/3", "0", "1", "4", "no"]
 
 
 def test_run_stopped_in_the_welcome_is_not_asked_and_the_note_comes_again(

@@ -82,6 +82,8 @@ def test_a_new_database_is_at_the_latest_schema_in_wal_mode(tmp_path: Path) -> N
         "status",
         "seconds",
         "effort",
+        "exercises_total",
+        "reached_end",
     ]
 
 
@@ -119,7 +121,7 @@ def test_a_full_session_round_trips(tmp_path: Path) -> None:
         title="Back strength",
         started_at=START,
         ended_at=at(110),
-        status="completed",
+        status="stopped",  # played to its end, but not every exercise was done
         seconds=60.0,
         effort=4,
         exercises=(
@@ -136,8 +138,54 @@ def test_a_full_session_round_trips(tmp_path: Path) -> None:
             EventRecord(at(107), "skip", 1),
             EventRecord(at(107), "skip", 3),
         ),
+        exercises_total=4,
+        reached_end=True,
     )
-    assert session.completed
+    assert not session.completed
+    assert (session.exercises_done, session.exercises_skipped, session.exercises_pained) == (
+        2,
+        1,
+        1,
+    )
+
+
+def test_completed_means_every_exercise_done(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    with recorder(path, Clock()) as rec:
+        rec.started(fake_session())  # four exercises
+        for idx in range(4):
+            rec.exercise_done(idx, 10.0, skipped=False, restarted=idx == 1)
+            if idx == 1:
+                rec.exercise_done(idx, 10.0, skipped=False, restarted=False)  # done again
+        rec.finished(completed=True)
+        rec.started(fake_session())  # resumed at the third: done from there on
+        for idx in (2, 3):
+            rec.exercise_done(idx, 10.0, skipped=False, restarted=False)
+        rec.finished(completed=True)
+        rec.started(fake_session())  # one left out
+        for idx in (0, 1, 3):
+            rec.exercise_done(idx, 10.0, skipped=False, restarted=False)
+        rec.finished(completed=True)
+        rec.started(fake_session())  # every one done, but pain pressed in one
+        for idx in range(4):
+            if idx == 2:
+                rec.pain(idx)
+            rec.exercise_done(idx, 10.0, skipped=False, restarted=False)
+        rec.finished(completed=True)
+        rec.started(fake_session())  # quit in the last one
+        for idx in range(4):
+            rec.exercise_done(idx, 10.0, skipped=False, restarted=False, stopped=idx == 3)
+        rec.finished(completed=False)
+    sessions = store.load_sessions(path, details=True)
+    assert [(s.status, s.reached_end) for s in sessions] == [
+        ("completed", True),
+        ("completed", True),
+        ("stopped", True),
+        ("stopped", True),
+        ("stopped", False),
+    ]
+    assert [s.exercises_done for s in sessions] == [4, 2, 3, 3, 3]
+    assert [s.exercises_pained for s in sessions] == [0, 0, 0, 1, 0]
 
 
 def test_a_stopped_session_logs_quit_and_can_be_resumed(tmp_path: Path) -> None:
@@ -172,6 +220,8 @@ def test_resume_point_after_a_crash_and_after_a_completed_session(tmp_path: Path
     clock.t += 3600
     with recorder(path, clock) as rec:
         rec.started(fake_session())
+        for idx in range(4):
+            rec.exercise_done(idx, 1.0, skipped=False, restarted=False)
         rec.finished(completed=True)
     with Store(path) as db:
         assert db.resume_point() is None
@@ -204,7 +254,7 @@ def test_has_run_once_a_session_of_that_content_reached_an_exercise(tmp_path: Pa
         assert not rec.has_run("back-strength")  # the name alone: the content may differ
         assert not rec.has_run("other-digest")
         assert rec.warning is None
-    with recorder(path, Clock()) as rec:  # a completed session counts (even with no rows)
+    with recorder(path, Clock()) as rec:  # one played to its end counts (even with no rows)
         rec.started(fake_session(make_routine(digest="d2")))
         rec.finished(completed=True)
         assert rec.has_run("d2")
@@ -253,10 +303,51 @@ def test_load_sessions_without_a_database_creates_nothing(tmp_path: Path) -> Non
 
 # -- migrations ---------------------------------------------------------------------
 
-MIGRATION_2 = (
+MIGRATION_NEXT = (
     "ALTER TABLE sessions ADD COLUMN notes TEXT NOT NULL DEFAULT ''",
-    "UPDATE sessions SET notes = 'from v1'",
+    "UPDATE sessions SET notes = 'from before'",
 )
+LATEST = len(store.MIGRATIONS)
+
+
+def test_a_history_of_the_release_before_schema_2_keeps_its_data_and_tells_the_truth(
+    tmp_path: Path,
+) -> None:
+    """tests/data/history-v1.sqlite3 was made by the release before schema 2 (with
+    tests/data/make_history_v1.py): a session with every exercise done, one played to the
+    end with pain in one exercise and another skipped (then listed as "Completed: yes"),
+    and one stopped in its second exercise."""
+    import shutil
+
+    path = tmp_path / "history.sqlite3"
+    shutil.copy(Path(__file__).parent / "data" / "history-v1.sqlite3", path)
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone() == (1,)
+    before = conn.execute("SELECT * FROM exercises ORDER BY session_id, idx").fetchall()
+    events = conn.execute("SELECT * FROM events ORDER BY id").fetchall()
+    conn.close()
+    sessions = store.load_sessions(path, details=True)
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone() == (LATEST,)
+    assert conn.execute("SELECT * FROM exercises ORDER BY session_id, idx").fetchall() == before
+    assert conn.execute("SELECT * FROM events ORDER BY id").fetchall() == events
+    conn.close()
+    got = [
+        (s.id, s.status, s.reached_end, s.exercises_total, s.seconds, s.effort) for s in sessions
+    ]
+    assert got == [
+        (1, "completed", True, 4, 120.0, 3),
+        (2, "stopped", True, 4, 67.0, 5),  # pain and a skip: no longer "completed"
+        (3, "stopped", False, None, 40.0, None),  # quit: how many it had is not known
+    ]
+    counts = [(s.exercises_done, s.exercises_skipped, s.exercises_pained) for s in sessions]
+    assert counts == [(4, 0, 0), (2, 1, 1), (1, 0, 0)]
+    assert sessions[0].started_at == datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
+    with Store(path) as db:  # the history goes on from there
+        assert db.has_run("d1gest")
+        assert db.resume_point() == ResumePoint(
+            3, "back-strength", "/routines/back-strength.yaml", "d1gest", 1
+        )
 
 
 def test_a_v1_database_is_migrated_in_order_keeping_its_data(
@@ -266,13 +357,13 @@ def test_a_v1_database_is_migrated_in_order_keeping_its_data(
     with recorder(path, Clock()) as rec:
         rec.started(fake_session())
         rec.finished(completed=True)
-    monkeypatch.setattr(store, "MIGRATIONS", (*store.MIGRATIONS, MIGRATION_2))
+    monkeypatch.setattr(store, "MIGRATIONS", (*store.MIGRATIONS, MIGRATION_NEXT))
     with Store(path) as db:
         assert len(db.sessions()) == 1
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone() == (2,)
-    rows = conn.execute("SELECT status, notes FROM sessions").fetchall()
-    assert rows == [("completed", "from v1")]
+    assert conn.execute("PRAGMA user_version").fetchone() == (LATEST + 1,)
+    rows = conn.execute("SELECT reached_end, notes FROM sessions").fetchall()
+    assert rows == [(1, "from before")]
 
 
 def test_an_empty_file_gets_every_migration(
@@ -280,10 +371,10 @@ def test_an_empty_file_gets_every_migration(
 ) -> None:
     path = tmp_path / "h.sqlite3"
     path.touch()
-    monkeypatch.setattr(store, "MIGRATIONS", (*store.MIGRATIONS, MIGRATION_2))
+    monkeypatch.setattr(store, "MIGRATIONS", (*store.MIGRATIONS, MIGRATION_NEXT))
     Store(path).close()
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+    assert conn.execute("PRAGMA user_version").fetchone() == (LATEST + 1,)
     assert "notes" in [r[1] for r in conn.execute("PRAGMA table_info(sessions)")]
 
 
@@ -297,7 +388,7 @@ def test_a_failing_migration_changes_nothing(
     with pytest.raises(StoreError, match="no such table: nowhere"):
         Store(path)
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone() == (1,)
+    assert conn.execute("PRAGMA user_version").fetchone() == (LATEST,)
     assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'notes'").fetchall() == []
 
 
@@ -306,7 +397,9 @@ def test_a_database_from_a_newer_voicecoach_is_refused(tmp_path: Path) -> None:
     sqlite3.connect(path).execute("PRAGMA user_version = 7")
     with pytest.raises(StoreError) as info:
         Store(path)
-    assert str(info.value) == f"history database {path}: schema 7 is newer than this voicecoach's 1"
+    assert str(info.value) == (
+        f"history database {path}: schema 7 is newer than this voicecoach's {LATEST}"
+    )
 
 
 # -- crash safety -------------------------------------------------------------------
@@ -495,7 +588,8 @@ def test_the_background_recorder_saves_the_times_of_the_calls_not_of_the_writes(
     assert rec.warning is None
     (session,) = store.load_sessions(path, details=True)
     assert (session.started_at, session.ended_at, session.seconds) == (START, at(35), 35.0)
-    assert (session.status, session.effort) == ("completed", 2)
+    # Played to its end, though the fake session's other three exercises never reported.
+    assert (session.status, session.reached_end, session.effort) == ("stopped", True, 2)
     assert session.exercises == (ExerciseRecord(0, "Bridge", 30.0, 1, 0, True, False, 0, 0, 0),)
 
 

@@ -1,8 +1,12 @@
-"""The last live session, so ``voicecoach run --resume`` can pick up where it stopped.
+"""Where each routine's last live session stopped, so ``voicecoach run --resume`` can
+pick up there.
 
-A small JSON file in the user's state folder, rewritten (atomically) each time the
-session reaches a new exercise, so even a killed process leaves the right place.
-Failing to write it never stops a workout: it is a convenience.
+A small JSON file in the user's state folder with one resume point per routine file
+(its resolved path; the routine's content hash is kept with it, so a changed file is not
+resumed), the latest last. It is rewritten (atomically) each time a session reaches a new
+exercise, so even a killed process leaves the right place. Failing to write it never
+stops a workout: it is a convenience. A file from before (one point, for whichever
+routine ran last) reads as that routine's point.
 """
 
 from __future__ import annotations
@@ -32,15 +36,23 @@ def state_file() -> Path:
     return Path(folder) / FILE_NAME
 
 
+VERSION = 2
+KEEP = 50  # resume points kept (the oldest go first): one per routine file
+
+
 def save(run: LastRun, path: Path | None = None) -> bool:
-    """Write the state atomically; False (and nothing half-written) if it cannot be saved."""
+    """Make ``run`` its routine's resume point, and the latest; False (and nothing
+    half-written) if it cannot be saved."""
     path = state_file() if path is None else path
+    others = [r for r in _read(path) if r.path != run.path]
+    runs = [*others[-(KEEP - 1) :], run]
+    data = {"version": VERSION, "runs": [asdict(r) for r in runs]}
     tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".last_run.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(asdict(run), f)
+            json.dump(data, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -54,17 +66,34 @@ def save(run: LastRun, path: Path | None = None) -> bool:
                 os.unlink(tmp)
 
 
-def load(path: Path | None = None) -> LastRun | None:
-    """The saved state, or None if there is none or it is unreadable."""
-    path = state_file() if path is None else path
+def load(routine: str | None = None, path: Path | None = None) -> LastRun | None:
+    """The resume point of ``routine`` (a routine file's resolved path), or with None the
+    latest unfinished one (else the latest: it says why there is nothing to resume).
+    None if there is none or the file is unreadable."""
+    runs = _read(state_file() if path is None else path)
+    if routine is not None:
+        return next((r for r in reversed(runs) if r.path == routine), None)
+    unfinished = [r for r in runs if not r.finished] or runs
+    return unfinished[-1] if unfinished else None
+
+
+def _read(path: Path) -> list[LastRun]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        run = LastRun(
-            path=str(data["path"]),
-            digest=str(data["digest"]),
-            exercise=int(data["exercise"]),
-            finished=bool(data["finished"]),
-        )
-    except (OSError, ValueError, TypeError, KeyError):
-        return None
-    return run if run.exercise >= 0 else None
+    except (OSError, ValueError):
+        return []
+    items = data.get("runs", []) if isinstance(data, dict) and "runs" in data else [data]
+    runs: list[LastRun] = []
+    for item in items if isinstance(items, list) else []:
+        try:
+            run = LastRun(
+                path=str(item["path"]),
+                digest=str(item["digest"]),
+                exercise=int(item["exercise"]),
+                finished=bool(item["finished"]),
+            )
+        except (ValueError, TypeError, KeyError):
+            continue
+        if run.exercise >= 0:
+            runs.append(run)
+    return runs

@@ -103,6 +103,7 @@ class Recorder:
                         routine_digest=routine.digest,
                         title=routine.title,
                         started_at=self._now(),
+                        exercises_total=len(self._names),
                     )
             except StoreError as exc:
                 self._fail(exc)

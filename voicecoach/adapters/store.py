@@ -63,6 +63,22 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
                 CHECK (kind IN ('pause', 'resume', 'skip', 'restart', 'pain', 'quit')))""",
         "CREATE INDEX events_session ON events (session_id, id)",
     ),
+    # 2: "completed" means every exercise done (none skipped, none stopped for pain);
+    # whether the session was played to its end is kept apart, and so is how many
+    # exercises it had. Sessions saved before: a completed one played to its end and
+    # reached every exercise (its count is theirs); one with an exercise skipped, cut
+    # or with pain becomes "stopped"; the count of a stopped one is not known.
+    (
+        "ALTER TABLE sessions ADD COLUMN exercises_total INTEGER CHECK (exercises_total >= 0)",
+        "ALTER TABLE sessions ADD COLUMN reached_end INTEGER NOT NULL DEFAULT 0",
+        "UPDATE sessions SET reached_end = 1 WHERE status = 'completed'",
+        """UPDATE sessions SET exercises_total =
+            (SELECT COUNT(*) FROM exercises AS e WHERE e.session_id = sessions.id)
+            WHERE status = 'completed'""",
+        """UPDATE sessions SET status = 'stopped' WHERE status = 'completed' AND EXISTS
+            (SELECT 1 FROM exercises AS e WHERE e.session_id = sessions.id
+             AND (NOT e.done OR e.skipped OR e.pain > 0))""",
+    ),
 )
 
 # The exercise counter each kind of event bumps (resume and quit only log the event).
@@ -219,13 +235,17 @@ class Store:
         routine_digest: str,
         title: str,
         started_at: datetime,
+        exercises_total: int | None = None,
     ) -> int:
         with self._write() as conn:
             cur = conn.execute(
                 "INSERT INTO sessions (routine_name, routine_path, routine_digest, title,"
-                " started_at) VALUES (?, ?, ?, ?, ?)",
-                (routine_name, routine_path, routine_digest, title, stamp(started_at)),
-            )
+                " started_at, exercises_total) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    routine_name, routine_path, routine_digest, title, stamp(started_at),
+                    exercises_total,
+                ),
+            )  # fmt: skip
             assert cur.lastrowid is not None
             return cur.lastrowid
 
@@ -301,13 +321,21 @@ class Store:
         seconds: float,
         quit_idx: int | None = None,
     ) -> None:
-        """Close a session; a stopped one gets a ``quit`` event at ``quit_idx``."""
+        """Close a session; a stopped one gets a ``quit`` event at ``quit_idx``.
+
+        ``completed`` (played to its end) is kept as ``reached_end``; the status is
+        "completed" only if, from the first exercise it played (a resumed session starts
+        later) to its last, every exercise was done: none skipped, none with pain."""
         with self._write() as conn:
             if status == "stopped":
                 _event(conn, session_id, "quit", ended_at, quit_idx, "")
+            reached = status == "completed"
+            if reached and not _all_done(conn, session_id):
+                status = "stopped"
             conn.execute(
-                "UPDATE sessions SET status = ?, ended_at = ?, seconds = ? WHERE id = ?",
-                (status, stamp(ended_at), max(seconds, 0.0), session_id),
+                "UPDATE sessions SET status = ?, ended_at = ?, seconds = ?, reached_end = ?"
+                " WHERE id = ?",
+                (status, stamp(ended_at), max(seconds, 0.0), reached, session_id),
             )
 
     def set_effort(self, session_id: int, effort: int) -> None:
@@ -335,7 +363,8 @@ class Store:
                 )
         rows = self._read(
             "SELECT id, routine_name, routine_path, routine_digest, title, started_at, ended_at,"
-            " status, seconds, effort FROM sessions ORDER BY started_at, id"
+            " status, seconds, effort, exercises_total, reached_end FROM sessions"
+            " ORDER BY started_at, id"
         )
         return tuple(
             SessionRecord(
@@ -351,28 +380,33 @@ class Store:
                 effort,
                 exercises=tuple(exercises.get(sid, ())),
                 events=tuple(events.get(sid, ())),
+                exercises_total=total,
+                reached_end=bool(reached),
             )
-            for sid, name, path, digest, title, started, ended, status, seconds, effort in rows
-        )
+            for (
+                sid, name, path, digest, title, started, ended, status, seconds, effort, total,
+                reached,
+            ) in rows
+        )  # fmt: skip
 
     def has_run(self, digest: str) -> bool:
         """Has a session of this routine (this digest: the same content) got as far as an
         exercise? Then its welcome, safety note included, was heard. A session stopped
         during the welcome does not count, nor one of an earlier version of the file."""
         sql = (
-            "SELECT 1 FROM sessions AS s WHERE s.routine_digest = ? AND (s.status = 'completed'"
+            "SELECT 1 FROM sessions AS s WHERE s.routine_digest = ? AND (s.reached_end"
             " OR EXISTS (SELECT 1 FROM exercises AS e WHERE e.session_id = s.id)) LIMIT 1"
         )
         return bool(self._read(sql, digest))
 
     def resume_point(self) -> ResumePoint | None:
-        """The latest session, if it did not complete, and the exercise to start again at:
-        the one it was quit in, else the one after the last finished (it crashed)."""
+        """The latest session, if it was not played to its end, and the exercise to start
+        again at: the one it was quit in, else the one after the last finished (it crashed)."""
         rows = self._read(
-            "SELECT id, routine_name, routine_path, routine_digest, status FROM sessions"
+            "SELECT id, routine_name, routine_path, routine_digest, reached_end FROM sessions"
             " ORDER BY started_at DESC, id DESC LIMIT 1"
         )
-        if not rows or rows[0][4] == "completed":
+        if not rows or rows[0][4]:
             return None
         sid, name, path, digest, _ = rows[0]
         quit_at = self._read(
@@ -387,6 +421,21 @@ class Store:
         )
         index = quit_at[0][0] if quit_at else reached[0][0] or 0
         return ResumePoint(sid, name, path, digest, index)
+
+
+def _all_done(conn: sqlite3.Connection, session_id: int) -> bool:
+    """Every exercise from the first one played to the session's last was done."""
+    total, first, count, good = conn.execute(
+        "SELECT s.exercises_total, MIN(e.idx), COUNT(e.idx),"
+        " SUM(e.done AND NOT e.skipped AND e.pain = 0)"
+        " FROM sessions AS s LEFT JOIN exercises AS e ON e.session_id = s.id WHERE s.id = ?",
+        (session_id,),
+    ).fetchone()
+    if not count:
+        return False
+    if total is not None and count != total - first:
+        return False
+    return bool(good == count)
 
 
 def _exercise(conn: sqlite3.Connection, session_id: int, idx: int, name: str) -> None:

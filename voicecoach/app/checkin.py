@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from voicecoach.app.playback import POLL
 from voicecoach.app.ports import DIGITS, AudioOut, KeySource, StatusSink
 from voicecoach.core import coaching as say
+from voicecoach.core.status import Glance
 
 if TYPE_CHECKING:
     from voicecoach.app.session import Session
@@ -35,7 +36,8 @@ def check_in(
 
     After ``wait`` seconds of silence a reminder says which keys; after as long again the
     question lapses (None). An answer is confirmed by voice ("Thank you. Three out of
-    five."), said in full before returning. q lapses it at once; ? asks again.
+    five."), said in full before returning. q lapses it at once; ? asks again. A lapsed
+    question ends with "No answer, saved without effort.", said and shown.
     """
     rate = session.timeline.sample_rate
     handle = out.play(session.say(say.CHECKIN), rate)
@@ -44,13 +46,14 @@ def check_in(
     try:
         while True:
             if status is not None:
-                status.show(PROMPT)
+                status.show(Glance.note(PROMPT))
             key = keys.get(POLL)
             if key == "ctrl-c":
                 raise KeyboardInterrupt
             if key is not None and (key in DIGITS or key in ("q", "?")):
                 handle.stop()
                 if key == "q":
+                    _no_answer(session, out, status)
                     return None
                 if key == "?":
                     handle, quiet_since = out.play(session.say(say.CHECKIN), rate), None
@@ -67,6 +70,7 @@ def check_in(
                 quiet_since = now
             elif now - quiet_since >= wait:
                 if reminded:
+                    _no_answer(session, out, status)
                     return None
                 reminded, quiet_since = True, None
                 handle = out.play(session.say(say.CHECKIN_REMINDER), rate)
@@ -76,3 +80,12 @@ def check_in(
     finally:
         if status is not None:
             status.clear()
+
+
+def _no_answer(session: Session, out: AudioOut, status: StatusSink | None) -> None:
+    """Say (and show) that the session is saved without an effort, in full."""
+    if status is not None:
+        status.show(Glance.note(say.CHECKIN_NO_ANSWER))
+    handle = out.play(session.say(say.CHECKIN_NO_ANSWER), session.timeline.sample_rate)
+    while not handle.wait(POLL * 2):
+        pass

@@ -51,7 +51,8 @@ class Env:
     status: Callable[[], StatusSink | None]  # the status line; None: no terminal
     recorder: Callable[[], HistoryRecorder]  # saves a live run to the history
     sessions: Callable[[], Sequence[SessionRecord]]  # the history, with details
-    load_last_run: Callable[[], LastRun | None]  # ``--resume``'s record
+    load_last_run: Callable[[str | None], LastRun | None]  # ``--resume``'s record of a
+    # routine file (its resolved path), or None: the latest unfinished one
     save_last_run: Callable[[LastRun], bool]  # False: it could not be saved
     now: Callable[[], datetime]  # timezone-aware
     files: Callable[[], AudioFiles]  # encoders and atomic output files (render)

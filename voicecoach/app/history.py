@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from pathlib import PurePath
 from typing import Any
 
-from voicecoach.core.records import SessionRecord, stamp
+from voicecoach.core.records import SessionRecord, Summary, stamp
 
 TABLE_LIMIT = 10  # sessions the table shows unless --limit says otherwise
 
@@ -27,16 +27,20 @@ CSV_COLUMNS: tuple[str, ...] = (
     "title",
     "routine_path",
     "routine_digest",  # sha256 of the routine file
-    "status",  # completed | stopped | running
-    "completed",  # true | false
+    "status",  # completed (every exercise done) | stopped | running
+    "completed",  # true | false: every exercise done, none skipped, none with pain
+    "reached_end",  # true | false: played to its end (skips and pain or not)
     "seconds",  # time spent, pauses excluded
     "effort",  # the check-in, 1 (easy) .. 5 (very hard); empty if not answered
-    "exercises",  # exercises reached
-    "exercises_done",  # exercises played to their end
-    "skips",
-    "restarts",
-    "pauses",
-    "pain",  # times the pain key was pressed
+    "exercises_total",  # exercises in the session; empty if not known (saved before 0.2)
+    "exercises_reached",  # exercises that began to play
+    "exercises_done",  # played to their end, not skipped, no pain
+    "exercises_skipped",  # skipped (without pain)
+    "exercises_pained",  # the pain key was pressed in them
+    "skip_presses",  # times an exercise was skipped (n or →)
+    "restart_presses",  # times an exercise was started again (b or ←)
+    "pause_presses",
+    "pain_presses",  # times the pain key was pressed
 )
 
 
@@ -114,15 +118,26 @@ def _columns(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[in
     ]
 
 
+def _done_of(s: SessionRecord) -> str:
+    """ "4/5": exercises done of the session's (of those reached, where not known)."""
+    total = s.exercises_total if s.exercises_total is not None else len(s.exercises)
+    return f"{s.exercises_done}/{total}"
+
+
 def _row(s: SessionRecord, tz: tzinfo | None, per_routine: bool) -> tuple[str, ...]:
     when = s.started_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-    done = "yes" if s.completed else "no"
-    if not per_routine:
-        return (when, s.routine_name, format_length(s.seconds), done)
-    skips = sum(e.skipped for e in s.exercises)
-    pain = sum(e.pain for e in s.exercises)
     effort = "-" if s.effort is None else str(s.effort)
-    return (when, format_length(s.seconds), done, effort, str(skips), str(pain))
+    counts = (_done_of(s), str(s.exercises_skipped), str(s.exercises_pained), effort)
+    done = "yes" if s.completed else "no"
+    head = (when,) if per_routine else (when, s.routine_name)
+    return (*head, format_length(s.seconds), *counts, done)
+
+
+def _exercise_totals(sessions: Sequence[SessionRecord]) -> str:
+    done = sum(s.exercises_done for s in sessions)
+    skipped = sum(s.exercises_skipped for s in sessions)
+    pained = sum(s.exercises_pained for s in sessions)
+    return f"Exercises: {done} done, {skipped} skipped, {pained} with pain"
 
 
 def report(
@@ -148,8 +163,9 @@ def report(
     shown = chosen[-(limit or TABLE_LIMIT) :][::-1]
     rows = [_row(s, tz, routine is not None) for s in shown]
     lines: list[str] = []
+    counts = ("Done", "Skipped", "Pain", "Effort", "Completed")
     if routine is None:
-        lines += _columns(("Date", "Routine", "Length", "Completed"), rows, right={2})
+        lines += _columns(("Date", "Routine", "Length", *counts), rows, right={2, 3, 4, 5, 6})
     else:
         efforts = [s.effort for s in chosen if s.effort is not None]
         average = f", average effort {sum(efforts) / len(efforts):.1f}" if efforts else ""
@@ -158,10 +174,10 @@ def report(
             f"{latest.title} ({latest.routine_name}): {_plural(len(chosen), 'session')},"
             f" {sum(s.completed for s in chosen)} completed{average}"
         )
-        header = ("Date", "Length", "Completed", "Effort", "Skips", "Pain")
-        lines += _columns(header, rows, right={1, 3, 4, 5})
+        lines += _columns(("Date", "Length", *counts), rows, right={1, 2, 3, 4, 5})
     if len(shown) < len(chosen):
         lines.append(f"{len(shown)} of {len(chosen)} sessions shown; --limit N shows more.")
+    lines.append(f"{_exercise_totals(shown)} (in the sessions shown)")
     days, week = streak(chosen, now, tz), week_seconds(chosen, now, tz)
     lines.append(f"Streak: {_plural(days, 'day')} · This week: {format_total(week)}")
     return "\n".join(lines) + "\n"
@@ -178,8 +194,14 @@ def _session_dict(s: SessionRecord) -> dict[str, Any]:
         "ended_at": stamp(s.ended_at) if s.ended_at else None,
         "status": s.status,
         "completed": s.completed,
+        "reached_end": s.reached_end,
         "seconds": round(s.seconds, 3),
         "effort": s.effort,
+        "exercises_total": s.exercises_total,
+        "exercises_reached": len(s.exercises),
+        "exercises_done": s.exercises_done,
+        "exercises_skipped": s.exercises_skipped,
+        "exercises_pained": s.exercises_pained,
         "exercises": [
             {
                 "idx": e.idx,
@@ -205,7 +227,7 @@ def to_json(sessions: Sequence[SessionRecord]) -> str:
     """Every given session with its exercises and events (times UTC ISO 8601)."""
     data = {
         "format": "voicecoach-history",
-        "version": 1,
+        "version": 2,  # 2: exercises_* counts, reached_end; "completed": every exercise done
         "sessions": [_session_dict(s) for s in sessions],
     }
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
@@ -229,10 +251,14 @@ def to_csv(sessions: Sequence[SessionRecord]) -> str:
                 s.routine_digest,
                 s.status,
                 "true" if s.completed else "false",
+                "true" if s.reached_end else "false",
                 f"{s.seconds:.1f}",
                 "" if s.effort is None else s.effort,
+                "" if s.exercises_total is None else s.exercises_total,
                 len(s.exercises),
-                sum(e.done for e in s.exercises),
+                s.exercises_done,
+                s.exercises_skipped,
+                s.exercises_pained,
                 kinds.count("skip"),
                 kinds.count("restart"),
                 kinds.count("pause"),
@@ -240,3 +266,50 @@ def to_csv(sessions: Sequence[SessionRecord]) -> str:
             ]
         )
     return out.getvalue()
+
+
+# -- the end of a workout --------------------------------------------------------------------
+
+
+def summary(
+    record: SessionRecord | None,
+    sessions: Sequence[SessionRecord],
+    now: datetime,
+    *,
+    title: str,
+    total: int,
+    warning: str | None,
+    effort: int | None,
+    tz: tzinfo | None = None,
+) -> Summary:
+    """What the screen says at the end of a workout, from the session as saved (``record``;
+    None if it could not be saved: then the counts are zero and ``warning`` says why)."""
+    if record is None:
+        return Summary(title, 0.0, total, 0, 0, 0, effort, streak(sessions, now, tz),
+                       week_seconds(sessions, now, tz), warning or "not saved")  # fmt: skip
+    return Summary(
+        title=title,
+        seconds=record.seconds,
+        total=record.exercises_total if record.exercises_total is not None else total,
+        done=record.exercises_done,
+        skipped=record.exercises_skipped,
+        pained=record.exercises_pained,
+        effort=record.effort if record.effort is not None else effort,
+        streak=streak(sessions, now, tz),
+        week_seconds=week_seconds(sessions, now, tz),
+        saved=warning,
+    )
+
+
+def summary_lines(s: Summary) -> list[str]:
+    """The end-of-workout summary, line by line (the first is its title)."""
+    effort = "no answer, saved without effort" if s.effort is None else f"{s.effort} of 5"
+    saved = "Saved to your history." if s.saved is None else s.saved
+    return [
+        f"Workout over: {s.title}",
+        f"Time: {format_length(s.seconds)}",
+        f"Exercises: {s.done} of {s.total} done, {s.skipped} skipped, {s.pained} with pain",
+        f"Effort: {effort}",
+        f"Streak: {_plural(s.streak, 'day')} · This week: {format_total(s.week_seconds)}",
+        saved,
+    ]

@@ -166,7 +166,7 @@ class _Player:
                 warm.append(REMINDER)
             if self.safety:
                 warm.append(self.safety)
-            warm.extend((say.CHECKIN, say.CHECKIN_REMINDER))
+            warm.extend((say.CHECKIN, say.CHECKIN_REMINDER, say.CHECKIN_NO_ANSWER))
             warm.extend(say.checkin_thanks(int(d)) for d in DIGITS)
             warm.extend((HINT, LOUDER, SOFTER, KEYS_HELP))
 
@@ -443,7 +443,7 @@ class _Player:
 
     def _show(self, pos: int, state: str | None = None) -> None:
         if self.status is not None:
-            self.status.show(self.guide.line(pos, state))
+            self.status.show(self.guide.glance(pos, state))
 
     def _track(self, pos: int) -> None:
         began = self.books.track(pos, self.deck.sounded)

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from voicecoach.audio.mix import Samples
     from voicecoach.core.model import Routine
+    from voicecoach.core.records import Summary
+    from voicecoach.core.status import Glance
     from voicecoach.core.tags import Tags
     from voicecoach.core.timeline import Chapter, Timeline
     from voicecoach.errors import OutputError
@@ -84,16 +86,22 @@ class KeySource(Protocol):
         ...
 
 
-# -- status line -------------------------------------------------------------------------
+# -- the screen ---------------------------------------------------------------------------
 
 
 class StatusSink(Protocol):
-    def show(self, text: str) -> None:
-        """Replace the status line with ``text``."""
+    """The screen during a live run (or a preview): a courtesy, never needed."""
+
+    def show(self, status: Glance) -> None:
+        """Show where the session is now (drawn again in place)."""
         ...
 
     def clear(self) -> None:
-        """Remove the status line (before anything else is printed, and at the end)."""
+        """Remove the live display (before anything else is printed, and at the end)."""
+        ...
+
+    def summary(self, summary: Summary) -> None:
+        """The end of a workout: what was done, left on the screen."""
         ...
 
 

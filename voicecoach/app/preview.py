@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from voicecoach.app.ports import AudioOut, KeySource, Playback, StatusSink
 from voicecoach.core import transcript
 from voicecoach.core.skim import SkimPlan
+from voicecoach.core.status import Glance
 from voicecoach.core.timeline import SAMPLE_RATE
 
 if TYPE_CHECKING:
@@ -152,7 +153,7 @@ def _wait(
     rate = SAMPLE_RATE
     while True:
         if status is not None:
-            status.show(line(start + playback.played() / rate))
+            status.show(Glance.note(line(start + playback.played() / rate)))
         if keys is None:
             if playback.wait(POLL * 2):
                 return "end"
@@ -170,7 +171,7 @@ def _wait(
 def _paused(keys: KeySource | None, status: StatusSink | None, line: str) -> str:
     """Paused until space again ("resume") or q ("q")."""
     if status is not None:
-        status.show(f"{line} · paused (space resumes)")
+        status.show(Glance.note(f"{line} · paused (space resumes)"))
     while keys is not None:
         key = keys.get(POLL * 4)
         if key == "ctrl-c":

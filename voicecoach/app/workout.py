@@ -12,12 +12,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voicecoach.app import checkin, player
+from voicecoach.app import checkin, history, player
 from voicecoach.app.env import Env, VoiceOptions, prepare_loaded
 from voicecoach.app.ports import Playback
+from voicecoach.core import coaching as say
 from voicecoach.core.ending import Progression, progression
 from voicecoach.core.model import Routine
-from voicecoach.core.records import LastRun, resume_point
+from voicecoach.core.records import LastRun, Summary, resume_point
 from voicecoach.core.timeline import SAMPLE_RATE
 from voicecoach.core.transport import rate_wpm
 from voicecoach.errors import VoicecoachError
@@ -43,7 +44,8 @@ class RunOptions:
     """What ``voicecoach run`` was asked to do."""
 
     routine: str | None = None  # a path or a bundled name; None: the default (or resume's)
-    resume: bool = False  # start at the exercise where the last unfinished run stopped
+    resume: bool = False  # start where the routine's last run stopped (no routine: the
+    # latest unfinished run)
     quiet: bool = False  # no status line
     voice: VoiceOptions = field(default_factory=VoiceOptions)
 
@@ -53,26 +55,35 @@ def keys_line(has_safety: bool) -> str:
     return f"Keys: space pause · n next · b back · {where} · p pain · q stop"
 
 
+QUICK_QUIT = 60.0  # seconds: a resumed session quit sooner gets no check-in
+
+
 def run_workout(
     options: RunOptions, env: Env, tell: Callable[[str], None], *, routine: Routine | None = None
 ) -> None:
     """Do a workout live. Every run is saved to the history; a routine's safety note is
-    said the first time it is run; ``--resume`` starts where the last run stopped.
+    said the first time it is run; ``--resume`` starts where the routine's last run
+    stopped (without a routine: the latest unfinished run, named by voice and on screen).
+    On a terminal the screen follows the session, and a summary stays at the end.
 
     ``routine``: one built in memory (``voicecoach intervals``) instead of
-    ``options.routine``; it has no file to resume from, so the last run is left alone."""
-    last = resume_point(env.load_last_run()) if options.resume else None
+    ``options.routine``; it has no file to resume from, so no resume point is kept."""
+    last: LastRun | None = None
     if routine is not None:
         loaded, path, start = routine, routine.path, 0
     else:
+        if options.resume and options.routine is None:
+            last = resume_point(env.load_last_run(None))
+            if not Path(last.path).is_file():
+                raise VoicecoachError(
+                    f"cannot resume: {last.path}, the routine of the last unfinished session,"
+                    " is gone (deleted or moved)"
+                )
         ref = options.routine or (last.path if last else resources.DEFAULT_ROUTINE)
-        if last is not None and options.routine is None and not Path(last.path).is_file():
-            raise VoicecoachError(
-                f"cannot resume: {last.path}, the routine of the last unfinished session,"
-                " is gone (deleted or moved)"
-            )
         loaded = loader.load(ref)
         path = str(loader.resolve(ref).resolve())
+        if options.resume and last is None:
+            last = resume_point(env.load_last_run(path), loaded.digest, routine=ref)
         start = resume_point(last, loaded.digest).exercise if last else 0
     voice = options.voice.apply(loaded)
     tell(NOTICE)
@@ -108,6 +119,13 @@ def run_workout(
     for playing in notice:
         while not playing.wait(0.1):
             pass
+    if last is not None and start > 0:
+        name = next(e.exercise for e in prepared.timeline.events if e.index == start)
+        words = say.resuming(loaded.title, start + 1, count, name or f"exercise {start + 1}")
+        tell(words)
+        resuming = out.play(prepared.say(words), SAMPLE_RATE)
+        while not resuming.wait(0.1):
+            pass
 
     def remember(index: int, finished: bool = False) -> None:
         if routine is not None:
@@ -120,23 +138,44 @@ def run_workout(
         return prepare_loaded(env, loaded, at, include_safety=first_time, progression=advice)
 
     shown = None if options.quiet else env.status()
+    effort: int | None = None
     try:
         with env.keys() as key_source:
             if key_source is not None and shown is not None:
                 tell(keys_line(bool(loaded.safety)))
+            began = env.now() if last is not None else None
             result = player.play_session(
                 prepared, out=out, keys=key_source, status=shown, start_index=start,
                 recorder=history, on_exercise=remember, respeak=respeak,
             )  # fmt: skip
             remember(result.exercise, result.completed)
-            if key_source is not None and result.reached:
+            # Quitting a resumed session at once means "not now": no question then.
+            quick = began is not None and (env.now() - began).total_seconds() < QUICK_QUIT
+            asked = result.completed or not quick
+            if key_source is not None and result.reached and asked:
                 effort = checkin.check_in(prepared, out=out, keys=key_source, status=shown)
                 if effort is not None:
                     history.checkin(effort)
     finally:
         history.close()  # waits (briefly) for the last writes
-        if history.warning:
+        if history.warning and shown is None:
             tell(history.warning)
+    if shown is not None:
+        shown.summary(_summary(env, loaded, count, history.warning, effort))
     if not result.completed and result.exercise < count and routine is None:
         name = next(e.exercise for e in prepared.timeline.events if e.index == result.exercise)
         tell(f"Stopped. `voicecoach run --resume` starts again at {name}.")
+
+
+def _summary(
+    env: Env, routine: Routine, count: int, warning: str | None, effort: int | None
+) -> Summary:
+    """The end-of-workout summary, from the history as saved (this session is its latest
+    of this routine; unless saving failed, when ``warning`` says so)."""
+    sessions = env.sessions()
+    mine = [s for s in sessions if s.routine_digest == routine.digest]
+    record = max(mine, key=lambda s: s.id) if mine and warning is None else None
+    return history.summary(
+        record, sessions, env.now(), title=routine.title, total=count, warning=warning,
+        effort=effort,
+    )  # fmt: skip

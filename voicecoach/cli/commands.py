@@ -254,9 +254,11 @@ def _table(rows: Sequence[Sequence[str]]) -> None:
 @cli.command("run", short_help="Do a workout, guided by voice (default: back-strength).")
 @click.argument("routine", required=False)
 @click.option(
-    "--resume", is_flag=True, help="Start at the exercise where the last unfinished run stopped."
+    "--resume",
+    is_flag=True,
+    help="Start where this routine's last run stopped (no ROUTINE: the latest stopped run).",
 )
-@click.option("--quiet", is_flag=True, help="No status line on the terminal.")
+@click.option("--quiet", is_flag=True, help="Nothing on the screen while it plays.")
 @voice_options
 @click.pass_context
 def run_cmd(
@@ -277,7 +279,8 @@ def run_cmd(
     hard) to say how hard it was. Without a terminal it plays straight through.
 
     Every run is saved to the history (see `voicecoach history`); a routine's safety
-    note is said the first time it is run.
+    note is said the first time it is run. On a terminal the screen shows where you are
+    (exercise, time left, reps, what is next), and a summary at the end.
     """
     from voicecoach.app.workout import RunOptions, run_workout
 

@@ -66,7 +66,7 @@ def keys() -> AbstractContextManager[KeySource | None]:
 
 
 def status() -> StatusSink | None:
-    """The status line on stdout, if it is a terminal."""
+    """The screen on stdout, if it is a terminal (nothing otherwise)."""
     if not sys.stdout.isatty():
         return None
     from voicecoach.adapters import terminal
@@ -86,10 +86,10 @@ def sessions() -> Sequence[SessionRecord]:
     return store.load_sessions(details=True)
 
 
-def load_last_run() -> LastRun | None:
+def load_last_run(routine: str | None) -> LastRun | None:
     from voicecoach.adapters import last_run
 
-    return last_run.load()
+    return last_run.load(routine)
 
 
 def save_last_run(run: LastRun) -> bool:

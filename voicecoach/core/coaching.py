@@ -437,6 +437,12 @@ PAIN_LAST = "Press n to finish the session, or q to stop."
 PAIN_STOP = "Stopping. Rest, and take care."
 CHECKIN = "How hard was that, from one to five?"
 CHECKIN_REMINDER = "Press a number key: one for easy, up to five for very hard."
+CHECKIN_NO_ANSWER = "No answer, saved without effort."
+
+
+def resuming(title: str, number: int, count: int, name: str) -> str:
+    """Said before a resumed session: "Resuming Back strength at exercise 3 of 5: Leg lift." """
+    return f"Resuming {title.rstrip('.')} at exercise {number} of {count}: {name}."
 
 
 def checkin_thanks(effort: int) -> str:

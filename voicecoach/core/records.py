@@ -49,15 +49,49 @@ class SessionRecord:
     title: str
     started_at: datetime  # timezone-aware, UTC
     ended_at: datetime | None
-    status: str  # running (in progress, or the process died) | completed | stopped
+    status: str  # running (in progress, or the process died) | completed (every exercise
+    # done: none skipped, none stopped for pain) | stopped (quit, or some not done)
     seconds: float  # time spent, pauses excluded
     effort: int | None  # the end-of-session check-in, 1..5
     exercises: tuple[ExerciseRecord, ...] = ()
     events: tuple[EventRecord, ...] = ()
+    exercises_total: int | None = None  # in the session (None: not known, before schema 2)
+    reached_end: bool = False  # played to its end (skips and pain or not)
 
     @property
     def completed(self) -> bool:
         return self.status == "completed"
+
+    @property
+    def exercises_pained(self) -> int:
+        """Exercises in which the pain key was pressed."""
+        return sum(1 for e in self.exercises if e.pain)
+
+    @property
+    def exercises_skipped(self) -> int:
+        """Exercises skipped (and not for pain: those are counted as pained)."""
+        return sum(1 for e in self.exercises if e.skipped and not e.pain)
+
+    @property
+    def exercises_done(self) -> int:
+        """Exercises played to their end, not skipped, no pain."""
+        return sum(1 for e in self.exercises if e.done and not e.skipped and not e.pain)
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What the screen says when a workout ends (``app.history.summary``)."""
+
+    title: str
+    seconds: float  # time spent, pauses excluded
+    total: int  # exercises in the session
+    done: int
+    skipped: int
+    pained: int  # exercises stopped (or marked) with the pain key
+    effort: int | None  # the check-in, 1..5; None: not answered
+    streak: int  # days in a row with a completed session
+    week_seconds: float  # time spent this week
+    saved: str | None  # None: saved to the history; else why not (one line)
 
 
 # -- the last live run (``voicecoach run --resume``) ---------------------------------------
@@ -71,9 +105,16 @@ class LastRun:
     finished: bool  # played to the end
 
 
-def resume_point(last: LastRun | None, digest: str | None = None) -> LastRun:
-    """The unfinished session to resume, checked against the routine's ``digest`` if given."""
+def resume_point(
+    last: LastRun | None, digest: str | None = None, *, routine: str | None = None
+) -> LastRun:
+    """The unfinished session to resume, checked against the routine's ``digest`` if given
+    (``routine``: the routine asked for, named when it has nothing to resume)."""
     if last is None:
+        if routine is not None:
+            raise VoicecoachError(
+                f"nothing to resume: no session of {routine} was stopped before its end"
+            )
         raise VoicecoachError("nothing to resume: no session was stopped before its end")
     if last.finished:
         raise VoicecoachError("nothing to resume: the last session was played to the end")

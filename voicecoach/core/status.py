@@ -1,20 +1,28 @@
 """Where we are in a session: for the status line, the ``?`` key, skips and restarts.
 
 ``Guide`` answers questions about a timeline position (which exercise, which set, what
-comes next, how long is left) from the timeline's chapters and event labels; the
-terminal's status line (adapters/terminal.py) shows ``Guide.line``.
+comes next, how long is left) from the timeline's chapters and event labels. What the
+screen shows is ``Guide.glance``: a ``Glance``, plain data (exercise, side, set, reps,
+the time left in the current hold, rest or timed work, what is next, the session's
+elapsed and remaining time) that the terminal (adapters/terminal.py) lays out, or gives
+as one line (``Glance.line``) where there is no room.
 """
 
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from voicecoach.core.coaching import number_words
 from voicecoach.core.timeline import Chapter, Event, Timeline
 
 ChapterKind = Literal["welcome", "exercise", "rest", "finish"]
+Phase = Literal["welcome", "exercise", "rest", "finish", "note"]
+Timer = Literal["hold", "rest", "work"]
+# The sounds that end a hold or a stretch of timed work (the one that starts it is
+# "hold" or "start").
+_ENDS = frozenset({"release", "rest", "switch", "finish"})
 
 
 def clock(seconds: float) -> str:
@@ -33,6 +41,77 @@ def spoken_time_left(seconds: float) -> str:
     if seconds >= 10:
         return f"About {number_words(round(seconds / 10) * 10)} seconds left."
     return "Almost done."
+
+
+@dataclass(frozen=True, slots=True)
+class Glance:
+    """Where the session is, for the screen: what a glance from the mat should catch.
+
+    ``number`` and ``count``: the exercise (1-based) and how many there are; ``set`` of
+    ``sets``; ``rep`` of ``reps`` (reps 0: not counted in reps); ``timer`` and
+    ``left``: the hold, rest or timed work going on and its seconds left (None: none);
+    ``next``: the exercise after this one ("Finish" after the last); ``elapsed`` and
+    ``remaining``: seconds of the session's timeline. ``state`` is what the player is
+    doing if not just playing ("Paused (space: resume, q: stop)"); a ``note`` phase
+    carries only a ``state`` (a question, a preview's line).
+    """
+
+    phase: Phase
+    state: str | None = None
+    exercise: str | None = None
+    number: int = 0
+    count: int = 0
+    side: str | None = None
+    set: int | None = None
+    sets: int = 1
+    rep: int | None = None
+    reps: int = 0
+    timer: Timer | None = None
+    left: float | None = None
+    next: str | None = None
+    elapsed: float = 0.0
+    remaining: float = 0.0
+
+    @classmethod
+    def note(cls, text: str) -> Glance:
+        """A line of text and nothing else (the check-in's question, a preview)."""
+        return cls("note", state=text)
+
+    @property
+    def rep_count(self) -> str | None:
+        """ "7 / 12", or None where reps are not counted."""
+        if self.rep is None or not self.reps:
+            return None
+        return f"{self.rep} / {self.reps}"
+
+    def line(self) -> str:
+        """One line: "2/5 Bird-dog · set 2/3 · left · rep 4/10 · 6:12 left"."""
+        fields: list[str] = [self.state] if self.state else []
+        left = f"{clock(self.remaining)} left"
+        if self.phase == "note":
+            pass
+        elif self.phase == "finish":
+            fields.append("Finish")
+        elif self.phase == "welcome":
+            fields += ["Welcome", left]
+        elif self.phase == "rest":
+            fields.append("Rest")
+            if self.next is not None and self.next != FINISH:
+                fields.append(f"next: {self.next}")
+            fields.append(left)
+        else:
+            fields.append(f"{self.number}/{self.count} {self.exercise}")
+            if self.set is not None and self.sets > 1:
+                fields.append(f"set {self.set}/{self.sets}")
+            if self.side:
+                fields.append(self.side)
+            if self.rep is not None and self.reps:
+                fields.append(f"rep {self.rep}/{self.reps}")
+            fields.append(left)
+        return " · ".join(fields)
+
+
+FINISH = "Finish"  # what comes after the last exercise
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,29 +289,63 @@ class Guide:
 
     def line(self, pos: int, state: str | None = None) -> str:
         """The status line: "2/5 Bird-dog · set 2/3 · left · rep 4/10 · 6:12 left"."""
+        return self.glance(pos, state).line()
+
+    def glance(self, pos: int, state: str | None = None) -> Glance:
+        """What the screen shows at ``pos`` (``state``: paused, waiting for a key…)."""
+        rate = self.rate
+        at = Glance(
+            "finish", state=state, count=self.count, elapsed=min(pos, self.length) / rate,
+            remaining=max(0, self.length - pos) / rate,
+        )  # fmt: skip
         found = self.chapter_at(pos)
-        left = f"{clock(max(0, self.length - pos) / self.rate)} left"
-        fields: list[str] = [state] if state else []
         if found is None or pos >= self.length or found[1] == "finish":
-            fields.append("Finish")
-        elif found[1] == "welcome":
-            fields += ["Welcome", left]
-        elif found[1] == "rest":
-            nxt = found[0].index + 1
-            fields.append("Rest")
-            if nxt < self.count:
-                fields.append(f"next: {self.name(nxt)}")
-            fields.append(left)
+            return replace(at, remaining=0.0)
+        chapter, kind = found
+        if kind == "welcome":
+            return replace(at, phase="welcome", next=self.name(0) if self.count else None)
+        following = chapter.index + 1
+        nxt = self.name(following) if following < self.count else FINISH
+        if kind == "rest":
+            left = max(0, chapter.end - pos) / rate
+            return replace(at, phase="rest", next=nxt, timer="rest", left=left)
+        index = chapter.index
+        set_no, side, rep = self._set_side(index, pos)
+        timer, until = self._timer(index, pos)
+        return replace(
+            at, phase="exercise", exercise=self.name(index), number=index + 1, side=side,
+            set=set_no, sets=self.sets.get(index, 1), rep=rep, reps=self.reps.get(index, 0),
+            timer=timer, left=None if until is None else max(0, until - pos) / rate, next=nxt,
+        )  # fmt: skip
+
+    def _timer(self, index: int, pos: int) -> tuple[Timer | None, int | None]:
+        """The hold or timed work going on at ``pos`` in exercise ``index``, and where it
+        ends: a hold runs from its hold sound to the release; timed work (an exercise
+        not counted in reps) from the start sound to the next release, rest or switch
+        sound, else the end of its set. Reps, lead-ins and set-ups have no timer."""
+        i = bisect.bisect_right(self._starts, pos) - 1
+        while i >= 0:
+            e = self._events[i]
+            if e.index != index:
+                return None, None
+            if e.kind == "sound":
+                break
+            i -= 1
         else:
-            index = found[0].index
-            set_no, side, rep = self._set_side(index, pos)
-            fields.append(f"{index + 1}/{self.count} {self.name(index)}")
-            sets = self.sets.get(index, 1)
-            if set_no is not None and sets > 1:
-                fields.append(f"set {set_no}/{sets}")
-            if side:
-                fields.append(side)
-            if rep is not None and self.reps.get(index):
-                fields.append(f"rep {rep}/{self.reps[index]}")
-            fields.append(left)
-        return " · ".join(fields)
+            return None, None
+        cue = self._events[i]
+        if cue.text == "hold":
+            timer: Timer = "hold"
+        elif cue.text == "start" and not self.reps.get(index):
+            timer = "work"
+        else:
+            return None, None
+        part_end = next((p.end for p in self.parts.get(index, ()) if p.end > pos), None)
+        for e in self._events[i + 1 :]:
+            if e.index != index or (part_end is not None and e.start >= part_end):
+                break
+            if e.kind == "sound" and e.text in _ENDS:
+                return timer, e.start
+        if part_end is None:
+            part_end = self._exercise_chapters[index].end
+        return timer, part_end
