@@ -73,6 +73,7 @@ class Rendered:
             VOICECOACH_CACHE_DIR=str(self.cache),
             VOICECOACH_STATE_DIR=str(folder / "state"),
             VOICECOACH_DATA_DIR=str(folder / "data"),
+            TERM="xterm-256color",  # the screen as a terminal shows it (not a dumb one)
         )
 
 
@@ -174,12 +175,19 @@ def test_the_run_ends_cleanly_and_puts_the_terminal_back(live: LiveRun) -> None:
     assert live.restored  # the terminal is as it was
 
 
-def test_one_status_line_rewritten_in_place_and_cleared_at_the_end(live: LiveRun) -> None:
-    # One status line, rewritten in place, for anyone who glances; cleared at the end.
+def test_the_screen_follows_the_session_and_a_summary_stays(live: LiveRun) -> None:
+    # The panel, redrawn in place for anyone who glances (tests/test_screen_live.py reads
+    # it in detail); at the end it gives way to the summary, which stays.
+    import pyte
+
     screen = live.screen
-    assert "\r1/2 Bridge · " in screen and "\r2/2 Bird-dog · rep 2/2 · " in screen
-    assert "\rPaused (space: resume, q: stop) · 1/2 Bridge · " in screen
-    assert screen.endswith("\r\x1b[K") and "\n" not in screen
+    assert "1/2  Bridge" in screen and "2/2  Bird-dog" in screen and "Rep 2 / 2" in screen
+    assert "Paused (space: resume, q: stop)" in screen
+    term = pyte.Screen(80, 24)
+    pyte.Stream(term).feed(screen)  # the pty made each newline \r\n, as a terminal does
+    shown = "\n".join(row.rstrip() for row in term.display)
+    assert "Workout over: Timing check" in shown and "Saved to your history." in shown
+    assert "Next:" not in shown  # the live panel is gone
 
 
 def test_every_cue_is_within_10_ms_of_the_timeline_and_nothing_drifts(live: LiveRun) -> None:

@@ -558,16 +558,18 @@ def test_in_a_terminal_safety_first_time_pain_check_in_and_history(
         VOICECOACH_CACHE_DIR=str(cache),
         VOICECOACH_STATE_DIR=str(tmp_path / "state"),
         VOICECOACH_DATA_DIR=str(tmp_path / "data"),
+        TERM="xterm-256color",
     )
     path = tmp_path / "safety.yaml"
     path.write_text(E2E_ROUTINE)
     recordings = []
     errors = []
+    size = (24, 80)
 
     # First run: the safety note, then p in the Bridge, n to the end, and 4 for the check-in.
     with Capture(pulse) as capture:
-        term = Terminal([*voicecoach_command(), "run", str(path)], env)
-        term.wait_for("1/1 Bridge")
+        term = Terminal([*voicecoach_command(), "run", str(path)], env, size=size)
+        term.wait_for("1/1  Bridge")
         time.sleep(1.0)
         term.type(b"p")
         term.wait_for("Pain: rest (n: next, q: stop)")
@@ -581,11 +583,14 @@ def test_in_a_terminal_safety_first_time_pain_check_in_and_history(
         recordings.append(capture.stop())
     assert code == 0, err
     errors.append(err)
+    summary = "\n".join(term.display(size))  # what stays on the screen
+    assert "Exercises: 0 of 1 done, 0 skipped, 1 with pain" in summary
+    assert "Effort: 4 of 5" in summary and "Saved to your history." in summary
 
     # Second run: no safety note; q in the Bridge, and q skips the check-in.
     with Capture(pulse) as capture:
-        term = Terminal([*voicecoach_command(), "run", str(path)], env)
-        term.wait_for("1/1 Bridge")
+        term = Terminal([*voicecoach_command(), "run", str(path)], env, size=size)
+        term.wait_for("1/1  Bridge")
         time.sleep(1.0)
         term.type(b"q")
         term.wait_for("How hard was that?")
@@ -628,7 +633,9 @@ def test_in_a_terminal_safety_first_time_pain_check_in_and_history(
     assert heard(1, prepared.say(say.CHECKIN), 0.5) > 0.9
 
     sessions = store.load_sessions(tmp_path / "data" / "history.sqlite3", details=True)
-    assert [(s.status, s.effort) for s in sessions] == [("completed", 4), ("stopped", None)]
+    # The only exercise was stopped for pain: played to the end, but not completed.
+    got = [(s.status, s.reached_end, s.effort) for s in sessions]
+    assert got == [("stopped", True, 4), ("stopped", False, None)]
     (bridge,) = sessions[0].exercises
     assert (bridge.pain, bridge.skipped, bridge.done) == (1, True, False)
     assert 1.0 < bridge.seconds_spent < sessions[0].seconds < 60
@@ -641,8 +648,9 @@ def test_in_a_terminal_safety_first_time_pain_check_in_and_history(
     )  # fmt: skip
     assert shown.returncode == 0, shown.stderr
     lines = shown.stdout.splitlines()
-    assert lines[0] == "Safety check (safety): 2 sessions, 1 completed, average effort 4.0"
+    assert lines[0] == "Safety check (safety): 2 sessions, 0 completed, average effort 4.0"
+    assert lines[1].split() == ["Date", "Length", "Done", "Skipped", "Pain", "Effort", "Completed"]
     assert [line.split()[3:] for line in lines[2:4]] == [
-        ["no", "-", "0", "0"],
-        ["yes", "4", "1", "1"],
+        ["0/1", "0", "0", "-", "no"],
+        ["0/1", "0", "1", "4", "no"],
     ]

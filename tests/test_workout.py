@@ -229,3 +229,20 @@ def test_no_screen_no_summary(run: Callable[..., Ran], tmp_path: Path) -> None:
     assert ran.result.exit_code == 0, ran.result.output
     assert ran.status.lines == [] and ran.status.summaries == []
     assert ran.result.stdout == ""
+
+
+def test_a_history_that_cannot_be_saved_is_said_in_the_summary(
+    run: Callable[..., Ran], tmp_path: Path
+) -> None:
+    db = tmp_path / "data" / "history.sqlite3"
+    db.parent.mkdir()
+    db.write_bytes(b"this is not a database\n" * 100)
+    ran = run(str(routine_file(tmp_path, "Morning")))
+    assert ran.result.exit_code == 0, ran.result.output
+    (summary,) = ran.status.summaries
+    assert summary.saved == (
+        f"Warning: this session could not be saved: {db}: file is not a database"
+        " (move it aside to start a new history)"
+    )
+    assert (summary.done, summary.streak) == (0, 0)
+    assert ran.result.stderr == "Preparing your session…\n"  # said once, on the screen

@@ -7,7 +7,7 @@ Its adapters come from the injected ``Env``; what the user should read goes thro
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +18,7 @@ from voicecoach.app.ports import Playback
 from voicecoach.core import coaching as say
 from voicecoach.core.ending import Progression, progression
 from voicecoach.core.model import Routine
-from voicecoach.core.records import LastRun, Summary, resume_point
+from voicecoach.core.records import LastRun, SessionRecord, Summary, resume_point
 from voicecoach.core.timeline import SAMPLE_RATE
 from voicecoach.core.transport import rate_wpm
 from voicecoach.errors import VoicecoachError
@@ -172,7 +172,12 @@ def _summary(
 ) -> Summary:
     """The end-of-workout summary, from the history as saved (this session is its latest
     of this routine; unless saving failed, when ``warning`` says so)."""
-    sessions = env.sessions()
+    sessions: Sequence[SessionRecord] = ()
+    if warning is None:  # else the history is not to be trusted, or read, now
+        try:
+            sessions = env.sessions()
+        except VoicecoachError as err:  # the workout is over: say so, never fail here
+            warning = f"Warning: the history could not be read back: {err}"
     mine = [s for s in sessions if s.routine_digest == routine.digest]
     record = max(mine, key=lambda s: s.id) if mine and warning is None else None
     return history.summary(
