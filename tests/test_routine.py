@@ -176,6 +176,12 @@ def test_moves_name_each_tempo_phase() -> None:
     )  # fmt: skip
 
 
+def test_an_unknown_variable_with_a_line_break_is_one_line() -> None:
+    text = 'title: T\nexercises:\n  - name: B\n    reps: 2\n    say: {start: "{\\nreps}"}\n'
+    (problem,) = problems(text)
+    assert "\n" not in problem and "unknown variable {\\nreps}" in problem, problem
+
+
 def test_moves_problems() -> None:
     start = "title: T\nexercises:\n  - name: Bridge\n"
     assert problems(start + "    reps: 5\n    tempo: [2s, 2s]\n    moves: [up]\n") == [

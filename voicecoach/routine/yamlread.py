@@ -211,7 +211,9 @@ class Reader:
                 close = _close(name, variables)
                 known = either([f"{{{v}}}" for v in variables])
                 hint = f" (did you mean {{{close[0]}}}?)" if close else f"; use {known}"
-                self.error(node, f"{label} uses an unknown variable {{{clip(name)}}}{hint}")
+                # One line per problem: a line break inside the braces is shown as \n.
+                shown = clip(name).replace("\r", "\\r").replace("\n", "\\n")
+                self.error(node, f"{label} uses an unknown variable {{{shown}}}{hint}")
                 ok = False
             elif spec or conversion:
                 self.error(node, f"{label}: write {{{name}}} without a format or conversion")
