@@ -18,12 +18,14 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voicecoach.app.ports import (
     AudioFiles,
     HistoryRecorder,
     KeySource,
+    MusicSource,
     Progress,
     StatusSink,
     StreamingOut,
@@ -35,7 +37,7 @@ from voicecoach.core.records import LastRun, SessionRecord
 
 if TYPE_CHECKING:
     from voicecoach.app.session import Session
-    from voicecoach.audio.mix import Samples
+    from voicecoach.audio.mix import Music, Samples
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,9 @@ class Env:
     save_last_run: Callable[[LastRun], bool]  # False: it could not be saved
     now: Callable[[], datetime]  # timezone-aware
     files: Callable[[], AudioFiles]  # encoders and atomic output files (render)
+    # The music bed from a file or folder at a sample rate, shuffled or not (None: this
+    # environment plays no music).
+    music: Callable[[Path, int, bool], MusicSource] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +72,9 @@ class VoiceOptions:
     rate: int | None = None
     volume: float | None = None
     engine: str | None = None
+    music: str | None = None  # a file or folder (None: the routine's music, if any)
+    music_level: float | None = None  # LU under the speech (None: the routine's, else 12)
+    shuffle: bool = False
 
     def apply(self, routine: Routine) -> Voice:
         """The routine's voice settings with these overrides. Another engine than the
@@ -117,7 +125,8 @@ def prepare_loaded(
 
     options = options or VoiceOptions()
     voice = options.apply(routine)
-    return session.prepare(
+    music = _music(env, routine, options)  # a bad file fails before any speech is made
+    prepared = session.prepare(
         routine,
         voice=voice,
         verbosity=options.verbosity,
@@ -127,3 +136,23 @@ def prepare_loaded(
         progress=progress,
         progression=progression,
     )
+    return prepared if music is None else session.with_music(prepared, music)
+
+
+def _music(env: Env, routine: Routine, options: VoiceOptions) -> Music | None:
+    """The music bed the options (or the routine) ask for, opened; None: no music."""
+    from voicecoach.audio.mix import Music
+    from voicecoach.core.model import MUSIC_LEVEL
+    from voicecoach.core.timeline import SAMPLE_RATE
+    from voicecoach.errors import UsageError
+
+    chosen = routine.music  # its path is absolute: the loader resolved it
+    path = options.music if options.music is not None else chosen.path if chosen else None
+    if path is None:
+        return None
+    if env.music is None:
+        raise UsageError("music cannot be played here")
+    level = options.music_level
+    if level is None:
+        level = chosen.level if chosen is not None and chosen.level is not None else MUSIC_LEVEL
+    return Music(env.music(Path(path), SAMPLE_RATE, options.shuffle), level)

@@ -11,6 +11,10 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+# The music bed's port (the user's files: adapters.music) is declared beside the mixer
+# that takes it, audio.mix, a layer under this one; named here with the other ports.
+from voicecoach.audio.mix import MusicSource as MusicSource
+
 if TYPE_CHECKING:
     from voicecoach.audio.mix import Samples
     from voicecoach.core.model import Routine

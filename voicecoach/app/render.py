@@ -102,6 +102,9 @@ def check_targets(
 def session_tags(session: Session, track: tuple[int, int] | None = None, title: str = "") -> Tags:
     routine_title = session.timeline.title
     comment = session.routine.description or "A voice-guided workout, rendered by voicecoach."
+    music = session.mixer.music
+    if music is not None:  # which tracks play under the coach
+        comment = f"{' '.join(comment.split())} Music: {', '.join(music.source.names)}."
     return Tags(
         title=title or routine_title,
         album=routine_title,
@@ -150,7 +153,8 @@ def render_session(
             progress=progress,
             fmt=fmt,
             seek=lambda start, stop: mixer.chunks(start, stop),
-            quiet=quiet_spans(timeline),
+            # Music fills the silences a parallel MP3 encoder would join its parts in.
+            quiet=quiet_spans(timeline) if mixer.music is None else (),
             threads=threads,
             bitrate=bitrate,
         )

@@ -13,12 +13,12 @@ levelled here, in process.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from voicecoach.app.ports import LevelledSynth, Progress, Synth
 from voicecoach.audio.levelling import speech_target
-from voicecoach.audio.mix import Mixer
+from voicecoach.audio.mix import Mixer, Music
 from voicecoach.core.compiler import compile_routine
 from voicecoach.core.ending import Progression
 from voicecoach.core.model import Routine, Verbosity, Voice
@@ -110,3 +110,8 @@ def prepare(
     # The mixer holds only the clips it plays.
     mixer = Mixer(timeline, {**{text: made[text] for text in used}, **closing}, sounds)
     return Session(routine, timeline, mixer, speech, levels)
+
+
+def with_music(session: Session, music: Music) -> Session:
+    """The session with a music bed under it, ducked under its every cue."""
+    return replace(session, mixer=session.mixer.with_music(music))

@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from voicecoach.cli.group import cli, env_of, prepare, voice_of, voice_options, warn
+from voicecoach.cli.group import (
+    cli,
+    env_of,
+    music_options,
+    prepare,
+    voice_of,
+    voice_options,
+    warn,
+)
 from voicecoach.errors import (
     AudioDeviceError,
     ExitStatus,
@@ -45,6 +53,7 @@ if TYPE_CHECKING:
     help="Play a skim: every phrase once, first and last reps, silences cut; keys space, n, b, q.",
 )
 @voice_options
+@music_options
 @click.pass_context
 def audition_cmd(
     ctx: click.Context,
@@ -260,6 +269,7 @@ def _table(rows: Sequence[Sequence[str]]) -> None:
 )
 @click.option("--quiet", is_flag=True, help="Nothing on the screen while it plays.")
 @voice_options
+@music_options
 @click.pass_context
 def run_cmd(
     ctx: click.Context,

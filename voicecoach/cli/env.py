@@ -15,11 +15,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from voicecoach.app.env import Env
     from voicecoach.app.ports import (
         AudioFiles,
         HistoryRecorder,
         KeySource,
+        MusicSource,
         StatusSink,
         StreamingOut,
         Synth,
@@ -108,6 +111,14 @@ def files() -> AudioFiles:
     return AudioFiles()
 
 
+def music(path: Path, rate: int, shuffle: bool) -> MusicSource:
+    from voicecoach.adapters.clipcache import default_cache_dir
+    from voicecoach.adapters.music import open_music
+
+    cache = default_cache_dir().parent / "music"  # beside the clips
+    return open_music(path, rate, shuffle, warn=_warn, cache=cache)
+
+
 def real_env() -> Env:
     from voicecoach.app.env import Env
 
@@ -124,4 +135,5 @@ def real_env() -> Env:
         save_last_run=save_last_run,
         now=now,
         files=files,
+        music=music,
     )

@@ -114,6 +114,51 @@ def _keep_engine(ctx: click.Context, _: click.Parameter, value: str | None) -> N
     ctx.meta[_ENGINE_KEY] = value
 
 
+def _keep_music(ctx: click.Context, param: click.Parameter, value: object) -> None:
+    ctx.meta[f"voicecoach.{param.name}"] = value
+
+
+def music_options(command: _F) -> _F:
+    """--music, --music-level, --shuffle: a music bed under the coach (kept in the
+    context, read by voice_of, like --engine)."""
+    from voicecoach.core.model import MUSIC_LEVEL_RANGE
+
+    low, high = MUSIC_LEVEL_RANGE
+    for option in reversed(
+        [
+            click.option(
+                "--music",
+                type=click.Path(),
+                default=None,
+                metavar="PATH",
+                expose_value=False,
+                callback=_keep_music,
+                help="Music under the coach: an audio file or a folder of them (WAV, "
+                "FLAC, Ogg, Opus, MP3), looped, ducked whenever the coach speaks.",
+            ),
+            click.option(
+                "--music-level",
+                type=click.FloatRange(low, high),
+                default=None,
+                metavar="LU",
+                expose_value=False,
+                callback=_keep_music,
+                help="How far the music sits under the speech (default: 12 LU).",
+            ),
+            click.option(
+                "--shuffle",
+                is_flag=True,
+                default=None,
+                expose_value=False,
+                callback=_keep_music,
+                help="Play a --music folder's files in random order (default: by name).",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 _ENGINE_KEY = "voicecoach.engine"
 _BAR = 30  # characters of the preparing bar
 
@@ -125,9 +170,19 @@ def voice_of(
     from voicecoach.app.env import VoiceOptions
 
     ctx = click.get_current_context(silent=True)
-    engine = ctx.meta.get(_ENGINE_KEY) if ctx is not None else None
+    meta = ctx.meta if ctx is not None else {}
+    engine = meta.get(_ENGINE_KEY)
     # click.Choice lets only the Verbosity values through.
-    return VoiceOptions(cast("Verbosity | None", verbosity), voice, rate, volume, engine)
+    return VoiceOptions(
+        cast("Verbosity | None", verbosity),
+        voice,
+        rate,
+        volume,
+        engine,
+        music=meta.get("voicecoach.music"),
+        music_level=meta.get("voicecoach.music_level"),
+        shuffle=bool(meta.get("voicecoach.shuffle")),
+    )
 
 
 def env_of(ctx: click.Context) -> Env:

@@ -8,7 +8,15 @@ from typing import Any
 
 import click
 
-from voicecoach.cli.group import cli, env_of, prepare, voice_of, voice_options, warn
+from voicecoach.cli.group import (
+    cli,
+    env_of,
+    music_options,
+    prepare,
+    voice_of,
+    voice_options,
+    warn,
+)
 
 
 @cli.command("render", short_help="Write a session to audio, with chapters and captions.")
@@ -68,6 +76,7 @@ from voicecoach.cli.group import cli, env_of, prepare, voice_of, voice_options, 
     help="Routines rendered at once into a folder (default: one per core).",
 )
 @voice_options
+@music_options
 @click.pass_context
 def render_cmd(
     ctx: click.Context,

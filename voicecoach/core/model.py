@@ -122,6 +122,19 @@ class Block:
     round_rest: float = 30.0  # rest between rounds
 
 
+# The music bed's level, in LU under the speech's loudness target (audio.duck uses it).
+MUSIC_LEVEL = 12.0
+MUSIC_LEVEL_RANGE = (6.0, 40.0)  # closer than 6 LU, the bed fights the coach (and peaks)
+
+
+@dataclass(frozen=True, slots=True)
+class MusicChoice:
+    """A routine's ``music:``: a file or folder (absolute) and its level (None: default)."""
+
+    path: str
+    level: float | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Routine:
     title: str
@@ -134,6 +147,7 @@ class Routine:
     safety: str | None = None
     voice: Voice = field(default_factory=Voice)
     sounds: tuple[tuple[str, str], ...] = ()  # (cue name, absolute path to a sound file)
+    music: MusicChoice | None = None  # music under the coach
 
     @property
     def exercises(self) -> tuple[Exercise, ...]:

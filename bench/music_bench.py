@@ -1,0 +1,82 @@
+"""Music bench: what a music bed costs a warm render of bench/bench.py's 30-minute routine.
+
+Makes a folder of three 3-minute 44.1 kHz stereo FLAC "tracks" (chords over noise,
+generated here, nothing committed), fills the clip cache, then renders the routine to
+WAV in child processes: without music, with music cold (decoding every track and
+writing the music cache), and with music warm; the best of three warm runs each. Prints
+the warm difference against its target (< 1 s). (No RSS here: a child forked from this
+process, which made the tracks, reports this process's peak as its own.)
+
+    .venv/bin/python bench/music_bench.py
+
+The live run's memory with music: ``bench/live_timing.py --long --music DIR``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXTRA_WARM_S = 1.0
+
+
+def _bench() -> object:
+    spec = importlib.util.spec_from_file_location("bench_main", ROOT / "bench" / "bench.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_main"] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def make_music(folder: Path, tracks: int = 3, minutes: float = 3.0) -> Path:
+    """A folder of generated tracks: a chord per track over quiet noise, in stereo."""
+    import numpy as np
+    import soundfile as sf
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rate = 44100
+    rng = np.random.default_rng(17)
+    for i in range(tracks):
+        n = int(minutes * 60 * rate)
+        t = np.arange(n) / rate
+        chord = sum(
+            0.12 * np.sin(2 * np.pi * f * (1 + i / 12) * t) for f in (220.0, 277.18, 329.63)
+        )
+        left = chord + rng.normal(0, 0.02, n)
+        right = chord + rng.normal(0, 0.02, n)
+        sf.write(str(folder / f"{i + 1:02d} track.flac"), np.stack([left, right], 1), rate)
+    return folder
+
+
+def main() -> None:
+    bench = _bench()
+    timed = bench.timed  # type: ignore[attr-defined]
+    with tempfile.TemporaryDirectory(prefix="vc-music-bench-") as tmp:
+        folder = Path(tmp)
+        routine = folder / "thirty.yaml"
+        routine.write_text(bench.generated_routine(30))  # type: ignore[attr-defined]
+        music = make_music(folder / "music")
+        env = {**os.environ, "VOICECOACH_CACHE_DIR": str(folder / "cache")}
+        out = folder / "out.wav"
+        cmd = [sys.executable, "-m", "voicecoach", "render", str(routine), "-o", str(out)]
+        print("filling the clip cache…", flush=True)
+        timed(cmd, env)
+        plain = [timed(cmd, env)[0] for _ in range(3)]
+        cold = timed([*cmd, "--music", str(music)], env)[0]
+        warm = [timed([*cmd, "--music", str(music)], env)[0] for _ in range(3)]
+    best_plain, best_warm = min(plain), min(warm)
+    extra = best_warm - best_plain
+    print(f"30 min to WAV, warm, no music     {best_plain:6.2f} s")
+    print(f"30 min to WAV, music cold         {cold:6.2f} s")
+    print(f"30 min to WAV, music warm         {best_warm:6.2f} s")
+    ok = "ok" if extra < EXTRA_WARM_S else "MISSED"
+    print(f"music's extra, warm               {extra:6.2f} s   < {EXTRA_WARM_S:g} s   {ok}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""The music bed's gain: ducked under every speech clip and cue sound, placed ahead.
+
+The timeline knows every cue before it sounds, so the ducks are exact: the gain starts
+falling ``ATTACK`` before a cue, sits ``DEPTH_DB`` down for all of it and comes back over
+``RELEASE`` after it. Cues whose ramps would touch are merged into one duck, so the music
+never pumps up for a moment between two close cues (a count's "One. Two." stays ducked).
+
+The gain is a pure function of the sample position: the same samples whether a render
+writes the session in one pass, split tracks ask for pieces from several threads, or a
+live run skips back. Ramps are linear in dB (they sound even, a linear-gain ramp seems
+to drop late); the level of the bed itself (``bed_gain``) is applied on top.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from voicecoach.audio.levelling import TARGET_LUFS
+from voicecoach.core.model import MUSIC_LEVEL
+from voicecoach.core.timeline import Timeline
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Floats = npt.NDArray[np.float32]
+
+ATTACK = 0.150  # s: the gain starts down this long before a cue, so it is down when it sounds
+RELEASE = 0.500  # s: back up over this long after the cue's last sample
+# dB under the bed's own level while a cue sounds. The issue asks for at least 10 dB;
+# 14 leaves margin for music louder than its measured loudness at that moment.
+DEPTH_DB = 14.0
+
+
+def bed_gain(level: float = MUSIC_LEVEL, loudness: float = TARGET_LUFS) -> float:
+    """The linear gain that puts music measured at ``loudness`` LUFS ``level`` LU under
+    the session's target (the speech)."""
+    return float(10.0 ** ((TARGET_LUFS - level - loudness) / 20.0))
+
+
+def duck_regions(
+    timeline: Timeline, attack: float = ATTACK, release: float = RELEASE
+) -> tuple[tuple[int, int], ...]:
+    """The ``[start, end)`` sample spans at full duck depth: every speech clip and cue
+    sound, merged where one's release would overlap the next one's attack."""
+    rate = timeline.sample_rate
+    gap = round(attack * rate) + round(release * rate)
+    spans = sorted((e.start, e.end) for e in timeline.events if e.kind != "wait")
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start - merged[-1][1] <= gap:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return tuple(merged)
+
+
+@functools.lru_cache(maxsize=8)
+def _ramps(attack: int, release: int, depth_db: float) -> tuple[Floats, Floats]:
+    """The gain over the ``attack`` samples before a cue (falling: 0 dB to -depth) and
+    the ``release`` samples after it (rising back), linear in dB."""
+    import numpy as np
+
+    down = np.arange(attack, dtype=np.float64) / max(attack, 1)
+    up = (release - np.arange(release, dtype=np.float64)) / max(release, 1)
+    return tuple(  # type: ignore[return-value]
+        np.power(10.0, -depth_db * f / 20.0).astype(np.float32) for f in (down, up)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DuckEnvelope:
+    """The bed's gain (linear, 1.0 = the bed's level) for any span of the session."""
+
+    regions: tuple[tuple[int, int], ...]
+    rate: int
+    depth_db: float = DEPTH_DB
+    attack: float = ATTACK
+    release: float = RELEASE
+
+    @classmethod
+    def of(cls, timeline: Timeline, depth_db: float = DEPTH_DB) -> DuckEnvelope:
+        return cls(duck_regions(timeline), timeline.sample_rate, depth_db)
+
+    def gain(self, start: int, stop: int) -> Floats:
+        """Gain for samples ``[start, stop)``. Only the ramps are computed sample by
+        sample (a power per sample over a whole session cost 1 s per 18 minutes)."""
+        import numpy as np
+
+        out = np.ones(max(0, stop - start), dtype=np.float32)
+        a = round(self.attack * self.rate)
+        r = round(self.release * self.rate)
+        # Regions (with ramps) never overlap after merging: those touching the span
+        # start at most ``a`` samples after it ends and end at most ``r`` before it.
+        starts = [s for s, _ in self.regions]
+        first = max(0, bisect.bisect_left(starts, start - r) - 1)
+        last = bisect.bisect_left(starts, stop + a)
+        for s, e in self.regions[first:last]:
+            lo, hi = max(s, start), min(e, stop)
+            if hi > lo:
+                out[lo - start : hi - start] = self.depth()
+            # The ramps, sliced from their shapes made once.
+            down, up = _ramps(a, r, self.depth_db)
+            for r0, r1, shape in ((s - a, s, down), (e, e + r, up)):
+                lo, hi = max(r0, start), min(r1, stop)
+                if hi > lo:
+                    out[lo - start : hi - start] = shape[lo - r0 : hi - r0]
+        return out
+
+    def depth(self) -> float:
+        """The linear gain at full depth."""
+        return math.pow(10.0, -self.depth_db / 20.0)
