@@ -199,6 +199,11 @@ def test_position_is_a_function_of_the_sample_and_the_cache_changes_nothing(tmp_
     # Jumps (a skip, a back, a split track's thread) give the same samples.
     for a, b in [(9 * RATE + 17, 10 * RATE), (RATE, 2 * RATE), (5 * RATE, 7 * RATE)]:
         assert np.array_equal(warm_src.samples(a, b), cold[a:b])
+    # Uncached, a jump restarts the resampler ahead of the position: the same samples
+    # to the last bit of rounding, from the jump's first sample on.
+    uncached = music_mod.open_music(path, RATE)
+    for a, b in [(9 * RATE + 17, 10 * RATE), (RATE + 3, 2 * RATE), (5 * RATE, 7 * RATE)]:
+        np.testing.assert_allclose(uncached.samples(a, b), cold[a:b], rtol=0, atol=1.5 / 32768)
 
 
 # -- rendered sessions, measured from the output -----------------------------------------
@@ -329,3 +334,95 @@ def test_render_music_option_and_its_errors(tmp_path: Path) -> None:
     assert code != 0
     lines = [line for line in text.splitlines() if line.strip()]
     assert len(lines) == 1 and "broken.flac" in lines[0], text
+
+
+# -- music in a routine ------------------------------------------------------------------
+
+
+def test_a_routines_music_is_relative_to_it_and_options_replace_it(tmp_path: Path) -> None:
+    from voicecoach.app.env import VoiceOptions, prepare_loaded
+
+    (tmp_path / "tunes").mkdir()
+    write_tone(tmp_path / "tunes" / "tone.wav", seconds=5.0)
+    write_chord(tmp_path / "other.flac")
+    text = DENSE.replace("title: Test\n", "title: Test\nmusic: {path: tunes, level: 20}\n")
+    routine = loader.load_text(text, str(tmp_path / "r.yaml"))
+    assert routine.music == loader_music(tmp_path / "tunes", 20.0)
+    env = fake_env(music=bed())
+    mixer = prepare_loaded(env, routine).mixer
+    assert mixer.music is not None and mixer.music.source.names == ("tone.wav",)
+    assert mixer.music.level == 20.0
+    options = VoiceOptions(music=str(tmp_path / "other.flac"), music_level=9.0)
+    mixer = prepare_loaded(env, routine, options).mixer
+    assert mixer.music is not None and mixer.music.source.names == ("other.flac",)
+    assert mixer.music.level == 9.0
+    assert prepare_loaded(env, loader.load_text(DENSE, "t.yaml")).mixer.music is None
+
+
+def loader_music(path: Path, level: float | None) -> object:
+    from voicecoach.core.model import MusicChoice
+
+    return MusicChoice(str(path.resolve()), level)
+
+
+@pytest.mark.parametrize(
+    ("music", "message"),
+    [
+        ("{path: nowhere.mp3}", "music.path: 'nowhere.mp3' not found"),
+        ("{level: 10}", "music needs a path"),
+        ("{path: ., level: 2}", "music.level must be a number from 6 to 40"),
+        ("{path: ., volume: 2}", "volume"),
+    ],
+)
+def test_a_routines_bad_music_is_a_routine_error(tmp_path: Path, music: str, message: str) -> None:
+    from voicecoach.errors import RoutineError
+
+    text = DENSE.replace("title: Test\n", f"title: Test\nmusic: {music}\n")
+    with pytest.raises(RoutineError, match=message.replace(".", r"\.")):
+        loader.load_text(text, str(tmp_path / "r.yaml"))
+
+
+# -- the live run: the same mixer, so pause, skip and back carry the music ---------------
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> tuple[Session, Session]:
+    """The short routine (with its manual plank) without and with a bed."""
+    plain = session_mod.prepare(
+        loader.load_text(SHORT_ROUTINE, "short.yaml"), speech=FakeSpeech(), sounds=fake_sounds()
+    )
+    src = music_mod.open_music(write_tone(tmp_path / "tone.wav"), RATE)
+    return plain, session_mod.with_music(plain, Music(src))
+
+
+def test_a_live_run_plays_the_music_and_pause_resumes_it_where_it_stopped(
+    live: tuple[Session, Session],
+) -> None:
+    from tests.fakes import play, the_wait
+    from voicecoach.app import player
+
+    plain, session = live
+    run = play(session, [(5.0, "space"), (9.0, "space"), (200.0, "space")])
+    first, _, resumed = run.plays[:3]
+    lead = run.said(player.RESUMING)
+    heard = np.concatenate([first.samples[: first.heard], resumed.samples[len(lead) :]])
+    wait_start, _ = the_wait(session)
+    np.testing.assert_array_equal(heard, session.mixer.render(0, wait_start))
+    # ... and that is the music's own continuation: the bed is there, under the cues.
+    bed_part = heard.astype(np.int32) - plain.mixer.render(0, wait_start)
+    resume_at = first.heard + 2 * RATE
+    assert np.max(np.abs(bed_part[resume_at : resume_at + RATE])) > 100
+
+
+def test_a_skip_moves_the_music_with_the_timeline(live: tuple[Session, Session]) -> None:
+    from tests.fakes import chapter, middle, play, the_wait
+
+    _, session = live
+    run = play(session, [(middle(chapter(session, "Bridge"), session), "n"), (500, "space")])
+    bird_dog, _ = chapter(session, "Bird-dog")
+    lead = run.said("Skipping to Bird-dog.")
+    second = run.plays[1].samples
+    # After the skip, the music is the music of Bird-dog's place in the session.
+    np.testing.assert_array_equal(
+        second[len(lead) :], session.mixer.render(bird_dog, the_wait(session)[0])
+    )

@@ -108,6 +108,8 @@ def test_docs_examples_load_and_validate(tmp_path: Path) -> None:
         for sound in (data.get("sounds") or {}).values():
             (tmp_path / sound).parent.mkdir(parents=True, exist_ok=True)
             (tmp_path / sound).write_bytes(b"")
+        if isinstance(data.get("music"), dict):  # a folder of music, as the example names
+            (tmp_path / data["music"]["path"]).mkdir(parents=True, exist_ok=True)
         load_text(text, str(tmp_path / f"example{number}.yaml"))
         assert [e.message for e in VALIDATOR.iter_errors(data)] == [], f"example {number}"
 

@@ -54,6 +54,7 @@ _MIN_SECONDS = 1.0  # shorter files are not music beds (and could not crossfade)
 _MEASURE_SECONDS = 20.0
 _MEASURE_WINDOWS = 3
 _BLOCK_FRAMES = 1 << 14  # source frames read at a time
+_RUN_UP = 4096  # source frames decoded before a jump's position: soxr HQ settles in far less
 _CACHE_VERSION = "2"
 _HEADER = struct.Struct("<8sdq")  # magic, loudness (LUFS), samples
 _MAGIC = b"VCMUSIC1"
@@ -231,14 +232,20 @@ class _Reader:
 
         track = placed.track
         self._file = soundfile.SoundFile(str(track.path))
-        frame = offset * track.rate // rate
-        self._file.seek(min(frame, track.frames))
+        # A jump starts the resampler early, at a frame whose output lands on a whole
+        # sample, and drops what comes before ``offset``: the filter is settled there,
+        # so the samples are those of reading straight through (to +-1 LSB of rounding;
+        # without the run-up the first 2 ms rose from silence).
+        step = track.rate // math.gcd(track.rate, rate)
+        start = max(0, (offset * track.rate // rate - _RUN_UP) // step * step)
+        if track.rate == rate:
+            start = offset
+        self._file.seek(min(start, track.frames))
         self._resampler = None
         if track.rate != rate:
             import soxr
 
             self._resampler = soxr.ResampleStream(track.rate, rate, 1, dtype="float32")
-        self.position = offset  # the session-rate offset of the next sample returned
         # Decoded as int16 into one reused block: libsndfile's native integer path is
         # the cheapest (float decoding and numpy's mean cost as much as the decoding).
         self._block = np.zeros((_BLOCK_FRAMES, self._file.channels), dtype=np.int16)
@@ -249,6 +256,10 @@ class _Reader:
         self._track = track
         self._tee: Any = None
         self._teed = 0
+        self.position = start * rate // track.rate
+        if offset > self.position:
+            self.read(offset - self.position)
+        self.position = offset  # the session-rate offset of the next sample returned
         if offset == 0 and track.cache is not None:
             try:
                 track.cache.parent.mkdir(parents=True, exist_ok=True)

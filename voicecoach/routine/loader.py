@@ -16,7 +16,15 @@ from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from voicecoach.core.durations import format_duration
-from voicecoach.core.model import ENGINES, Block, Exercise, Routine, Voice
+from voicecoach.core.model import (
+    ENGINES,
+    MUSIC_LEVEL_RANGE,
+    Block,
+    Exercise,
+    MusicChoice,
+    Routine,
+    Voice,
+)
 from voicecoach.core.timeline import SOUND_NAMES
 from voicecoach.errors import Problem, RoutineError, RoutineNotFound
 from voicecoach.routine import resources
@@ -31,6 +39,7 @@ from voicecoach.routine.schema import (
     MAX_SESSION,
     MAX_SETS,
     MAX_TEXT,
+    MUSIC_KEYS,
     RATES,
     SOUND_FORMATS,
     TOP_KEYS,
@@ -163,6 +172,7 @@ class _Builder(ExerciseBuilder):
         voice = self._voice(top["voice"][1]) if "voice" in top else Voice()
         defaults = self._defaults(top["defaults"][1]) if "defaults" in top else Defaults()
         sounds = self._sounds(top["sounds"][1]) if "sounds" in top else ()
+        music = self._music(top["music"][1]) if "music" in top else None
         if "blocks" in top and "exercises" in top:
             later = max(top["blocks"][0], top["exercises"][0], key=lambda n: n.start_mark.index)
             r.error(later, "use blocks or exercises, not both")
@@ -185,7 +195,7 @@ class _Builder(ExerciseBuilder):
         return Routine(
             title=title or "", blocks=blocks, path=path, name=name, digest=digest,
             description=texts["description"], source=texts["source"], safety=texts["safety"],
-            voice=voice, sounds=sounds,
+            voice=voice, sounds=sounds, music=music,
         )  # fmt: skip
 
     # --- top-level sections ----------------------------------------------------------
@@ -247,6 +257,32 @@ class _Builder(ExerciseBuilder):
                 continue
             sounds.append((name, str(file.resolve())))
         return tuple(sounds)
+
+    def _music(self, node: Node) -> MusicChoice | None:
+        """``music: {path, level}``: the path relative to the routine, made absolute.
+        Only its existence is checked here: whether it plays is the player's to say."""
+        m = self.r.mapping(node, "music", MUSIC_KEYS, " in music")
+        if m is None:
+            return None
+        if "path" not in m:
+            self.r.error(node, "music needs a path: an audio file or a folder of them")
+            return None
+        value = m["path"][1]
+        text = self.r.text(value, "music.path", MAX_TEXT)
+        low, high = MUSIC_LEVEL_RANGE
+        level = self.r.number(m["level"][1], "music.level", low, high) if "level" in m else None
+        if text is None:
+            return None
+        where = self.base / text
+        try:
+            found = where.exists()
+        except (OSError, ValueError):  # e.g. a NUL character in the name
+            found = False
+        if not found:
+            message = f"music.path: '{text}' not found (paths are relative to the routine)"
+            self.r.error(value, message)
+            return None
+        return MusicChoice(str(where.resolve()), level)
 
     def _blocks(self, node: Node, defaults: Defaults) -> tuple[Block, ...]:
         items = self.r.seq(node, "blocks", "a list of blocks") or []

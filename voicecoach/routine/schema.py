@@ -13,7 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from voicecoach.core.durations import DURATION_PATTERN
-from voicecoach.core.model import BREATHS, ENGINES, LINE_MOMENTS, LINE_VARIABLES, VERBOSITIES
+from voicecoach.core.model import (
+    BREATHS,
+    ENGINES,
+    LINE_MOMENTS,
+    LINE_VARIABLES,
+    MUSIC_LEVEL_RANGE,
+    VERBOSITIES,
+)
 from voicecoach.core.timeline import SOUND_NAMES
 
 MAX_FILE_BYTES = 1 << 20
@@ -31,7 +38,8 @@ RATES = (80, 400)  # words per minute
 SOUND_FORMATS = (".wav", ".flac", ".ogg")
 
 TOP_KEYS = ("title", "description", "source", "safety", "voice", "defaults", "sounds",
-            "blocks", "exercises")  # fmt: skip
+            "music", "blocks", "exercises")  # fmt: skip
+MUSIC_KEYS = ("path", "level")
 VOICE_KEYS = ("engine", "voice", "language", "rate", "volume")
 DEFAULT_KEYS = ("rest", "lead_in", "set_rest", "switch", "round_rest", "tempo", "verbosity",
                 "count")  # fmt: skip
@@ -254,6 +262,20 @@ def routine_schema() -> dict[str, Any]:
             "type": "object", "additionalProperties": False,
             "description": "Replace cue sounds with your own files.",
             "properties": {name: sound for name in SOUND_NAMES},
+        },
+        "music": {
+            "type": "object", "additionalProperties": False, "required": ["path"],
+            "description": "Music under the coach, ducked whenever the coach speaks "
+                           "(--music on the command line replaces it).",
+            "properties": {
+                "path": _text(MAX_TEXT, "An audio file (WAV, FLAC, Ogg, Opus, MP3) or a folder "
+                              "of them, relative to the routine file; looped to fill the "
+                              "session."),
+                "level": {"type": "number", "minimum": MUSIC_LEVEL_RANGE[0],
+                          "maximum": MUSIC_LEVEL_RANGE[1],
+                          "description": "How far the music sits under the speech, in LU "
+                                         "(default 12)."},
+            },
         },
         "blocks": {
             "type": "array", "minItems": 1, "items": {"$ref": "#/$defs/block"},
