@@ -13,7 +13,7 @@ rendered session in the recording and prints:
 
 Takes as long as the session (plus a few seconds).
 
-    .venv/bin/python bench/live_timing.py --long [--seconds 60]
+    .venv/bin/python bench/live_timing.py --long [--seconds 60] [--music DIR]
 
 The live run of bench/bench.py's 2-hour routine instead (its first minute: the player
 streams, so memory is flat from then on): peak RSS of the `voicecoach run` process
@@ -88,7 +88,7 @@ LONG_RSS_MB = 150.0
 LONG_FIRST_S = 0.5
 
 
-def long_run(seconds: float, runs: int = 3) -> None:
+def long_run(seconds: float, runs: int = 3, music: str | None = None) -> None:
     """Peak RSS and first sound of the 2-hour routine's live run (see the module's doc)."""
     import importlib.util
 
@@ -122,7 +122,8 @@ def long_run(seconds: float, runs: int = 3) -> None:
                 with Capture(server) as capture:
                     launched = time.monotonic()
                     proc = subprocess.Popen(
-                        [*voicecoach(), "run", "--quiet", str(path)],
+                        [*voicecoach(), "run", "--quiet", str(path),
+                         *(["--music", music] if music else [])],
                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                         stderr=subprocess.DEVNULL, env=env,
                     )  # fmt: skip
@@ -153,9 +154,10 @@ def main() -> None:
     parser.add_argument("--routine", type=Path, default=None, help="play this routine instead")
     parser.add_argument("--long", action="store_true", help="the 2-hour routine: RSS, first sound")
     parser.add_argument("--seconds", type=float, default=60.0, help="--long: each run's length")
+    parser.add_argument("--music", default=None, help="--long: with this music file or folder")
     args = parser.parse_args()
     if args.long:
-        long_run(args.seconds)
+        long_run(args.seconds, music=args.music)
         return
 
     with tempfile.TemporaryDirectory(prefix="vc-bench-") as tmp:
