@@ -194,6 +194,7 @@ def test_position_is_a_function_of_the_sample_and_the_cache_changes_nothing(tmp_
     cache = tmp_path / "cache"
     cold = music_mod.open_music(path, RATE, cache=cache).samples(0, 15 * RATE)
     assert len(list(cache.glob("*.pcm"))) == 1  # written as it played
+    assert len(list(cache.glob("*.lufs"))) == 1  # its loudness, measured once
     warm_src = music_mod.open_music(path, RATE, cache=cache)
     assert np.array_equal(warm_src.samples(0, 15 * RATE), cold)
     # Jumps (a skip, a back, a split track's thread) give the same samples.

@@ -144,6 +144,30 @@ def _cached(cache: Path) -> tuple[float, int] | None:
     return None
 
 
+def _measured(cache: Path | None) -> float | None:
+    """A track's loudness kept from an earlier measurement (before its samples are:
+    a live run rarely plays a track to its end, and measuring costs 0.2 s a track)."""
+    if cache is None:
+        return None
+    try:
+        return float(cache.with_suffix(".lufs").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _remember(cache: Path | None, loudness: float) -> None:
+    if cache is None or not math.isfinite(loudness):
+        return
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(".tmp", "music-", cache.parent)
+        with os.fdopen(fd, "w") as f:
+            f.write(repr(loudness))
+        os.replace(name, cache.with_suffix(".lufs"))
+    except OSError:  # no cache: measured again next time
+        pass
+
+
 class _Quiet:
     """fd 2 sent to /dev/null: libmpg123 prints 'Note: Illegal Audio-MPEG-Header' lines
     of its own when probing a file that is not MP3; our one line says it instead."""
@@ -175,7 +199,10 @@ def open_track(path: Path, session_rate: int, cache: Path | None = None) -> Trac
             raise MusicError(f"music {path}: shorter than {_MIN_SECONDS:g} s")
         where = _cache_path(cache, path, session_rate) if cache is not None else None
         known = _cached(where) if where is not None else None
-        loudness = known[0] if known is not None else _measure(path, frames, rate, session_rate)
+        loudness = known[0] if known is not None else _measured(where)
+        if loudness is None:
+            loudness = _measure(path, frames, rate, session_rate)
+            _remember(where, loudness)
     except _DECODE_ERRORS as exc:
         reason = _reason(exc)
         if "Error opening" in reason:  # libsndfile's words for any unknown format
