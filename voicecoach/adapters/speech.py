@@ -168,6 +168,11 @@ class Speech:
             self._make_levelled(todo, found, progress)
         return {text: found[text] for text in wanted}
 
+    def cached_levelled(self, text: str) -> Clip | None:
+        """The levelled clip if in memory or intact in the cache, else None: nothing is
+        synthesized or levelled (``ports.CachedLevels``)."""
+        return self._lookup_levelled(text)
+
     def is_cached(self, text: str) -> bool:
         """True if the phrase's clip is in memory or intact on disk."""
         return self._lookup(text) is not None

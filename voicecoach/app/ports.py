@@ -199,6 +199,17 @@ class LevelledSynth(Protocol):
     ) -> dict[str, Samples]: ...
 
 
+@runtime_checkable
+class CachedLevels(LevelledSynth, Protocol):
+    """A levelled synth that can say, without making anything, whether a phrase's
+    levelled clip is ready (in memory or its cache): the session then lays a warm
+    session out in one pass (``session.prepare``)."""
+
+    def cached_levelled(self, text: str) -> Samples | None:
+        """The levelled clip if it is ready; None (nothing synthesized) if not."""
+        ...
+
+
 # -- output files (render) ---------------------------------------------------------------
 
 
