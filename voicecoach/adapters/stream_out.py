@@ -17,6 +17,7 @@ it, ``stop`` waits for that), nothing after it.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -67,8 +68,39 @@ def _sounddevice() -> Any:
         raise err from failure
 
 
+_warming: threading.Thread | None = None
+
+
+def _warm_up() -> None:
+    """Start importing sounddevice on a thread, once: PortAudio's initialisation (it lists
+    every ALSA device) took 0.04-0.09 s of a warm start's first sound when it waited for
+    the session to be prepared; on a thread it overlaps the preparing. A failure is left
+    for the first ``stream`` to raise, with its note, as before. While it runs, fd 2 is
+    captured (``captured_stderr``): ``settle`` waits for it before anything is printed."""
+    global _warming
+    if _warming is None and _sd is None:
+        _warming = threading.Thread(target=_try_import, name="portaudio-warm-up", daemon=True)
+        _warming.start()
+
+
+def _try_import() -> None:
+    # Any failure comes again, and is said, when the first stream imports it.
+    with contextlib.suppress(Exception):
+        _sounddevice()
+
+
+def settle() -> None:
+    """Wait for the warm-up (``_warm_up``) to give fd 2 back: call before printing."""
+    if _warming is not None:
+        _warming.join()
+
+
 class StreamOut:
-    """Plays through PortAudio's default output device, one callback stream per play."""
+    """Plays through PortAudio's default output device, one callback stream per play.
+    Made, it starts PortAudio's initialisation on a thread (``_warm_up``)."""
+
+    def __init__(self) -> None:
+        _warm_up()
 
     def play(self, samples: Samples, rate: int) -> Playback:
         feed = self.stream(rate)

@@ -17,6 +17,7 @@ from voicecoach.cli.group import (
     env_of,
     music_options,
     prepare,
+    settle_output,
     voice_of,
     voice_options,
     warn,
@@ -296,7 +297,14 @@ def run_cmd(
 
     options = RunOptions(routine, resume, quiet, voice_of(verbosity, voice, rate, volume))
     with hint_on_no_sound(routine):
-        run_workout(options, env_of(ctx), lambda line: click.echo(line, err=True))
+        run_workout(options, env_of(ctx), _tell)
+
+
+def _tell(line: str) -> None:
+    """What the live run tells the user, on stderr (once the sound device's warm-up has
+    given fd 2 back)."""
+    settle_output()
+    click.echo(line, err=True)
 
 
 @cli.command("validate", short_help="Check routine files: errors and warnings, with lines.")

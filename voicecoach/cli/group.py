@@ -48,7 +48,7 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> object:
         try:
-            return super().invoke(ctx)
+            return self._invoke(ctx)
         except click.exceptions.NoArgsIsHelpError:
             raise
         except click.UsageError as err:
@@ -63,6 +63,20 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(ExitStatus.INTERRUPTED)
+
+    def _invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except BaseException:
+            settle_output()
+            raise
+
+
+def settle_output() -> None:
+    """Before printing on stderr: the sound device warming up on a thread may hold fd 2
+    a moment (``stream_out.settle``), and the message must not go into its capture."""
+    if (stream_out := sys.modules.get("voicecoach.adapters.stream_out")) is not None:
+        stream_out.settle()
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
