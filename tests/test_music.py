@@ -431,3 +431,26 @@ def test_a_skip_moves_the_music_with_the_timeline(live: tuple[Session, Session])
     np.testing.assert_array_equal(
         second[len(lead) :], session.mixer.render(bird_dog, the_wait(session)[0])
     )
+
+
+def test_the_real_env_opens_music_once_the_sound_devices_warm_up_gave_fd2_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+    import types
+
+    from voicecoach.cli import env as cli_env
+
+    events: list[str] = []
+    fake = types.SimpleNamespace(settle=lambda: events.append("settled"))
+    monkeypatch.setitem(sys.modules, "voicecoach.adapters.stream_out", fake)
+    real_open = music_mod.open_music
+
+    def spy(*args: object, **kw: object) -> music_mod.MusicBed:
+        events.append("opened")
+        return real_open(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(music_mod, "open_music", spy)
+    monkeypatch.setenv("VOICECOACH_CACHE_DIR", str(tmp_path / "cache"))
+    cli_env.music(write_chord(tmp_path / "c.flac"), RATE, False)
+    assert events == ["settled", "opened"]

@@ -170,7 +170,9 @@ def _remember(cache: Path | None, loudness: float) -> None:
 
 class _Quiet:
     """fd 2 sent to /dev/null: libmpg123 prints 'Note: Illegal Audio-MPEG-Header' lines
-    of its own when probing a file that is not MP3; our one line says it instead."""
+    of its own when probing a file that is not MP3; our one line says it instead. Not
+    for threads: the command line opens music only once the sound device's warm-up
+    (which captures fd 2 on a thread) is done (``cli.env.music``)."""
 
     def __enter__(self) -> None:
         self._saved = os.dup(2)

@@ -115,6 +115,11 @@ def music(path: Path, rate: int, shuffle: bool) -> MusicSource:
     from voicecoach.adapters.clipcache import default_cache_dir
     from voicecoach.adapters.music import open_music
 
+    # The sound device warming up on a thread may hold fd 2 (stream_out.settle): the
+    # music's warnings must not go into that capture, nor its own quieting of fd 2
+    # (libmpg123's notes on a file that is not MP3) interleave with it.
+    if (stream_out := sys.modules.get("voicecoach.adapters.stream_out")) is not None:
+        stream_out.settle()
     cache = default_cache_dir().parent / "music"  # beside the clips
     return open_music(path, rate, shuffle, warn=_warn, cache=cache)
 
