@@ -218,6 +218,23 @@ def test_voice_options_override_the_routine(
     assert voices_asked[-1] == Voice(voice="gmw/en-us", rate=90, volume=1.0)
 
 
+def test_language_option_overrides_the_routine_and_picks_its_voice(
+    run: Callable[..., Result], voices_asked: list[Voice]
+) -> None:
+    result = run("audition", "desk-break", "--language", "en-GB")
+    assert result.exit_code == 0, result.output
+    assert voices_asked[-1] == Voice(voice="en-gb", rate=160, volume=1.0, language="en-gb")
+    assert (
+        run("audition", "desk-break", "--language", "en-gb", "--voice", "gmw/en-us").exit_code == 0
+    )
+    assert voices_asked[-1] == Voice(voice="gmw/en-us", rate=160, volume=1.0, language="en-gb")
+    unknown = run("audition", "desk-break", "--language", "eng")
+    assert unknown.exit_code == 2
+    assert unknown.stderr == (
+        'Error: --language: no coaching in language "eng" (there is: en); did you mean "en"?\n'
+    )
+
+
 def test_verbosity_option_overrides_the_routine(run: Callable[..., Result]) -> None:
     normal = run("audition", "desk-break").stdout
     minimal = run("audition", "desk-break", "--verbosity", "minimal").stdout

@@ -86,6 +86,29 @@ def test_top_level_texts_and_voice() -> None:
     assert loaded.voice == Voice(voice="en-gb", rate=150, volume=0.5, language="en-gb")
 
 
+def test_the_top_level_language_sets_the_voice_unless_the_voice_names_its_own() -> None:
+    plain = "title: T\nlanguage: EN_gb\nexercises: [{name: A, time: 5}]\n"
+    loaded = routine(plain)
+    assert loaded.language == "en-gb"  # stored as BCP 47 in lower case
+    assert loaded.voice == Voice(voice="en-gb", language="en-gb")  # eSpeak's voice for it
+    own = plain.replace("exercises", "voice: {voice: gmw/en-us, rate: 150}\nexercises")
+    assert routine(own).voice == Voice(voice="gmw/en-us", rate=150, language="en-gb")
+    voices = plain.replace("exercises", "voice: {language: en-us}\nexercises")
+    assert routine(voices).voice == Voice(voice="en-us", language="en-us")
+    assert routine("title: T\nexercises: [{name: A, time: 5}]\n").language is None
+
+
+def test_a_language_without_a_catalogue_is_an_error_listing_the_ones_there_are() -> None:
+    with pytest.raises(RoutineError) as caught:
+        routine("title: T\nlanguage: eng\nexercises: [{name: A, time: 5}]\n")
+    assert str(caught.value) == (
+        'test.yaml:2:11: no coaching in language "eng" (there is: en); did you mean "en"?'
+    )
+    with pytest.raises(RoutineError) as caught:
+        routine("title: T\nlanguage: xx\nexercises: [{name: A, time: 5}]\n")
+    assert str(caught.value) == 'test.yaml:2:11: no coaching in language "xx" (there is: en)'
+
+
 def test_voice_id_wins_over_language() -> None:
     loaded = routine(
         "title: T\nvoice: {voice: gmw/en-us, language: en-gb}\nexercises: [{name: A, time: 5}]\n"

@@ -229,6 +229,7 @@ any_documents = st.fixed_dictionaries(
     {"title": names},
     optional={
         "description": texts, "safety": texts,
+        "language": pick(["en", "en-gb", "EN_us", "en-x-coach"], ["xx", "eng", "", "en-", 1]),
         "voice": st.fixed_dictionaries({}, optional={
             "voice": names, "language": names, "rate": pick([80, 165, 400], [79, 401, 1.5]),
             "volume": pick([0, 1, 0.5], [2, -0.1, True])}),

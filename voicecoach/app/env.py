@@ -75,11 +75,20 @@ class VoiceOptions:
     music: str | None = None  # a file or folder (None: the routine's music, if any)
     music_level: float | None = None  # LU under the speech (None: the routine's, else 12)
     shuffle: bool = False
+    language: str | None = None  # BCP 47 (None: the routine's)
 
     def apply(self, routine: Routine) -> Voice:
         """The routine's voice settings with these overrides. Another engine than the
-        routine's drops the routine's voice (an eSpeak id names no Piper voice)."""
+        routine's drops the routine's voice (an eSpeak id names no Piper voice), and so
+        does another language (the routine's voice was chosen for its own language).
+
+        Raises UsageError if no catalogue speaks ``language``."""
         v = routine.voice
+        language = self.checked_language()
+        if language is not None and language != v.language:
+            v = replace(v, voice=None, language=language)
+            if v.engine == "espeak":
+                v = replace(v, voice=language)  # eSpeak maps a language to its voice
         engine = self.engine if self.engine is not None else v.engine
         kept = v.voice if engine == v.engine else None
         if engine == "espeak" and v.engine != "espeak":
@@ -91,6 +100,19 @@ class VoiceOptions:
             volume=self.volume if self.volume is not None else v.volume,
             engine=engine,
         )
+
+    def checked_language(self) -> str | None:
+        """``language`` as stored ("en-gb"), if a catalogue speaks it; None: not given."""
+        if self.language is None:
+            return None
+        from voicecoach.errors import UsageError
+        from voicecoach.routine import languages
+
+        try:
+            languages.catalogue_for(self.language)
+        except languages.UnknownLanguage as err:
+            raise UsageError(f"--language: {err}") from None
+        return languages.normal(self.language)
 
 
 def prepare_ref(
@@ -125,6 +147,8 @@ def prepare_loaded(
 
     options = options or VoiceOptions()
     voice = options.apply(routine)
+    if options.language is not None:
+        routine = replace(routine, language=options.checked_language())
     music = _music(env, routine, options)  # a bad file fails before any speech is made
     prepared = session.prepare(
         routine,

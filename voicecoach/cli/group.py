@@ -89,7 +89,8 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def voice_options(command: _F) -> _F:
-    """--verbosity, --voice, --rate, --volume: the options that change what is heard."""
+    """--verbosity, --engine, --language, --voice, --rate, --volume: the options that change
+    what is heard."""
     for option in reversed(
         [
             click.option(
@@ -105,6 +106,15 @@ def voice_options(command: _F) -> _F:
                 expose_value=False,  # kept in the context: voice_of reads it
                 callback=_keep_engine,
                 help="Speech engine (default: the routine's, else espeak).",
+            ),
+            click.option(
+                "--language",
+                default=None,
+                metavar="TAG",
+                expose_value=False,  # kept in the context: voice_of reads it
+                callback=_keep_language,
+                help="The coach's language, e.g. de or en-gb (default: the routine's); "
+                "also picks eSpeak's voice for it unless --voice is given.",
             ),
             click.option(
                 "--voice",
@@ -126,6 +136,10 @@ def voice_options(command: _F) -> _F:
 
 def _keep_engine(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
     ctx.meta[_ENGINE_KEY] = value
+
+
+def _keep_language(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
+    ctx.meta[_LANGUAGE_KEY] = value
 
 
 def _keep_music(ctx: click.Context, param: click.Parameter, value: object) -> None:
@@ -174,6 +188,7 @@ def music_options(command: _F) -> _F:
 
 
 _ENGINE_KEY = "voicecoach.engine"
+_LANGUAGE_KEY = "voicecoach.language"
 _BAR = 30  # characters of the preparing bar
 
 
@@ -196,6 +211,7 @@ def voice_of(
         music=meta.get("voicecoach.music"),
         music_level=meta.get("voicecoach.music_level"),
         shuffle=bool(meta.get("voicecoach.shuffle")),
+        language=meta.get(_LANGUAGE_KEY),
     )
 
 

@@ -148,6 +148,9 @@ class Routine:
     voice: Voice = field(default_factory=Voice)
     sounds: tuple[tuple[str, str], ...] = ()  # (cue name, absolute path to a sound file)
     music: MusicChoice | None = None  # music under the coach
+    # The top-level language: as written, lower case ("en-gb"); None: not given. The
+    # catalogue that speaks it was checked when the routine was loaded.
+    language: str | None = None
 
     @property
     def exercises(self) -> tuple[Exercise, ...]:

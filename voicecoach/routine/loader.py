@@ -27,7 +27,7 @@ from voicecoach.core.model import (
 )
 from voicecoach.core.timeline import SOUND_NAMES
 from voicecoach.errors import Problem, RoutineError, RoutineNotFound
-from voicecoach.routine import resources
+from voicecoach.routine import languages, resources
 from voicecoach.routine.exercise import Defaults, ExerciseBuilder
 from voicecoach.routine.schema import (
     BLOCK_KEYS,
@@ -169,7 +169,8 @@ class _Builder(ExerciseBuilder):
         top = r.mapping(real, "a routine", TOP_KEYS, " at the top level", _TOP_ELSEWHERE) or {}
         title = self._required_text(top, "title", real, MAX_NAME, "")
         texts = {key: self._text(top, key, MAX_TEXT) for key in ("description", "source", "safety")}
-        voice = self._voice(top["voice"][1]) if "voice" in top else Voice()
+        language = self._language(top["language"][1]) if "language" in top else None
+        voice = self._voice(top["voice"][1] if "voice" in top else None, language)
         defaults = self._defaults(top["defaults"][1]) if "defaults" in top else Defaults()
         sounds = self._sounds(top["sounds"][1]) if "sounds" in top else ()
         music = self._music(top["music"][1]) if "music" in top else None
@@ -195,16 +196,33 @@ class _Builder(ExerciseBuilder):
         return Routine(
             title=title or "", blocks=blocks, path=path, name=name, digest=digest,
             description=texts["description"], source=texts["source"], safety=texts["safety"],
-            voice=voice, sounds=sounds, music=music,
+            voice=voice, sounds=sounds, music=music, language=language,
         )  # fmt: skip
 
     # --- top-level sections ----------------------------------------------------------
 
-    def _voice(self, node: Node) -> Voice:
-        m = self.r.mapping(node, "voice", VOICE_KEYS, " in voice", _VOICE_ELSEWHERE) or {}
+    def _language(self, node: Node) -> str | None:
+        """The top-level language, checked against the catalogues there are."""
+        tag = self.r.text(node, "language", MAX_NAME)
+        if tag is None:
+            return None
+        try:
+            languages.catalogue_for(tag)
+        except languages.UnknownLanguage as err:
+            self.r.error(node, str(err))
+            return None
+        return languages.normal(tag)
+
+    def _voice(self, node: Node | None, routine_language: str | None) -> Voice:
+        """``voice:``; its language is the routine's unless it names its own (eSpeak then
+        speaks with the language's default voice)."""
+        m = {}
+        if node is not None:
+            m = self.r.mapping(node, "voice", VOICE_KEYS, " in voice", _VOICE_ELSEWHERE) or {}
         base = Voice()
         volume = self.r.number(m["volume"][1], "volume", 0.0, 1.0) if "volume" in m else None
         voice, language = self._text(m, "voice", MAX_NAME), self._text(m, "language", MAX_NAME)
+        language = language or routine_language
         engine = self.r.choice(m["engine"][1], "engine", ENGINES) if "engine" in m else None
         engine = engine or base.engine
         return Voice(

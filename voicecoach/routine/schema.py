@@ -22,6 +22,7 @@ from voicecoach.core.model import (
     VERBOSITIES,
 )
 from voicecoach.core.timeline import SOUND_NAMES
+from voicecoach.routine import languages
 
 MAX_FILE_BYTES = 1 << 20
 MAX_PROBLEMS = 20  # problems reported per file
@@ -37,8 +38,8 @@ MAX_SESSION = 24 * 3600.0  # the whole session, without speech
 RATES = (80, 400)  # words per minute
 SOUND_FORMATS = (".wav", ".flac", ".ogg")
 
-TOP_KEYS = ("title", "description", "source", "safety", "voice", "defaults", "sounds",
-            "music", "blocks", "exercises")  # fmt: skip
+TOP_KEYS = ("title", "description", "source", "safety", "language", "voice", "defaults",
+            "sounds", "music", "blocks", "exercises")  # fmt: skip
 MUSIC_KEYS = ("path", "level")
 VOICE_KEYS = ("engine", "voice", "language", "rate", "volume")
 DEFAULT_KEYS = ("rest", "lead_in", "set_rest", "switch", "round_rest", "tempo", "verbosity",
@@ -240,6 +241,12 @@ def routine_schema() -> dict[str, Any]:
         "description": _text(MAX_TEXT, "What the routine is for."),
         "source": _text(MAX_TEXT, "Where the routine comes from (an article, a therapist)."),
         "safety": _text(MAX_TEXT, "A safety note, said before the first exercise."),
+        "language": {
+            "type": "string", "maxLength": MAX_NAME, "pattern": languages.schema_pattern(),
+            "description": "The coach's language, a BCP 47 tag (en, en-gb, de, pt-br): "
+                           "its words, and the default voice. One of: "
+                           + ", ".join(languages.available()) + " (or a variant of one).",
+        },
         "voice": {
             "type": "object", "additionalProperties": False,
             "description": "Speech settings.",
