@@ -12,7 +12,7 @@ import pytest
 from tests.fakes import SHORT_ROUTINE
 from voicecoach.adapters.files import AudioFiles
 from voicecoach.app import render, session
-from voicecoach.app.env import prepare_loaded
+from voicecoach.app.env import prepare_loaded, prepare_ref
 from voicecoach.audio.meter import integrated_loudness, peak_dbfs
 from voicecoach.cli.env import real_env
 from voicecoach.routine import loader as routine
@@ -45,3 +45,16 @@ def test_every_format_is_at_the_spoken_word_target_with_headroom(
     peak = peak_dbfs(x)
     assert -17.0 <= lufs <= -15.0, f"{ext}: {lufs:.2f} LUFS"
     assert peak <= -1.0, f"{ext}: peak {peak:.2f} dBFS"
+
+
+def test_the_flagship_opus_keeps_its_headroom(tmp_path: Path) -> None:
+    """back-strength at the default 24 kbps: without ``opus.encode``'s peak check one
+    block decodes at -0.34 dBFS (measured); checked, under -1 dBFS at the same loudness."""
+    flagship = prepare_ref(real_env(), "back-strength")
+    out = tmp_path / "back-strength.opus"
+    render.render_session(flagship, out, files=AudioFiles())
+    x, rate = decode_float(out)
+    lufs = integrated_loudness(x, rate)
+    peak = peak_dbfs(x)
+    assert -17.0 <= lufs <= -15.0, f"{lufs:.2f} LUFS"
+    assert peak <= -1.0, f"peak {peak:.2f} dBFS"

@@ -183,8 +183,11 @@ def write_audio(
                 source = codec.counted(chunks, total)
                 if form.ext == "opus":
                     kbps = bitrate or OPUS_KBPS
+                    again = None
+                    if seek is not None:  # the session once more, for the peak check
+                        again = lambda: codec.counted(seek(0, total), total)  # noqa: E731
                     frames = opus.encode(
-                        f, job, source, kbps, progress or codec.no_progress, tgt.shown
+                        f, job, source, kbps, progress or codec.no_progress, tgt.shown, again
                     )
                 else:
                     frames = codec.encode_stream(

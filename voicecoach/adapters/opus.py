@@ -12,14 +12,49 @@ every distribution packages it); without it, one line says so.
 
 The samples are resampled here with soxr, as for every format (its delay removed, so
 every event keeps its time), and handed over at the output rate: ffmpeg only encodes.
+
+Peaks. The session's samples peak at -2.5 dBTP (``levelling.CEILING_DBFS``), yet Opus
+at 24 kbps decodes some peaks several dB higher, and erratically: which block
+overshoots, and by how much, changes with the bit rate, the rate, the resampler and the
+encoder's options. Measured (decoded by ffmpeg as float at 48 kHz, the peak in dBFS):
+the flagship's samples -1.48 at 24 kbps from 24 kHz (ffmpeg resampling) but -0.34 from
+the same samples resampled by soxr, as here (one 10 ms block; the next worst -1.4);
+24k at 48 kHz -1.14, 32k at 24 kHz +2.38, 32k at 48 kHz -0.76, 40k at 48 kHz -1.67;
+SHORT_ROUTINE (tests/fakes.py) -1.86 at 24k, but +0.55 with ``-vbr constrained``,
++3.45 with ``-vbr off`` (a glitch where the source is at -10.6 dBFS), -0.35 with
+``-application voip``, -1.39 with ``-frame_duration 10`` (40: unchanged); the flagship
+with ``-application lowdelay`` (CELT only) -1.05 but 3.8 MB instead of 2.6. No setting
+is safe, so the written stream is checked instead (``encode``): decoded by ffmpeg
+(float, 48 kHz: 1.3 s for the flagship's 18 minutes, streamed, so memory stays flat),
+each 10 ms block over -1.2 dBFS becomes a dip, a gain that brings that block to -1.6
+dBFS (5 ms raised-cosine ramps either side), and the session is encoded again with the
+dips applied to the samples handed to ffmpeg, until no block is over. A limiter
+instead, with a lower ceiling on the Opus path, was measured and dropped: at -4 dBTP
+it cost the flagship 0.6 LU (-16.82 LUFS before encoding) and still decoded at -1.60,
+and ``limiter.limit`` over a whole session took 40 s; a plain pre-gain costs loudness
+everywhere (the flagship needed 0.9 dB: -17.1 LUFS). Measured with the dips at 24 kbps
+(first pass -> written, dBFS; LUFS of the file written):
+
+    back-strength      -0.34 (1 block over) -> -1.24   -16.19 (also before the dip)
+    desk-break         -0.10 (1 block)      -> -1.41   -16.23
+    five-minute-back   -1.11 (1 block)      -> -1.39   -16.24
+    back-mobility      -1.45                            -16.22
+    lower-back-relief  -1.43                            -16.26
+    spine-three-stage  -1.27                            -16.27
+    SHORT_ROUTINE      -1.86                            -16.44
+
+One re-encoding at most. Its price: a session that overshoots takes about twice as
+long to write (bench/encode_bench.py --flagship: DIPS_TIME).
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
 
 from voicecoach.errors import OutputError
@@ -42,6 +77,26 @@ def ffmpeg() -> str:
     return path
 
 
+# The check after encoding (see the module's docstring for the measurements).
+_CHECK_RATE = 48000  # Opus decodes at 48 kHz: the rate players and the tests decode at
+_LIMIT_DBFS = -1.2  # a decoded sample above this is an overshoot: PEAK_DBFS less a margin
+_AIM_DBFS = -1.6  # where a dip aims the overshooting peak (re-encoding moves it a little)
+_BLOCK = 0.010  # seconds: overshoots are found per block, each its own dip
+_RAMP = 0.005  # seconds: a dip's raised-cosine ramp on each side of its block
+_PASSES = 4  # re-encodings at most; measured: one is enough (module docstring)
+
+
+@dataclass(frozen=True)
+class Dip:
+    """A gain below 1 over ``[start, stop)`` (samples at the output rate), reached and
+    left through a ``_RAMP`` raised cosine outside that span."""
+
+    start: int
+    stop: int
+    gain: float
+    ramp: int  # samples
+
+
 def encode(
     f: BinaryIO,
     job: Job,
@@ -49,10 +104,142 @@ def encode(
     bitrate: int,
     on_input: Callable[[int], None],
     shown: str,
+    again: Callable[[], Iterable[Samples]] | None = None,
 ) -> int:
     """Encode ``source`` (mono int16 at ``job.rate``) to Ogg Opus at ``bitrate`` kbps
     (variable: libopus's default, which spends bits where the speech is) into ``f``;
-    returns the samples written at ``job.out_rate``."""
+    returns the samples written at ``job.out_rate``.
+
+    The Ogg stream is then decoded and its peaks checked: if some decoded sample is over
+    ``_LIMIT_DBFS``, the session (``again()`` gives it once more) is encoded again with
+    a short gain dip on each block that overshot, until none does (at most ``_PASSES``
+    times). Without ``again``, or into a file that cannot be rewritten (a pipe), the
+    first pass stays, unchecked.
+    """
+    dips: list[list[Dip]] = []
+    written, ogg = _encode_once(f, job, source, bitrate, on_input, shown, dips)
+    if again is None or not f.seekable():
+        return written
+    for _ in range(_PASSES):
+        found = overshoots(ogg, job.out_rate, shown)
+        if not found:
+            break
+        dips.append(found)
+        f.seek(0)
+        f.truncate()
+        written, ogg = _encode_once(f, job, again(), bitrate, _no_progress, shown, dips)
+    return written
+
+
+def _no_progress(_: int) -> None:
+    """Progress was shown by the first pass: a re-encoding reports none."""
+
+
+def overshoots(ogg: bytes, out_rate: int, shown: str) -> list[Dip]:
+    """A dip for each ``_BLOCK`` of the decoded ``ogg`` (float, at ``_CHECK_RATE``, as
+    ffmpeg decodes it) whose peak is over ``_LIMIT_DBFS``, bringing it to ``_AIM_DBFS``.
+    Decoded as a stream: a long session's float samples never sit in memory."""
+    import numpy as np
+
+    command = [
+        ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-i", "pipe:0",
+        "-f", "f32le", "-ac", "1", "-ar", str(_CHECK_RATE), "pipe:1",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+
+    def feed() -> None:
+        assert proc.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            proc.stdin.write(ogg)
+        with contextlib.suppress(BrokenPipeError):
+            proc.stdin.close()
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    block = round(_BLOCK * _CHECK_RATE)
+    limit = 10.0 ** (_LIMIT_DBFS / 20.0)
+    ramp = max(1, round(_RAMP * out_rate))
+    found: list[Dip] = []
+    seen = 0  # decoded samples before ``rest``
+    rest = np.zeros(0, np.float32)
+    try:
+        while data := proc.stdout.read(block * 4 * 256):
+            x = np.concatenate([rest, np.frombuffer(data, "<f4")])
+            whole = len(x) // block * block
+            peaks = np.abs(x[:whole]).reshape(-1, block).max(axis=1)
+            for i in np.flatnonzero(peaks > limit):
+                at = seen + int(i) * block
+                gain = 10.0 ** (_AIM_DBFS / 20.0) / float(peaks[i])
+                start, stop = (
+                    at * out_rate // _CHECK_RATE,
+                    -(-(at + block) * out_rate // _CHECK_RATE),
+                )
+                found.append(Dip(start, stop, gain, ramp))
+            seen += whole
+            rest = x[whole:]
+        if len(rest) and float(np.max(np.abs(rest))) > limit:
+            at = seen * out_rate // _CHECK_RATE
+            gain = 10.0 ** (_AIM_DBFS / 20.0) / float(np.max(np.abs(rest)))
+            found.append(Dip(at, at + len(rest) * out_rate // _CHECK_RATE + 1, gain, ramp))
+    except BaseException:
+        proc.kill()
+        raise
+    finally:
+        feeder.join()
+        code = proc.wait()
+    if code != 0:
+        raise OutputError(f"cannot write {shown}: ffmpeg failed to decode the Opus it wrote")
+    return found
+
+
+def apply_dips(samples: Samples, offset: int, passes: Sequence[Sequence[Dip]]) -> Samples:
+    """``samples`` (int16, the first at ``offset``) under the ``passes``' dips: within a
+    pass the lowest gain wins (neighbouring blocks' ramps overlap), passes multiply (each
+    measured the samples the earlier ones had already lowered)."""
+    import numpy as np
+
+    n = len(samples)
+    total = np.ones(n)
+    touched = False
+    for dips in passes:
+        gain = np.ones(n)
+        hit = False
+        for dip in dips:  # a few per session: a plain loop
+            ramp = dip.ramp
+            lo, hi = dip.start - ramp - offset, dip.stop + ramp - offset
+            if hi <= 0 or lo >= n:
+                continue
+            t = np.arange(max(lo, 0), min(hi, n))
+            pos = t + offset
+            # 0 in the block, rising to 1 over the ramp on either side
+            away = np.maximum(np.maximum(dip.start - pos, pos - (dip.stop - 1)), 0) / ramp
+            shape = 0.5 - 0.5 * np.cos(np.pi * np.minimum(away, 1.0))
+            here = dip.gain + (1.0 - dip.gain) * shape
+            gain[t] = np.minimum(gain[t], here)
+            hit = True
+        if hit:
+            total *= gain
+            touched = True
+    if not touched:
+        return samples
+    out: Samples = np.round(samples * total).astype(np.int16)
+    return out
+
+
+def _encode_once(
+    f: BinaryIO,
+    job: Job,
+    source: Iterable[Samples],
+    bitrate: int,
+    on_input: Callable[[int], None],
+    shown: str,
+    dips: Sequence[Sequence[Dip]],
+) -> tuple[int, bytes]:
+    """One pass of ``encode``, the ``dips`` (one list per earlier pass) applied to the
+    samples at ``job.out_rate``; returns the samples written and the Ogg stream."""
     import numpy as np
     import soxr
 
@@ -75,11 +262,13 @@ def encode(
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     failure: list[OSError] = []
     errors: list[bytes] = []
+    kept: list[bytes] = []  # the Ogg stream, decoded afterwards to check its peaks
 
     def copy_out() -> None:
         out = proc.stdout
         assert out is not None
         while data := out.read(_COPY):
+            kept.append(data)
             if not failure:
                 try:
                     f.write(data)
@@ -100,6 +289,8 @@ def encode(
         """Hand ``samples`` to ffmpeg; False once it has stopped (its reason: below)."""
         nonlocal written
         assert proc.stdin is not None
+        if dips:
+            samples = apply_dips(samples, written, dips)
         try:
             proc.stdin.write(np.ascontiguousarray(samples, "<i2").tobytes())
         except BrokenPipeError:
@@ -134,4 +325,4 @@ def encode(
         reason = b"".join(errors).decode(errors="replace").strip().splitlines()
         detail = reason[-1] if reason else f"exit status {code}"
         raise OutputError(f"cannot write {shown}: ffmpeg failed to encode Opus: {detail}")
-    return written
+    return written, b"".join(kept)
