@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fakes import compile_with, fake_length
-from tests.test_compiler import P, routines, simple, speech
+from tests.strategies import P, routines, simple, speech
 from voicecoach.core import coaching as say
 from voicecoach.core.model import Block, Exercise, Phase, Routine
 from voicecoach.core.timeline import Event, Timeline, to_samples, to_seconds

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.fakes import FakeSpeech, compile_with, fake_sounds
-from tests.test_compiler import simple
+from tests.strategies import simple
 from voicecoach.app import session
 from voicecoach.core import ending
 from voicecoach.core.ending import Progression, progression

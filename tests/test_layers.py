@@ -66,3 +66,16 @@ def test_an_import_the_wrong_way_breaks_a_contract(
     assert result.returncode == 1, result.stdout
     lines = result.stdout.splitlines()
     assert any(s.startswith(broken) and s.endswith("BROKEN") for s in lines), result.stdout
+
+
+def test_test_modules_do_not_import_each_other() -> None:
+    # Shared helpers live in tests/fakes.py, strategies.py, audiocheck.py, pulse.py and
+    # terminal.py; a test module importing another one runs its tests' imports twice
+    # and ties unrelated tests together.
+    offenders = [
+        f"{path.name}: {line.strip()}"
+        for path in sorted((ROOT / "tests").glob("test_*.py"))
+        for line in path.read_text().splitlines()
+        if line.lstrip().startswith(("from tests.test_", "import tests.test_"))
+    ]
+    assert offenders == []
