@@ -10,6 +10,7 @@ all of a file's problems (up to ``MAX_PROBLEMS``) are raised together as ``Routi
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 from yaml.error import Mark
@@ -265,11 +266,7 @@ class _Builder(ExerciseBuilder):
                 self.r.error(value, f"{label} must be a WAV, FLAC or OGG file, not '{text}'")
                 continue
             file = self.base / text
-            try:
-                found = file.is_file()
-            except (OSError, ValueError):  # e.g. a NUL character in the name
-                found = False
-            if not found:
+            if not _there(file.is_file):
                 message = f"{label}: file '{text}' not found (paths are relative to the routine)"
                 self.r.error(value, message)
                 continue
@@ -292,11 +289,7 @@ class _Builder(ExerciseBuilder):
         if text is None:
             return None
         where = self.base / text
-        try:
-            found = where.exists()
-        except (OSError, ValueError):  # e.g. a NUL character in the name
-            found = False
-        if not found:
+        if not _there(where.exists):
             message = f"music.path: '{text}' not found (paths are relative to the routine)"
             self.r.error(value, message)
             return None
@@ -362,3 +355,12 @@ def _blocks_seconds(blocks: tuple[Block, ...]) -> float:
         one_round = sum(_exercise_seconds(ex) for ex in block.exercises)
         total += block.rounds * one_round + (block.rounds - 1) * block.round_rest
     return total
+
+
+def _there(check: Callable[[], bool]) -> bool:
+    """A path test (``is_file``, ``exists``) that says False for a name the OS cannot
+    even look up (e.g. one with a NUL character) instead of raising."""
+    try:
+        return check()
+    except (OSError, ValueError):
+        return False
