@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -368,7 +369,31 @@ def test_list_shows_every_bundled_routine(run: Callable[..., Result]) -> None:
         minutes, seconds = golden_length(name).split(":")  # mm:ss.s in the transcript
         whole = divmod(round(int(minutes) * 60 + float(seconds)), 60)
         length = "{}:{:02d}".format(*whole)  # m:ss in the listing
-        assert line == f"{name:<{width}}  {length:>7}  {title}{default}"
+        assert line == f"{name:<{width}}  {length:>7}  en  {title}{default}"
+
+
+def test_list_shows_each_routines_language(
+    run: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voicecoach.routine import resources
+
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    texts = {
+        "british": "title: Tea break\nlanguage: en-GB\nexercises: [{name: A, time: 5}]\n",
+        "plain": "title: Plain\nexercises: [{name: A, time: 5}]\n",  # none: English
+    }
+    for name, text in texts.items():
+        (folder / f"{name}.yaml").write_text(text)
+    monkeypatch.setattr(
+        resources, "bundled_routines", lambda: {n: folder / f"{n}.yaml" for n in sorted(texts)}
+    )
+    result = run("list")
+    assert (result.exit_code, result.stderr) == (0, "")
+    # The language as the loader stores it, in a column as wide as the longest tag.
+    british, plain = result.stdout.splitlines()
+    assert re.fullmatch(r"british  +\d+:\d\d  en-gb  Tea break", british), british
+    assert re.fullmatch(r"plain    +\d+:\d\d  en     Plain", plain), plain
 
 
 def test_list_without_speech_still_lists(run: Callable[..., Result]) -> None:

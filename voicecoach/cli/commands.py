@@ -134,9 +134,9 @@ def skim_with_keys(env: Env, session: Session) -> None:
 @cli.command("list")
 @click.pass_context
 def list_cmd(ctx: click.Context) -> None:
-    """List the bundled routines (name, title, length)."""
+    """List the bundled routines (name, length, language, title)."""
     from voicecoach.core.timefmt import minutes_seconds
-    from voicecoach.routine import loader, resources
+    from voicecoach.routine import languages, loader, resources
 
     env = env_of(ctx)
     rows = []
@@ -146,11 +146,15 @@ def list_cmd(ctx: click.Context) -> None:
             length = minutes_seconds(prepare(env, str(path)).timeline.duration)
         except VoicecoachError:
             length = "?"
-        rows.append((name, r.title, length))
-    width = max((len(n) for n, _, _ in rows), default=4)
-    for name, title, length in rows:
+        # No language: the coach speaks the message ids' own (English).
+        rows.append((name, length, r.language or languages.SOURCE, r.title))
+    name_width = max((len(row[0]) for row in rows), default=4)
+    language_width = max((len(row[2]) for row in rows), default=2)
+    for name, length, language, title in rows:
         default = "  (default)" if name == resources.DEFAULT_ROUTINE else ""
-        click.echo(f"{name:<{width}}  {length:>7}  {title}{default}")
+        click.echo(
+            f"{name:<{name_width}}  {length:>7}  {language:<{language_width}}  {title}{default}"
+        )
 
 
 @cli.command("history")
