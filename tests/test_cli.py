@@ -380,20 +380,22 @@ def test_list_shows_each_routines_language(
     folder = tmp_path / "scripts"
     folder.mkdir()
     texts = {
-        "british": "title: Tea break\nlanguage: en-GB\nexercises: [{name: A, time: 5}]\n",
-        "plain": "title: Plain\nexercises: [{name: A, time: 5}]\n",  # none: English
+        "tea-gb": "title: Tea break\nlanguage: en-GB\nexercises: [{name: A, time: 5}]\n",
+        "tea": "title: Plain tea\nexercises: [{name: A, time: 5}]\n",  # none: English
     }
     for name, text in texts.items():
         (folder / f"{name}.yaml").write_text(text)
+    # In the files' order, as bundled_routines gives them: "tea-gb.yaml" < "tea.yaml".
     monkeypatch.setattr(
-        resources, "bundled_routines", lambda: {n: folder / f"{n}.yaml" for n in sorted(texts)}
+        resources, "bundled_routines", lambda: {n: folder / f"{n}.yaml" for n in texts}
     )
     result = run("list")
     assert (result.exit_code, result.stderr) == (0, "")
-    # The language as the loader stores it, in a column as wide as the longest tag.
-    british, plain = result.stdout.splitlines()
-    assert re.fullmatch(r"british  +\d+:\d\d  en-gb  Tea break", british), british
-    assert re.fullmatch(r"plain    +\d+:\d\d  en     Plain", plain), plain
+    # By name, a routine before its translations; the language as the loader stores it,
+    # in a column as wide as the longest tag.
+    plain, british = result.stdout.splitlines()
+    assert re.fullmatch(r"tea     +\d+:\d\d  en     Plain tea", plain), plain
+    assert re.fullmatch(r"tea-gb  +\d+:\d\d  en-gb  Tea break", british), british
 
 
 def test_list_without_speech_still_lists(run: Callable[..., Result]) -> None:
