@@ -31,7 +31,7 @@ from voicecoach import __version__
 from voicecoach.app.env import Env
 from voicecoach.cli import cli
 from voicecoach.core.model import Voice
-from voicecoach.routine import resources
+from voicecoach.routine import languages, resources
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "data" / "golden"
@@ -232,7 +232,8 @@ def test_language_option_overrides_the_routine_and_picks_its_voice(
     unknown = run("audition", "desk-break", "--language", "eng")
     assert unknown.exit_code == 2
     assert unknown.stderr == (
-        'Error: --language: no coaching in language "eng" (there is: en); did you mean "en"?\n'
+        'Error: --language: no coaching in language "eng" '
+        f'(there is: {", ".join(languages.available())}); did you mean "en"?\n'
     )
 
 

@@ -13,6 +13,7 @@ from tests.strategies import simple
 from voicecoach.app import session
 from voicecoach.core import ending
 from voicecoach.core.ending import Progression, progression
+from voicecoach.core.messages import ENGLISH
 from voicecoach.core.records import EventRecord, ExerciseRecord, SessionRecord
 from voicecoach.routine import loader
 
@@ -58,9 +59,11 @@ def test_a_pain_count_on_an_exercise_is_a_pain_press_too() -> None:
 
 def test_the_tip_names_the_reps() -> None:
     flagship = loader.load("back-strength")  # 15, 12, 10, 12, 12 reps
-    assert ending.tip(flagship, Progression("more")) == "Next time, try fifteen reps."
-    assert ending.tip(flagship, Progression("same")) == "Next time, keep it at twelve reps."
-    assert ending.tip(flagship, None) == ""
+    assert ending.tip(ENGLISH, flagship, Progression("more")) == "Next time, try fifteen reps."
+    assert (
+        ending.tip(ENGLISH, flagship, Progression("same")) == "Next time, keep it at twelve reps."
+    )
+    assert ending.tip(ENGLISH, flagship, None) == ""
 
 
 def test_the_end_cools_down_says_how_to_get_up_and_what_was_done() -> None:

@@ -11,7 +11,7 @@ import pytest
 from tests.fakes import compile_with
 from voicecoach.core.model import Block, Exercise, Lines, Phase, Pos, Routine, Voice
 from voicecoach.errors import RoutineError, RoutineNotFound, VoicecoachError
-from voicecoach.routine import resources
+from voicecoach.routine import languages, resources
 from voicecoach.routine.exercise import Defaults
 from voicecoach.routine.loader import load, load_text, nominal_length, resolve
 
@@ -102,11 +102,15 @@ def test_a_language_without_a_catalogue_is_an_error_listing_the_ones_there_are()
     with pytest.raises(RoutineError) as caught:
         routine("title: T\nlanguage: eng\nexercises: [{name: A, time: 5}]\n")
     assert str(caught.value) == (
-        'test.yaml:2:11: no coaching in language "eng" (there is: en); did you mean "en"?'
+        'test.yaml:2:11: no coaching in language "eng" '
+        f'(there is: {", ".join(languages.available())}); did you mean "en"?'
     )
     with pytest.raises(RoutineError) as caught:
         routine("title: T\nlanguage: xx\nexercises: [{name: A, time: 5}]\n")
-    assert str(caught.value) == 'test.yaml:2:11: no coaching in language "xx" (there is: en)'
+    assert str(caught.value) == (
+        'test.yaml:2:11: no coaching in language "xx" '
+        f"(there is: {', '.join(languages.available())})"
+    )
 
 
 def test_voice_id_wins_over_language() -> None:

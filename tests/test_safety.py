@@ -37,6 +37,7 @@ from tests.terminal import Terminal, voicecoach_command
 from voicecoach.app import checkin, player
 from voicecoach.app.session import Session
 from voicecoach.core import coaching as say
+from voicecoach.core.messages import ENGLISH
 from voicecoach.core.status import Guide
 
 SAFETY = "Move slowly, and stop if anything hurts."
@@ -298,7 +299,7 @@ def test_check_in_answered_after_the_reminder(session: Session) -> None:
     answer, out, _ = ask(session, [(3.0, "space"), (4.0, "n"), (18.0, "5")])
     assert answer == 5
     assert len(out.plays) == 3  # question, reminder, thanks: other keys are ignored
-    np.testing.assert_array_equal(out.plays[2].samples, session.say(say.checkin_thanks(5)))
+    np.testing.assert_array_equal(out.plays[2].samples, session.say(say.checkin_thanks(ENGLISH, 5)))
 
 
 def test_check_in_q_skips_and_question_mark_asks_again(session: Session) -> None:
@@ -309,7 +310,7 @@ def test_check_in_q_skips_and_question_mark_asks_again(session: Session) -> None
     answer, out, _ = ask(session, [(5.0, "?"), (6.0, "1")])
     assert answer == 1
     np.testing.assert_array_equal(out.plays[1].samples, session.say(say.CHECKIN))
-    assert say.checkin_thanks(1) == "Thank you. One out of five."
+    assert say.checkin_thanks(ENGLISH, 1) == "Thank you. One out of five."
 
 
 def test_check_in_ctrl_c(session: Session) -> None:
@@ -526,7 +527,7 @@ def test_a_broken_history_never_stops_the_workout(run_cli: Any, problem: str, re
     said = [p.samples for p in out.plays]
     assert np.array_equal(said[2], joined(session, say.PAIN, say.PAIN_NEXT))
     assert np.array_equal(said[3], session.say(say.PAIN_STOP))
-    assert np.array_equal(said[-1], session.say(say.checkin_thanks(2)))
+    assert np.array_equal(said[-1], session.say(say.checkin_thanks(ENGLISH, 2)))
     assert took < 15  # at most the history's own short waits, never the whole run
 
 
@@ -629,7 +630,7 @@ def test_in_a_terminal_safety_first_time_pain_check_in_and_history(
     assert heard(0, prepared.say(say.PAIN)) > 0.9
     # The question was cut short by the answer: its first half second is enough.
     assert heard(0, prepared.say(say.CHECKIN), 0.5) > 0.9
-    assert heard(0, prepared.say(say.checkin_thanks(4))) > 0.9
+    assert heard(0, prepared.say(say.checkin_thanks(ENGLISH, 4))) > 0.9
     assert heard(1, prepared.say(say.CHECKIN), 0.5) > 0.9
 
     sessions = store.load_sessions(tmp_path / "data" / "history.sqlite3", details=True)

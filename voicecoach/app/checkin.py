@@ -40,7 +40,9 @@ def check_in(
     question ends with "No answer, saved without effort.", said and shown.
     """
     rate = session.timeline.sample_rate
-    handle = out.play(session.say(say.CHECKIN), rate)
+    m = session.messages
+    question = m.gettext(say.CHECKIN)
+    handle = out.play(session.say(question), rate)
     reminded = False
     quiet_since: float | None = None  # when the last phrase ended
     try:
@@ -56,10 +58,10 @@ def check_in(
                     _no_answer(session, out, status)
                     return None
                 if key == "?":
-                    handle, quiet_since = out.play(session.say(say.CHECKIN), rate), None
+                    handle, quiet_since = out.play(session.say(question), rate), None
                     continue
                 effort = int(key)
-                handle = out.play(session.say(say.checkin_thanks(effort)), rate)
+                handle = out.play(session.say(say.checkin_thanks(m, effort)), rate)
                 while not handle.wait(POLL * 2):
                     pass
                 return effort
@@ -73,7 +75,7 @@ def check_in(
                     _no_answer(session, out, status)
                     return None
                 reminded, quiet_since = True, None
-                handle = out.play(session.say(say.CHECKIN_REMINDER), rate)
+                handle = out.play(session.say(m.gettext(say.CHECKIN_REMINDER)), rate)
     except BaseException:
         handle.stop(wait=False)
         raise
@@ -84,8 +86,9 @@ def check_in(
 
 def _no_answer(session: Session, out: AudioOut, status: StatusSink | None) -> None:
     """Say (and show) that the session is saved without an effort, in full."""
+    words = session.messages.gettext(say.CHECKIN_NO_ANSWER)
     if status is not None:
-        status.show(Glance.note(say.CHECKIN_NO_ANSWER))
-    handle = out.play(session.say(say.CHECKIN_NO_ANSWER), session.timeline.sample_rate)
+        status.show(Glance.note(words))
+    handle = out.play(session.say(words), session.timeline.sample_rate)
     while not handle.wait(POLL * 2):
         pass

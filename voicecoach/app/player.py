@@ -20,6 +20,7 @@ from voicecoach.app.playback import CONFIRM_GAP as CONFIRM_GAP
 from voicecoach.app.playback import Deck
 from voicecoach.app.ports import DIGITS, KeySource, Recorder, StatusSink, StreamingOut
 from voicecoach.core import coaching as say
+from voicecoach.core import live_lines as LL
 from voicecoach.core.status import Guide
 from voicecoach.core.timeline import Event
 from voicecoach.core.transport import (
@@ -74,8 +75,8 @@ __all__ = [
 
 REMINDER_EVERY = 30.0  # seconds between gentle reminders during a manual wait
 SAFETY_WINDOW = 5.0  # seconds after a "where" answer in which ? again gives the safety note
-MOMENT = "One moment."  # said while the session is laid out again at a new speech rate
-NO_RATE = "The speed of speech can't change here."
+MOMENT = LL.MOMENT  # said while the session is laid out again at a new speech rate
+NO_RATE = LL.NO_RATE
 Respeak = Callable[[int], "Session"]  # the session again, at a rate level (transport.rate_wpm)
 
 
@@ -143,7 +144,8 @@ class _Player:
         self.clock = clock
         timeline = session.timeline
         self.length = timeline.length
-        self.guide = Guide(timeline)
+        self.m = session.messages  # every confirmation is said in the session's language
+        self.guide = Guide(timeline, self.m)
         self.books = Accounting(self.guide, recorder, on_exercise, clock)
         self.deck = Deck(session, out, keys, lambda: self.books.started(session))
         self.has_keys = keys is not None
@@ -158,17 +160,18 @@ class _Player:
         self._safety_until = 0.0  # ? before this clock time says the safety note
         # Phrases a key may need, synthesized while the session plays.
         warm = self.deck.warm
-        warm.extend((PAUSED, RESUMING, STOPPING))
-        warm.extend(dict.fromkeys(f"{RESUMING} {r}" for r in timeline.reminders if r))
+        tr = self.m.gettext
+        warm.extend(map(tr, (PAUSED, RESUMING, STOPPING)))
+        warm.extend(dict.fromkeys(f"{tr(RESUMING)} {r}" for r in timeline.reminders if r))
         if keys is not None:
-            warm.extend((say.PAIN, say.PAIN_NEXT, say.PAIN_LAST, say.PAIN_STOP))
+            warm.extend(map(tr, (say.PAIN, say.PAIN_NEXT, say.PAIN_LAST, say.PAIN_STOP)))
             if self.waits:
-                warm.append(REMINDER)
+                warm.append(tr(REMINDER))
             if self.safety:
                 warm.append(self.safety)
-            warm.extend((say.CHECKIN, say.CHECKIN_REMINDER, say.CHECKIN_NO_ANSWER))
-            warm.extend(say.checkin_thanks(int(d)) for d in DIGITS)
-            warm.extend((HINT, LOUDER, SOFTER, KEYS_HELP))
+            warm.extend(map(tr, (say.CHECKIN, say.CHECKIN_REMINDER, say.CHECKIN_NO_ANSWER)))
+            warm.extend(say.checkin_thanks(self.m, int(d)) for d in DIGITS)
+            warm.extend(map(tr, (HINT, LOUDER, SOFTER, KEYS_HELP)))
 
     def _waits(self, session: Session) -> tuple[Event, ...]:
         # Waits only stop playback when someone can press a key; otherwise they are the
@@ -313,27 +316,29 @@ class _Player:
         """+ or -: the new volume, for everything said from now on; the confirmation."""
         self._volume, words = volume_step(self._volume, step)
         self.deck.gain = volume_gain(self._volume)
-        return words
+        return self.m.gettext(words)
 
     def _faster(self, step: int) -> str:
         """] or [: the new speech rate, laid out before playback goes on; the confirmation."""
         if self.respeak is None:
-            return NO_RATE
+            return self.m.gettext(NO_RATE)
         self._rate, words = rate_step(self._rate, step)
-        return words
+        return self.m.gettext(words)
 
     def _respeak(self, pos: int) -> int:
         """Lay the session out again at the new rate; where ``pos`` is in it: the start
         of the next cue (the one starting at ``pos``, or the first after it)."""
         assert self.respeak is not None
-        saying = self.deck.say(MOMENT)  # synthesizing can take a while (a cold cache)
+        saying = self.deck.say(
+            self.m.gettext(MOMENT)
+        )  # synthesizing can take a while (a cold cache)
         session = self.respeak(self._rate)
         self._respoken = self._rate
         old, new = self.deck.session.timeline, session.timeline
         after = [i for i, e in enumerate(old.events) if e.start >= pos]
         same = [(e.kind, e.text) for e in old.events] == [(e.kind, e.text) for e in new.events]
         if not same:  # another layout (it should not happen): this exercise's start
-            at = Guide(new).start_of(self.guide.resume_index(pos))
+            at = Guide(new, self.m).start_of(self.guide.resume_index(pos))
         elif after:
             at = new.events[min(after, key=lambda i: old.events[i].start)].start
         else:
@@ -341,7 +346,7 @@ class _Player:
         self.deck.wait_for(saying)
         self.deck.use(session)
         self.length = new.length
-        self.guide = Guide(new)
+        self.guide = Guide(new, self.m)
         self.waits = self._waits(session)
         self.books.retimed(self.guide, at)
         return at
@@ -363,7 +368,7 @@ class _Player:
 
     def _paused(self, pos: int) -> Move:
         """Wait, silent, for the key that ends the pause (q stops from here)."""
-        self.deck.say(PAUSED)
+        self.deck.say(self.m.gettext(PAUSED))
         while True:
             self._show(pos, "Paused (space: resume, q: stop)")
             act = self._key()
@@ -388,7 +393,7 @@ class _Player:
             act = self._key()
             if act is None:
                 if not self.deck.playing() and self.clock() - last >= REMINDER_EVERY:
-                    self.deck.say(REMINDER)
+                    self.deck.say(self.m.gettext(REMINDER))
                     last = self.clock()
                 continue
             move = press(state, act, pos, self.guide)
@@ -404,14 +409,14 @@ class _Player:
         self.books.pain(pos)
         offer = pain_offer(self.guide, pos)
         if offer is None:  # in the finish: every exercise is done, nothing to offer
-            self.deck.say_in_full(say.PAIN)
+            self.deck.say_in_full(self.m.gettext(say.PAIN))
             return self.length, None
         with self.books.resting():
             move = self._pain_rest(pos, Resting(offer))
         return self._carry_out(move)
 
     def _pain_rest(self, pos: int, state: Resting) -> Move:
-        self.deck.say(say.PAIN, state.offer)
+        self.deck.say(self.m.gettext(say.PAIN), state.offer)
         last = self.clock()
         while True:
             self._show(pos, "Pain: rest (n: next, q: stop)")

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from voicecoach.app.ports import AudioFiles, WrittenAudio
 from voicecoach.core import captions as captions_mod
+from voicecoach.core import lines
 from voicecoach.core.tags import Tags
 from voicecoach.core.timeline import Timeline
 from voicecoach.core.tracks import (
@@ -101,10 +102,13 @@ def check_targets(
 
 def session_tags(session: Session, track: tuple[int, int] | None = None, title: str = "") -> Tags:
     routine_title = session.timeline.title
-    comment = session.routine.description or "A voice-guided workout, rendered by voicecoach."
+    m = session.messages
+    comment = session.routine.description or m.gettext(lines.TAG_COMMENT)
     music = session.mixer.music
     if music is not None:  # which tracks play under the coach
-        comment = f"{' '.join(comment.split())} Music: {', '.join(music.source.names)}."
+        comment = m.gettext(lines.TAG_MUSIC).format(
+            comment=" ".join(comment.split()), tracks=", ".join(music.source.names)
+        )
     return Tags(
         title=title or routine_title,
         album=routine_title,
@@ -148,7 +152,7 @@ def render_session(
             total=mixer.length,
             rate=timeline.sample_rate,
             out_rate=out_rate,
-            chapters=named_chapters(timeline.chapters),
+            chapters=named_chapters(timeline.chapters, session.messages),
             tags=session_tags(session),
             progress=progress,
             fmt=fmt,
@@ -220,7 +224,9 @@ def render_split(
 ) -> SplitResult:
     """Write one numbered track per exercise into ``folder``, plus a playlist."""
     form = files.format_ext(folder, ext)
-    timeline = replace(session.timeline, chapters=named_chapters(session.timeline.chapters))
+    timeline = replace(
+        session.timeline, chapters=named_chapters(session.timeline.chapters, session.messages)
+    )
     mixer = session.mixer
     tracks = plan_tracks(timeline)
     names = [track_name(t, len(tracks), form) for t in tracks]

@@ -30,6 +30,7 @@ from voicecoach.audio.levelling import speech_target
 from voicecoach.audio.mix import Mixer, Music
 from voicecoach.core.compiler import Draft, compile_routine
 from voicecoach.core.ending import Progression
+from voicecoach.core.messages import ENGLISH, Messages
 from voicecoach.core.model import Routine, Verbosity, Voice
 from voicecoach.core.phrases import phrases
 from voicecoach.core.timeline import Timeline
@@ -96,6 +97,7 @@ class Session:
     mixer: Mixer
     synth: Synth
     levels: LevelledSynth
+    messages: Messages = ENGLISH  # the language it is said in (its words for the keys)
 
     def say(self, text: str) -> Samples:
         """An extra phrase (e.g. "Paused.") in the session's voice and level: from the
@@ -113,8 +115,11 @@ def prepare(
     sounds: Mapping[str, Samples],
     progress: Progress | None = None,
     progression: Progression | None = None,
+    messages: Messages | None = None,
 ) -> Session:
     """Synthesize what the routine says and lay it out exactly.
+
+    ``messages``: the coach's words (None: the catalogue of the routine's ``language``).
 
     ``progression``: the history's suggestion for next time (the live run), said in
     the closing line; None (render, audition) leaves it out.
@@ -129,6 +134,11 @@ def prepare(
     else:
         levels = InProcessLevels(speech, speech_target((voice or routine.voice).volume))
     sound_lengths = {name: len(s) for name, s in sounds.items()}
+    if messages is None:
+        from voicecoach.routine.catalogues import messages as catalogue
+
+        messages = catalogue(routine.language)
+    words = messages
 
     def layout(lengths: Mapping[str, int]) -> Draft:
         return compile_routine(
@@ -138,6 +148,7 @@ def prepare(
             verbosity=verbosity,
             include_safety=include_safety,
             progression=progression,
+            messages=words,
         )
 
     draft: Draft | None = None
@@ -147,7 +158,7 @@ def prepare(
             draft = layout(ready)
         made = ready.clips
     if draft is None:
-        texts = phrases(routine, verbosity=verbosity, include_safety=include_safety)
+        texts = phrases(routine, verbosity=verbosity, include_safety=include_safety, messages=words)
         made = levels.levelled(texts, progress)
         draft = layout({text: len(made[text]) for text in texts})
     # The closing line says how long the session took: known only now.
@@ -156,7 +167,7 @@ def prepare(
     used = {e.text for e in timeline.events if e.kind == "speech"} - closing.keys()
     # The mixer holds only the clips it plays.
     mixer = Mixer(timeline, {**{text: made[text] for text in used}, **closing}, sounds)
-    return Session(routine, timeline, mixer, speech, levels)
+    return Session(routine, timeline, mixer, speech, levels, words)
 
 
 def with_music(session: Session, music: Music) -> Session:

@@ -23,6 +23,7 @@ from voicecoach.core.timeline import SAMPLE_RATE
 from voicecoach.core.transport import rate_wpm
 from voicecoach.errors import VoicecoachError
 from voicecoach.routine import loader, resources
+from voicecoach.routine.catalogues import messages as catalogue_messages
 
 if TYPE_CHECKING:
     from voicecoach.app.session import Session
@@ -93,12 +94,13 @@ def run_workout(
     out = env.output()
     speech = env.speech(voice)
     notice: list[Playback] = []
+    words = catalogue_messages(options.voice.checked_language() or loaded.language)
 
     def progress(done: int, total: int) -> None:
         # Called only when clips must be synthesized (a cold cache): say so at once, so
         # a listener away from the screen knows why nothing else is heard yet.
         if done < total and not notice:
-            clip = env.quick_level(speech.clip(NOTICE))
+            clip = env.quick_level(speech.clip(words.gettext(say.PREPARING)))
             notice.append(out.play(clip, SAMPLE_RATE))
 
     # The tip for next time, from the last check-ins of this routine (a routine built in
@@ -121,9 +123,9 @@ def run_workout(
             pass
     if last is not None and start > 0:
         name = next(e.exercise for e in prepared.timeline.events if e.index == start)
-        words = say.resuming(loaded.title, start + 1, count, name or f"exercise {start + 1}")
-        tell(words)
-        resuming = out.play(prepared.say(words), SAMPLE_RATE)
+        line = say.resuming(words, loaded.title, start + 1, count, name or "")
+        tell(line)
+        resuming = out.play(prepared.say(line), SAMPLE_RATE)
         while not resuming.wait(0.1):
             pass
 

@@ -9,80 +9,65 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from voicecoach.core import lines as L
+from voicecoach.core import live_lines as LL
+from voicecoach.core.messages import ENGLISH, Messages, capital, nsay
+from voicecoach.core.messages import say as t
 from voicecoach.core.model import Breath, Exercise, Verbosity
 
-_ONES = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-]
-_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-
-FULL_BREATH: Mapping[Breath, str] = {
-    "in": "inhale through your nose",
-    "out": "exhale through your mouth",
-    "hold": "hold your breath",
+# The breath in full, shorter, and faded to a word (message ids: see ``lines``).
+FULL_BREATH: Mapping[Breath, str] = {"in": L.INHALE, "out": L.EXHALE, "hold": L.HOLD_BREATH}
+MEDIUM_BREATH: Mapping[Breath, str] = {
+    "in": L.BREATHE_IN,
+    "out": L.BREATHE_OUT,
+    "hold": L.HOLD_BREATH,
 }
-FADED_BREATH: Mapping[Breath, str] = {"in": "in", "out": "out", "hold": "hold"}
+FADED_BREATH: Mapping[Breath, str] = {"in": L.IN, "out": L.OUT, "hold": L.HOLD_WORD}
 
-COUNTDOWN = ("Three.", "Two.", "One.")
+COUNTDOWN = (L.THREE, L.TWO, L.ONE)
 COUNT_CLEAR = 1.5  # seconds: a count is never followed sooner by a line starting with a number
-GO = "Go."  # ends every count into work: the first rep's "One" never follows "One."
-LETS_BEGIN = "Let's begin."
-HOLD = "Hold."
-HOLD_BREATHING = "Hold, and keep breathing."
-KEEP_BREATHING = "Keep breathing."
-AND_RELEASE = "And release."
-HALFWAY = "Halfway."
-TEN_LEFT = "Ten seconds left."
-LAST_ONE = "Last one"
-SWITCH = "Switch sides."
-PRESS_SPACE = "Press space when you're done."
+GO = L.GO  # ends every count into work: the first rep's "One" never follows "One."
+LETS_BEGIN = L.LETS_BEGIN
+HOLD = L.HOLD
+HOLD_BREATHING = L.HOLD_BREATHING
+AND_RELEASE = L.AND_RELEASE
+HALFWAY = L.HALFWAY
+TEN_LEFT = L.TEN_LEFT
+LAST_ONE = L.LAST_ONE
+SWITCH = L.SWITCH
+PRESS_SPACE = L.PRESS_SPACE
+SIDES: Mapping[str, tuple[str, str]] = {  # a side: its word, and its noun phrase
+    "left": (L.LEFT, L.LEFT_SIDE),
+    "right": (L.RIGHT, L.RIGHT_SIDE),
+}
 
 
-def number_words(n: int) -> str:
-    """0..9999 in words: 21 -> 'twenty-one', 130 -> 'one hundred thirty'."""
-    if n < 0:
-        return "minus " + number_words(-n)
-    if n < 20:
-        return _ONES[n]
-    if n < 100:
-        tens, ones = divmod(n, 10)
-        return _TENS[tens] + ("-" + _ONES[ones] if ones else "")
-    if n < 1000:
-        hundreds, rest = divmod(n, 100)
-        return _ONES[hundreds] + " hundred" + (" " + number_words(rest) if rest else "")
-    thousands, rest = divmod(n, 1000)
-    return number_words(thousands) + " thousand" + (" " + number_words(rest) if rest else "")
+def number_words(n: int, m: Messages = ENGLISH) -> str:
+    """``n`` in words in ``m``'s language: 21 -> 'twenty-one', 130 -> 'one hundred thirty'."""
+    return m.number(n)
 
 
-def spoken_duration(seconds: float) -> str:
+def side_word(m: Messages, side: str) -> str:
+    """A side as a word ("left"), as said with an alternating rep's count."""
+    return t(m, SIDES[side][0]) if side in SIDES else side
+
+
+def side_phrase(m: Messages, side: str) -> str:
+    """A side as a noun phrase ("left side"), the ``{side}`` of the coach's sentences."""
+    return t(m, SIDES[side][1]) if side in SIDES else f"{side} side"
+
+
+def spoken_duration(m: Messages, seconds: float) -> str:
     """45 -> 'forty-five seconds', 90 -> 'one minute thirty seconds', 120 -> 'two minutes'."""
     total = round(seconds)
     minutes, secs = divmod(total, 60)
-    parts = []
-    if minutes:
-        parts.append(number_words(minutes) + (" minute" if minutes == 1 else " minutes"))
-    if secs or not minutes:
-        parts.append(number_words(secs) + (" second" if secs == 1 else " seconds"))
-    return " ".join(parts)
+    if not minutes:
+        return nsay(m, L.SECONDS, secs)
+    if not secs:
+        return nsay(m, L.MINUTES, minutes)
+    return t(
+        m, L.MINUTES_SECONDS, minutes=nsay(m, L.MINUTES, minutes), seconds=nsay(m, L.SECONDS, secs)
+    )
 
 
 def sentence(*parts: str | None) -> str:
@@ -93,8 +78,9 @@ def sentence(*parts: str | None) -> str:
     return text[0].upper() + text[1:] + "."
 
 
-def fill(template: str, exercise: Exercise, **values: object) -> str:
-    """A custom line with its {variables} filled in (the loader checked the names)."""
+def fill(m: Messages, template: str, exercise: Exercise, **values: object) -> str:
+    """A custom line with its {variables} filled in (the loader checked the names);
+    ``{side}`` is the side's word in ``m``'s language."""
     known: dict[str, object] = {
         "exercise": exercise.name,
         "side": "",
@@ -105,21 +91,18 @@ def fill(template: str, exercise: Exercise, **values: object) -> str:
         "seconds": round(exercise.time or exercise.hold),
     }
     known.update({k: v for k, v in values.items() if v is not None})
+    if values.get("side"):
+        known["side"] = side_word(m, str(values["side"]))
     text = template.format(**known).strip()
     # "{side} side, hold." starts a sentence: capitalised as captions show it.
     return text[:1].upper() + text[1:]
 
 
-MEDIUM_BREATH: Mapping[Breath, str] = {
-    "in": "breathe in",
-    "out": "breathe out",
-    "hold": "hold your breath",
-}
 BREATHS_BY_LEVEL = (FULL_BREATH, MEDIUM_BREATH, FADED_BREATH)
 REFRESH = 5  # on a long set (ten reps or more) the full breath comes back every 5 reps
 LONG_SET = 10
 COUNT_DOWN_FROM = 8  # sets this long end "three more", "two more", "last one"
-MORE = {3: "Three more", 2: "Two more"}
+MORE = {3: L.THREE_MORE, 2: L.TWO_MORE}
 
 
 def breath_level(rep: int, reps: int, first: bool, verbosity: Verbosity) -> int:
@@ -138,17 +121,18 @@ def breath_level(rep: int, reps: int, first: bool, verbosity: Verbosity) -> int:
     return 1 if k == 1 else 2
 
 
-def count_word(rep: int, reps: int) -> str:
+def count_word(m: Messages, rep: int, reps: int) -> str:
     """The count said at a rep's start: up, then "three more", "two more", "last one"."""
     left = reps - rep + 1
     if reps >= 3 and left == 1:
-        return LAST_ONE
+        return t(m, LAST_ONE)
     if reps >= COUNT_DOWN_FROM and left in MORE:
-        return MORE[left]
-    return number_words(rep)
+        return t(m, MORE[left])
+    return m.number(rep)
 
 
 def rep_cue(
+    m: Messages,
     exercise: Exercise,
     rep: int,
     phase: int,
@@ -168,32 +152,36 @@ def rep_cue(
     ``level``: how fully the breath is said (``breath_level``); ``last_line``: say the
     routine's own ``last`` line even when not counting (the user wrote it); ``halfway``:
     the routine's own ``halfway`` line goes first.
+
+    A list of clauses in the order they happen (count, side, the routine's movement
+    word, the breath), joined as one sentence: each clause is a message of its own.
     """
     p = exercise.phases[phase]
     parts: list[str | None] = []
     if phase == 0 and exercise.lines.last and rep == exercise.reps and (count or last_line):
-        parts.append(fill(exercise.lines.last, exercise, rep=rep, side=side, set=set_no))
+        parts.append(fill(m, exercise.lines.last, exercise, rep=rep, side=side, set=set_no))
     elif phase == 0 and count:
         if exercise.lines.rep:
-            parts.append(fill(exercise.lines.rep, exercise, rep=rep, side=side, set=set_no))
+            parts.append(fill(m, exercise.lines.rep, exercise, rep=rep, side=side, set=set_no))
         elif exercise.kind == "reps":
-            parts.append(count_word(rep, exercise.reps))
+            parts.append(count_word(m, rep, exercise.reps))
         else:
-            parts.append(number_words(rep))
+            parts.append(m.number(rep))
     if side_word:
         parts.append(side_word)
     if say_word and p.say:
         parts.append(p.say)
     if breath and p.breath:
-        parts.append(BREATHS_BY_LEVEL[level][p.breath])
+        parts.append(t(m, BREATHS_BY_LEVEL[level][p.breath]))
     text = sentence(*parts)
     if halfway and exercise.lines.halfway:
-        line = fill(exercise.lines.halfway, exercise, rep=rep, side=side, set=set_no)
+        line = fill(m, exercise.lines.halfway, exercise, rep=rep, side=side, set=set_no)
         text = f"{sentence(line)} {text}".strip()
     return text
 
 
 def rep_cue_variants(
+    m: Messages,
     exercise: Exercise,
     rep: int,
     phase: int,
@@ -228,6 +216,7 @@ def rep_cue_variants(
 
     def cue(level: int, say_word: bool, breath: bool, halfway: bool) -> str:
         return rep_cue(
+            m,
             exercise,
             rep,
             phase,
@@ -253,18 +242,19 @@ def rep_cue_variants(
     return list(dict.fromkeys(variants))
 
 
-FIVE_TO_GO = "Five to go."
-KEEP_PACE = "Good, keep that pace."
+FIVE_TO_GO = L.FIVE_TO_GO
+KEEP_PACE = L.KEEP_PACE
 # Said in the long gaps of timed work and holds when the routine gives no form pointers.
 STEADY: Mapping[str, tuple[str, ...]] = {
-    "timed": ("Good, keep that pace.", "Nice and steady."),
-    "hold": ("Stay relaxed.", "Nice and still."),
+    "timed": (L.KEEP_PACE, L.NICE_AND_STEADY),
+    "hold": (L.STAY_RELAXED, L.NICE_AND_STILL),
 }
 FILL_EVERY = 15.0  # seconds: timed work and holds are never silent much longer than this
 FORM_EVERY = 4  # reps: a form pointer (or a word of encouragement) every few reps
 
 
 def set_word(exercise: Exercise, rep: int) -> str | None:
+    # A message id (the caller translates it), so ``form_slot`` needs no language.
     """A word for the set at rep ``rep``, sparingly, or None: "Halfway." at the middle
     rep, "Five to go." on a long set, once "Good, keep that pace." when the routine gives
     no form pointers. ``minimal`` is counts only: nothing."""
@@ -295,31 +285,28 @@ def form_slot(exercise: Exercise, rep: int) -> bool:
     )
 
 
-def work_fillers(exercise: Exercise, gaps: int, said: int) -> list[str]:
+def work_fillers(m: Messages, exercise: Exercise, gaps: int, said: int) -> list[str]:
     """The lines for ``gaps`` long gaps of timed work or a hold: the routine's form
     pointers in turn (from the ``said``-th), else a steady word."""
     if exercise.form:
         return [sentence(exercise.form[(said + k) % len(exercise.form)]) for k in range(gaps)]
     pool = STEADY["hold" if exercise.kind == "hold" else "timed"]
-    return [pool[k % len(pool)] for k in range(gaps)]
+    return [t(m, pool[k % len(pool)]) for k in range(gaps)]
 
 
-def movement_line(exercise: Exercise) -> str:
+def movement_line(m: Messages, exercise: Exercise) -> str:
     """A rep's movement and breath in full, said when the user resumes mid-set (the
     faded cues assume they were heard a moment ago): 'Knees in, inhale through your
     nose, exhale through your mouth, feet down.' Empty when a rep says nothing."""
     parts: list[str | None] = []
     for p in exercise.phases:
         parts.append(p.say)
-        parts.append(FULL_BREATH[p.breath] if p.breath else None)
+        parts.append(t(m, FULL_BREATH[p.breath]) if p.breath else None)
     return sentence(*parts)
 
 
-def side_name(side: str | None) -> str:
-    return f"{side} side" if side else ""
-
-
 def announce(
+    m: Messages,
     exercise: Exercise,
     verbosity: Verbosity,
     *,
@@ -333,47 +320,52 @@ def announce(
     lines: list[str] = []
     if block:
         lines.append(sentence(block))
-    lead = "First: " if first else ("Next up: " if next_up else "")
-    lines.append(sentence(lead + exercise.name))
+    if first:
+        lines.append(sentence(t(m, L.FIRST, exercise=exercise.name)))
+    elif next_up:
+        lines.append(sentence(t(m, L.NEXT_UP, exercise=exercise.name)))
+    else:
+        lines.append(sentence(exercise.name))
     if verbosity != "minimal" and exercise.setup:
         lines.append(exercise.setup.strip())
-    summary = "" if exercise.manual else work_summary(exercise)
+    summary = "" if exercise.manual else work_summary(m, exercise)
     if summary and verbosity != "minimal":
         lines.append(summary)
     if exercise.cue:
         lines.append(exercise.cue.strip())
     if exercise.lines.intro:
         first_side = exercise.sides[0] if exercise.sides else None
-        lines.append(fill(exercise.lines.intro, exercise, side=first_side, set=1))
+        lines.append(fill(m, exercise.lines.intro, exercise, side=first_side, set=1))
     return [line for line in lines if line]
 
 
-def work_summary(exercise: Exercise) -> str:
-    """'Ten reps on each side, two sets.' — how much work is coming."""
-    holding = ""
+def work_summary(m: Messages, exercise: Exercise) -> str:
+    """'Ten reps on each side, two sets.' — how much work is coming: each piece a message
+    holding the one before (``{work}``), so each language puts them in its own order."""
     if exercise.kind == "reps":
-        what = f"{number_words(exercise.reps)} {'rep' if exercise.reps == 1 else 'reps'}"
-        if exercise.hold:
-            holding = f", holding {spoken_duration(exercise.hold)}"
+        what = nsay(m, L.REPS, exercise.reps)
     elif exercise.kind == "breaths":
-        what = f"{number_words(exercise.reps)} {'breath' if exercise.reps == 1 else 'breaths'}"
+        what = nsay(m, L.BREATHS, exercise.reps)
     elif exercise.kind == "hold":
-        what = f"hold for {spoken_duration(exercise.hold)}"
+        what = t(m, L.HOLD_FOR, duration=spoken_duration(m, exercise.hold))
     else:
-        what = spoken_duration(exercise.time)
+        what = spoken_duration(m, exercise.time)
     if exercise.side_mode == "each" and len(exercise.sides) == 1:
-        what += f" on the {exercise.sides[0]} side only"
+        what = t(m, L.ON_ONE_SIDE, work=what, side=side_phrase(m, exercise.sides[0]))
     elif exercise.side_mode == "each":
-        what += " on each side"
+        what = t(m, L.ON_EACH_SIDE, work=what)
     elif exercise.side_mode == "alternate":
-        what += " on each side, alternating"
-    what += holding  # after the sides: "ten reps on each side, holding five seconds"
+        what = t(m, L.ALTERNATING, work=what)
+    if exercise.kind == "reps" and exercise.hold:
+        # After the sides: "ten reps on each side, holding five seconds".
+        what = t(m, L.HOLDING, work=what, duration=spoken_duration(m, exercise.hold))
     if exercise.sets > 1:
-        what += f", {number_words(exercise.sets)} sets"
+        what = nsay(m, L.SETS, exercise.sets, work=what)
     return sentence(what)
 
 
 def rest_lines(
+    m: Messages,
     seconds: float,
     next_name: str | None,
     verbosity: Verbosity,
@@ -383,68 +375,91 @@ def rest_lines(
 
     ``round_done``: (round, rounds) when this rest ends a round of a block, which is
     said first: 'Round one of three done. Rest, thirty seconds. Next up: bridge.'"""
-    rest = sentence("Rest", spoken_duration(seconds))
+    duration = spoken_duration(m, seconds)
+    name = next_name.rstrip(".") if next_name else None
     options = []
     if round_done is not None:
-        done, rounds = round_done
-        lead = f"Round {number_words(done)} of {number_words(rounds)} done."
-        if next_name and verbosity != "minimal":
-            options.append(f"{lead} {rest} Next up: {next_name.rstrip('.')}.")
-        options.append(f"{lead} {rest}")
-    if next_name and verbosity != "minimal":
-        options.append(f"{rest} Next up: {next_name.rstrip('.')}.")
-    options.append(rest)
-    options.append("Rest.")
+        done, rounds = (m.number(n) for n in round_done)
+        if name and verbosity != "minimal":
+            options.append(
+                t(m, L.ROUND_DONE_NEXT, round=done, rounds=rounds, duration=duration, exercise=name)
+            )
+        options.append(t(m, L.ROUND_DONE, round=done, rounds=rounds, duration=duration))
+    if name and verbosity != "minimal":
+        options.append(t(m, L.REST_NEXT, duration=duration, exercise=name))
+    options.append(t(m, L.REST, duration=duration))
+    options.append(t(m, L.REST_SHORT))
     return options
 
 
 def set_rest_lines(
-    seconds: float, next_set: int, sets: int, verbosity: Verbosity, side: str | None = None
+    m: Messages,
+    seconds: float,
+    next_set: int,
+    sets: int,
+    verbosity: Verbosity,
+    side: str | None = None,
 ) -> list[str]:
     """Between sets; ``side``: the side the next set starts on (worked one side at a time)."""
-    rest = sentence("Rest", spoken_duration(seconds))
-    which = f"set {number_words(next_set)} of {number_words(sets)}"
+    duration = spoken_duration(m, seconds)
+    which = {"set": m.number(next_set), "sets": m.number(sets)}
     options = []
     if side and verbosity != "minimal":
-        options.append(f"{rest} Next: {which}, {side} side.")
+        options.append(
+            t(m, L.SET_REST_SET_SIDE, duration=duration, side=side_phrase(m, side), **which)
+        )
     if side:
-        options.append(f"{rest} Next: {side} side.")
+        options.append(t(m, L.SET_REST_SIDE, duration=duration, side=side_phrase(m, side)))
     if verbosity != "minimal":
-        options.append(f"{rest} Next: {which}.")
-    options.append(rest)
-    options.append("Rest.")
+        options.append(t(m, L.SET_REST_SET, duration=duration, **which))
+    options.append(t(m, L.REST, duration=duration))
+    options.append(t(m, L.REST_SHORT))
     return options
 
 
-def first_side(side: str, *, only: bool = False) -> str:
+def first_side(m: Messages, side: str, *, only: bool = False) -> str:
     """Said before the count: which side comes first (or, worked on one side, which one)."""
-    return f"{side[0].upper()}{side[1:]} side {'only' if only else 'first'}."
+    return capital(t(m, L.SIDE_ONLY if only else L.SIDE_FIRST, side=side_phrase(m, side)))
 
 
-def switch_lines(side: str) -> list[str]:
-    return [f"{SWITCH} Now your {side} side.", SWITCH]
+def switch_lines(m: Messages, side: str) -> list[str]:
+    return [t(m, L.SWITCH_TO, side=side_phrase(m, side)), t(m, L.SWITCH)]
+
+
+def own_pace(m: Messages, side: str | None, reps: int) -> str:
+    """An own-pace exercise's line: 'Left side, at your own pace, four reps.' (no "Four
+    reps at ...": after the ticks, a number would sound like the count)."""
+    if side and reps:
+        line = nsay(m, L.OWN_PACE_SIDE_REPS, reps, side=side_phrase(m, side))
+    elif side:
+        line = t(m, L.OWN_PACE_SIDE, side=side_phrase(m, side))
+    elif reps:
+        line = nsay(m, L.OWN_PACE_REPS, reps)
+    else:
+        line = t(m, L.OWN_PACE)
+    return capital(line)
 
 
 # -- safety and check-in: said live by the player, never part of the timeline ---------------
 
-SAFETY_OFFER = "Press question mark again to hear the safety note."
-PAIN = (
-    "Stop this exercise now and rest."
-    " If the pain persists, please consult a doctor or a physiotherapist."
-)
-PAIN_NEXT = "Press n for the next exercise, or q to stop."
-PAIN_LAST = "Press n to finish the session, or q to stop."
-PAIN_STOP = "Stopping. Rest, and take care."
-CHECKIN = "How hard was that, from one to five?"
-CHECKIN_REMINDER = "Press a number key: one for easy, up to five for very hard."
-CHECKIN_NO_ANSWER = "No answer, saved without effort."
+SAFETY_OFFER = LL.SAFETY_OFFER
+PAIN = LL.PAIN
+PAIN_NEXT = LL.PAIN_NEXT
+PAIN_LAST = LL.PAIN_LAST
+PAIN_STOP = LL.PAIN_STOP
+CHECKIN = LL.CHECKIN
+CHECKIN_REMINDER = LL.CHECKIN_REMINDER
+CHECKIN_NO_ANSWER = LL.CHECKIN_NO_ANSWER
+PREPARING = LL.PREPARING  # a cold start of a live run, said while the clips are made
 
 
-def resuming(title: str, number: int, count: int, name: str) -> str:
-    """Said before a resumed session: "Resuming Back strength at exercise 3 of 5: Leg lift." """
-    return f"Resuming {title.rstrip('.')} at exercise {number} of {count}: {name}."
+def resuming(m: Messages, title: str, number: int, count: int, name: str) -> str:
+    """Said before a resumed session: "Resuming Back strength at exercise 3 of 5: Leg lift."
+    (``name`` empty: "exercise 3")."""
+    name = name or t(m, LL.EXERCISE_NUMBER, number=number)
+    return t(m, LL.RESUMING_AT, title=title.rstrip("."), number=number, count=count, exercise=name)
 
 
-def checkin_thanks(effort: int) -> str:
+def checkin_thanks(m: Messages, effort: int) -> str:
     """The spoken confirmation of a check-in answer: "Thank you. Three out of five." """
-    return f"Thank you. {number_words(effort).capitalize()} out of five."
+    return t(m, LL.CHECKIN_THANKS, effort=m.number(effort).capitalize())

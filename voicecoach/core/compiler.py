@@ -18,7 +18,10 @@ from dataclasses import dataclass, replace
 
 from voicecoach.core import coaching as say
 from voicecoach.core import ending
+from voicecoach.core import lines as L
 from voicecoach.core.ending import Progression
+from voicecoach.core.messages import ENGLISH, Messages, capital
+from voicecoach.core.messages import say as t_
 from voicecoach.core.model import Exercise, Routine, Verbosity
 from voicecoach.core.placing import GAP, SEC, SOUND_GAP, shown, tenths
 from voicecoach.core.timeline import Chapter, CompileWarning, Event, Timeline, to_samples
@@ -35,13 +38,13 @@ class _Builder(WorkLayout):
     # -- the session --------------------------------------------------------------------
 
     def build(self, include_safety: bool) -> Draft:
-        r = self.routine
+        r, m = self.routine, self.m
         self.label = {"block": "", "exercise": None, "index": -1}
-        t = self.speak(say.sentence("Welcome to " + r.title), 0)
+        t = self.speak(say.sentence(t_(m, L.WELCOME, title=r.title)), 0)
         if include_safety and r.safety:
             t = self.speak(r.safety.strip(), t + GAP)
-        t = self.speak(say.LETS_BEGIN, t + GAP) + INTRO_PAUSE
-        self.chapters.append(Chapter("Welcome", 0, t))
+        t = self.speak(self.say(say.LETS_BEGIN), t + GAP) + INTRO_PAUSE
+        self.chapters.append(Chapter(self.say(L.CHAPTER_WELCOME), 0, t))
 
         plan = [
             (block, rnd, pos, ex)
@@ -55,10 +58,12 @@ class _Builder(WorkLayout):
             ex = replace(ex, verbosity=self.verbosity_override or ex.verbosity)
             announce_block = None
             if pos == 0 and block.rounds > 1:
-                announce_block = f"{block.name}, round {say.number_words(rnd)}"
+                announce_block = t_(m, L.BLOCK_ROUND, block=block.name, round=m.number(rnd))
             elif pos == 0 and len(r.blocks) > 1:
                 announce_block = block.name
-            title = f"{ex.name} (round {rnd})" if block.rounds > 1 else ex.name
+            title = (
+                t_(m, L.CHAPTER_ROUND, exercise=ex.name, round=rnd) if block.rounds > 1 else ex.name
+            )
             self.label = {"block": block.name, "exercise": ex.name, "index": index}
             start = t
             parts, t = self.exercise(
@@ -77,7 +82,7 @@ class _Builder(WorkLayout):
                     t += AFTER_WORK
                     done = (rnd, block.rounds) if end_of_round else None
                     if nxt.manual:  # no count to lead into: the rest, then its lead-in
-                        lines = say.rest_lines(seconds, nxt.name, ex.verbosity, done)
+                        lines = say.rest_lines(m, seconds, nxt.name, ex.verbosity, done)
                         t = self.pause(ex, "rest", t, seconds, lines, what="rest")
                     else:
                         # The rest is where the next exercise is set up: its name,
@@ -85,9 +90,11 @@ class _Builder(WorkLayout):
                         # skipping to it hears them), and the rest's ticks lead into it.
                         rested = (t, seconds)
                         self.sound("rest", t)
-                        lines = self.candidates(say.rest_lines(seconds, None, ex.verbosity, done))
+                        lines = self.candidates(
+                            say.rest_lines(m, seconds, None, ex.verbosity, done)
+                        )
                         t = self.speak(lines[0], self.busy + SOUND_GAP)
-                    self.chapters.append(Chapter("Rest", rest_start, t, index))
+                    self.chapters.append(Chapter(self.say(L.CHAPTER_REST), rest_start, t, index))
                 else:
                     # No rest: still a breath after the last sound before the next name.
                     gap = AFTER_WORK
@@ -96,8 +103,8 @@ class _Builder(WorkLayout):
         finish_start = t
         # A cool-down line and, lying down, how to get up; then what was done and a tip.
         quiet = (self.verbosity_override or plan[-1][3].verbosity) == "minimal"
-        lines = ([] if quiet else [ending.COOL_DOWN]) + (
-            [ending.GET_UP] if ending.ends_lying(r) else []
+        lines = ([] if quiet else [self.say(ending.COOL_DOWN)]) + (
+            [self.say(ending.GET_UP)] if ending.ends_lying(r) else []
         )
         pause = FINISH_PAUSE
         for line in lines:
@@ -105,7 +112,7 @@ class _Builder(WorkLayout):
             pause = GAP
         t = self.sound("finish", t + FINISH_PAUSE)
         minutes = (t / SEC) / 60
-        options = ending.finish_lines(len(plan), minutes, ending.tip(r, self.progression))
+        options = ending.finish_lines(m, len(plan), minutes, ending.tip(m, r, self.progression))
         return Draft(
             title=r.title,
             events=tuple(self.events),
@@ -114,10 +121,11 @@ class _Builder(WorkLayout):
             closing=options[0],
             closing_at=t + SOUND_GAP,
             finish_start=finish_start,
+            finish_title=self.say(L.CHAPTER_FINISH),
             reminders=tuple(
                 ""
                 if (self.verbosity_override or ex.verbosity) == "minimal"
-                else say.movement_line(ex)
+                else say.movement_line(m, ex)
                 for _, _, _, ex in plan
             ),
         )
@@ -139,32 +147,38 @@ class _Builder(WorkLayout):
             for side in (ex.sides if ex.side_mode == "each" else (None,))
         ]
         parts: list[Chapter] = []
+        m = self.m
         for k, (set_no, side) in enumerate(units):
             self.label = {**self.label, "set": set_no, "side": side, "rep": None}
             if k == 0:
                 go = self.lead_in(ex, t, first=first, block=block, rested=rested)
             elif units[k - 1][0] != set_no:
                 t += AFTER_WORK
-                lines = say.set_rest_lines(ex.set_rest, set_no, ex.sets, ex.verbosity, side)
+                lines = say.set_rest_lines(m, ex.set_rest, set_no, ex.sets, ex.verbosity, side)
                 go = self.pause(ex, "rest", t, ex.set_rest, lines, what="rest between sets")
             else:
                 t += AFTER_WORK
-                lines = say.switch_lines(side or "other")
+                lines = say.switch_lines(m, side or "other")
                 go = self.pause(ex, "switch", t, ex.switch, lines, what="switch")
             end = self.work(ex, go, set_no, side)
-            title = ", ".join(
-                p
-                for p in (f"Set {set_no}" if ex.sets > 1 else "", f"{side} side" if side else "")
-                if p
-            )
+            title = self.part_title(set_no if ex.sets > 1 else None, side)
             if title:
-                parts.append(Chapter(title[0].upper() + title[1:], go, end))
+                parts.append(Chapter(title, go, end))
             t = end
         if ex.lines.end:
             self.label = {**self.label, "rep": None}
             set_no, side = units[-1]  # the set (and side) just finished
-            t = self.speak(say.fill(ex.lines.end, ex, side=side, set=set_no), t + GAP)
+            t = self.speak(say.fill(m, ex.lines.end, ex, side=side, set=set_no), t + GAP)
         return parts, t
+
+    def part_title(self, set_no: int | None, side: str | None) -> str:
+        """A set's (and side's) chapter title: "Set 2, left side", "Left side", "Set 2"."""
+        m = self.m
+        if set_no is not None and side:
+            return t_(m, L.CHAPTER_SET_SIDE, set=set_no, side=say.side_phrase(m, side))
+        if set_no is not None:
+            return t_(m, L.CHAPTER_SET, set=set_no)
+        return capital(say.side_phrase(m, side)) if side else ""
 
     def lead_in(
         self,
@@ -184,7 +198,7 @@ class _Builder(WorkLayout):
         """
         t = start
         next_up = bool(rested) and ex.verbosity != "minimal"
-        lines = say.announce(ex, ex.verbosity, first=first, block=block, next_up=next_up)
+        lines = say.announce(self.m, ex, ex.verbosity, first=first, block=block, next_up=next_up)
         for line in lines:
             t = self.speak(line, max(t, self.busy)) + GAP
         if ex.manual:
@@ -196,7 +210,7 @@ class _Builder(WorkLayout):
         if ex.side_mode == "each":
             # Which side comes first, just before the count, where there is room for it
             # (a routine's set-up often says it already).
-            line = say.first_side(ex.sides[0], only=len(ex.sides) == 1)
+            line = say.first_side(self.m, ex.sides[0], only=len(ex.sides) == 1)
             at = max(t, nominal - 3 * step - GAP - self.length(line))
             if self.fits(line, at, nominal - 3 * step - GAP):
                 t = self.speak(line, at) + GAP
@@ -272,6 +286,7 @@ class Draft:
     closing: str
     closing_at: int
     finish_start: int
+    finish_title: str = "Finish"  # the last chapter's title, in the session's language
     reminders: tuple[str, ...] = ()
 
     def finish(self, length: int) -> Timeline:
@@ -279,7 +294,7 @@ class Draft:
         said = Event(
             start=self.closing_at, length=length, kind="speech", text=self.closing, block=""
         )
-        end = Chapter("Finish", self.finish_start, said.end)
+        end = Chapter(self.finish_title, self.finish_start, said.end)
         return Timeline(
             title=self.title,
             events=(*self.events, said),
@@ -297,6 +312,7 @@ def compile_routine(
     verbosity: Verbosity | None = None,
     include_safety: bool = True,
     progression: Progression | None = None,
+    messages: Messages = ENGLISH,
 ) -> Draft:
     """Lay out ``routine`` exactly, up to its closing line.
 
@@ -304,8 +320,9 @@ def compile_routine(
     phrase of ``phrases.phrases(routine)`` (same ``verbosity`` and ``include_safety``).
     A phrase missing from it is a bug in this module: it raises ``KeyError``.
     ``progression``: what the history suggests for next time, said in the closing line
-    (made after the layout, so ``phrases`` needs no history).
+    (made after the layout, so ``phrases`` needs no history). ``messages``: the language
+    the coach speaks (the app builds it for the routine's language).
     """
-    builder = _Builder(routine, lengths, sound_lengths, verbosity)
+    builder = _Builder(routine, lengths, sound_lengths, verbosity, messages)
     builder.progression = progression
     return builder.build(include_safety)

@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from voicecoach.core.coaching import number_words
+from voicecoach.core import lines as L
+from voicecoach.core.messages import Messages, nsay, say
 from voicecoach.core.model import Routine
 from voicecoach.core.records import SessionRecord
 
-COOL_DOWN = "That was the last one. Take a slow breath, and let your body settle."
-GET_UP = "When you're ready, roll onto your side and push yourself up slowly."
+COOL_DOWN = L.COOL_DOWN  # message ids: the compiler says them in the session's language
+GET_UP = L.GET_UP
 
 # How the last exercise with a set-up is done: lying (then a get-up cue), or not. A
 # standing or seated word wins ("roll onto your side and push yourself up to standing").
@@ -77,7 +78,7 @@ def usual_reps(routine: Routine) -> int | None:
     return max(counts, key=lambda n: (counts[n], n))
 
 
-def tip(routine: Routine, advice: Progression | None) -> str:
+def tip(m: Messages, routine: Routine, advice: Progression | None) -> str:
     """'Next time, try fifteen reps.' (about a quarter more, at least two) or 'Next time,
     keep it at twelve reps.'; '' without a suggestion."""
     if advice is None:
@@ -85,18 +86,20 @@ def tip(routine: Routine, advice: Progression | None) -> str:
     reps = usual_reps(routine)
     if advice.advice == "more":
         if reps is None:
-            return "Next time, try holding each one a little longer."
-        return f"Next time, try {number_words(reps + max(2, round(reps / 4)))} reps."
+            return say(m, L.TRY_LONGER)
+        return nsay(m, L.TRY_REPS, reps + max(2, round(reps / 4)))
     if reps is None:
-        return "Next time, keep it as it was today."
-    return f"Next time, keep it at {number_words(reps)} reps."
+        return say(m, L.KEEP_SAME)
+    return nsay(m, L.KEEP_REPS, reps)
 
 
-def finish_lines(exercises: int, minutes: float, advice: str = "") -> list[str]:
+def finish_lines(m: Messages, exercises: int, minutes: float, advice: str = "") -> list[str]:
     """What was done, and the tip: 'Well done: five exercises, about eighteen minutes.'"""
     mins = max(1, round(minutes))
-    done = (
-        f"Well done: {number_words(exercises)} {'exercise' if exercises == 1 else 'exercises'}"
-        f", about {number_words(mins)} {'minute' if mins == 1 else 'minutes'}."
+    done = say(
+        m,
+        L.WELL_DONE_DONE,
+        exercises=nsay(m, L.EXERCISES, exercises),
+        duration=nsay(m, L.MINUTES, mins),
     )
-    return [f"{done} {advice}".strip(), "Well done."]
+    return [f"{done} {advice}".strip(), say(m, L.WELL_DONE)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from voicecoach.core.compiler import SEC, compile_routine
+from voicecoach.core.messages import ENGLISH, Messages
 from voicecoach.core.model import Routine, Verbosity
 from voicecoach.core.timeline import SOUND_NAMES
 
@@ -37,6 +38,7 @@ def phrases(
     *,
     verbosity: Verbosity | None = None,
     include_safety: bool = True,
+    messages: Messages = ENGLISH,
 ) -> tuple[str, ...]:
     """Every phrase ``compile_routine`` may look up for ``routine``, in the order the
     session first considers them: each cue with all its shorter variants, whichever
@@ -49,5 +51,12 @@ def phrases(
     """
     listing = _Listing()
     sounds = {name: SEC for name in SOUND_NAMES}
-    compile_routine(routine, listing, sounds, verbosity=verbosity, include_safety=include_safety)
+    compile_routine(
+        routine,
+        listing,
+        sounds,
+        verbosity=verbosity,
+        include_safety=include_safety,
+        messages=messages,
+    )
     return tuple(listing.asked)

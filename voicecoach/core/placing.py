@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from voicecoach.core import coaching as say
 from voicecoach.core.ending import Progression
+from voicecoach.core.messages import ENGLISH, Messages
 from voicecoach.core.model import Exercise, Routine, Verbosity
 from voicecoach.core.timeline import Chapter, CompileWarning, Event, EventKind, to_samples
 
@@ -28,8 +29,12 @@ class Placer:
         lengths: Mapping[str, int],
         sound_lengths: Mapping[str, int],
         verbosity: Verbosity | None,
+        messages: Messages = ENGLISH,
     ) -> None:
         self.routine = routine
+        self.m = messages  # the language every line is said in
+        # The count into work, in that language (the layout compares events with it).
+        self.countdown_words = tuple(messages.gettext(w) for w in say.COUNTDOWN)
         self._lengths = lengths
         self.sound_len = sound_lengths
         self.verbosity_override = verbosity
@@ -97,13 +102,17 @@ class Placer:
             self.warnings[index] = warning
             self._warned[key] = (index, need)
 
+    def say(self, message: str) -> str:
+        """A message (a line with no placeholders) in the session's language."""
+        return self.m.gettext(message)
+
     def countdown(self, go: int, step: int) -> None:
-        for i, word in enumerate(say.COUNTDOWN):
+        for i, word in enumerate(self.countdown_words):
             self.speak(word, go - (3 - i) * step)
 
     def count_step(self) -> int:
         """Spacing of 'three, two, one': a second, or more if a number takes longer to say."""
-        return max(SEC, max(self.length(w) for w in say.COUNTDOWN) + to_samples(0.1))
+        return max(SEC, max(self.length(w) for w in self.countdown_words) + to_samples(0.1))
 
 
 def tenths(seconds: float) -> float:

@@ -14,7 +14,9 @@ import bisect
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from voicecoach.core.coaching import number_words
+from voicecoach.core import live_lines as LL
+from voicecoach.core.coaching import side_phrase
+from voicecoach.core.messages import ENGLISH, Messages, nsay, say
 from voicecoach.core.timeline import Chapter, Event, Timeline
 
 ChapterKind = Literal["welcome", "exercise", "rest", "finish"]
@@ -33,14 +35,14 @@ def clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def spoken_time_left(seconds: float) -> str:
+def spoken_time_left(seconds: float, m: Messages = ENGLISH) -> str:
     if seconds >= 90:
-        return f"About {number_words(round(seconds / 60))} minutes left."
+        return nsay(m, LL.MINUTES_LEFT, round(seconds / 60))
     if seconds >= 50:
-        return "About a minute left."
+        return say(m, LL.A_MINUTE_LEFT)
     if seconds >= 10:
-        return f"About {number_words(round(seconds / 10) * 10)} seconds left."
-    return "Almost done."
+        return nsay(m, LL.SECONDS_LEFT, round(seconds / 10) * 10)
+    return say(m, LL.ALMOST_DONE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +129,9 @@ class Part:
 class Guide:
     """Position -> chapter, exercise, set, side, rep, targets for skip and restart."""
 
-    def __init__(self, timeline: Timeline) -> None:
+    def __init__(self, timeline: Timeline, messages: Messages = ENGLISH) -> None:
         self.timeline = timeline
+        self.m = messages  # the session's language: what ``where`` and the keys say
         self.length = timeline.length
         self.rate = timeline.sample_rate
         self._events = timeline.events
@@ -208,7 +211,9 @@ class Guide:
         return chapter.start
 
     def name(self, index: int) -> str:
-        return self.names.get(index, f"exercise {index + 1}")
+        if index in self.names:
+            return self.names[index]
+        return say(self.m, LL.EXERCISE_NUMBER, number=index + 1)
 
     def reminder(self, pos: int) -> str:
         """The movement line of the exercise whose reps are playing at ``pos`` ("" elsewhere)."""
@@ -261,31 +266,41 @@ class Guide:
     def where(self, pos: int) -> str:
         """The ``?`` answer: "Bird-dog, set two of three. Exercise three of five. About
         six minutes left." """
+        m = self.m
         found = self.chapter_at(pos)
-        left = spoken_time_left(max(0, self.length - pos) / self.rate)
+        left = spoken_time_left(max(0, self.length - pos) / self.rate, m)
         if found is None or pos >= self.length or found[1] == "finish":
-            return "Finishing. Well done."
+            return say(m, LL.WHERE_FINISHING)
         chapter, kind = found
         if kind == "welcome":
-            first = f" First up: {self.name(0)}." if self.count else ""
-            return f"Starting.{first} {left}"
+            if not self.count:
+                return f"{say(m, LL.WHERE_STARTING)} {left}"
+            return f"{say(m, LL.WHERE_STARTING_FIRST, exercise=self.name(0))} {left}"
         if kind == "rest":
             nxt = chapter.index + 1
             if nxt >= self.count:
-                return f"Resting. {left}"
-            return f"Resting. Next up: {self.name(nxt)}. {self._nth(nxt)} {left}"
+                return f"{say(m, LL.WHERE_RESTING)} {left}"
+            resting = say(m, LL.WHERE_RESTING_NEXT, exercise=self.name(nxt))
+            return f"{resting} {self._nth(nxt)} {left}"
         index = chapter.index
         set_no, side, _ = self._set_side(index, pos)
-        words = [self.name(index)]
         sets = self.sets.get(index, 1)
+        words: dict[str, str] = {"exercise": self.name(index)}
         if set_no is not None and sets > 1:
-            words.append(f"set {number_words(set_no)} of {number_words(sets)}")
+            words.update(set=m.number(set_no), sets=m.number(sets))
         if side:
-            words.append(f"{side} side")
-        return ", ".join(words) + f". {self._nth(index)} {left}"
+            words["side"] = side_phrase(m, side)
+        message = {
+            ("exercise",): LL.WHERE_EXERCISE,
+            ("exercise", "set", "sets"): LL.WHERE_EXERCISE_SET,
+            ("exercise", "side"): LL.WHERE_EXERCISE_SIDE,
+            ("exercise", "set", "sets", "side"): LL.WHERE_EXERCISE_SET_SIDE,
+        }[tuple(words)]
+        return f"{say(m, message, **words)} {self._nth(index)} {left}"
 
     def _nth(self, index: int) -> str:
-        return f"Exercise {number_words(index + 1)} of {number_words(self.count)}."
+        m = self.m
+        return say(m, LL.WHERE_NTH, number=m.number(index + 1), count=m.number(self.count))
 
     def line(self, pos: int, state: str | None = None) -> str:
         """The status line: "2/5 Bird-dog · set 2/3 · left · rep 4/10 · 6:12 left"."""

@@ -14,6 +14,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from voicecoach.core import lines as L
+from voicecoach.core.messages import ENGLISH, Messages, say
 from voicecoach.core.timeline import Chapter, Timeline
 
 # Windows (and so FAT/exFAT cards and many phones) refuse these in file names.
@@ -43,7 +45,7 @@ def safe_filename(title: str, limit: int = 120) -> str:
     return name
 
 
-def named_chapters(chapters: Sequence[Chapter]) -> tuple[Chapter, ...]:
+def named_chapters(chapters: Sequence[Chapter], m: Messages = ENGLISH) -> tuple[Chapter, ...]:
     """The chapters as a player lists them: each rest named for what it leads to ("Rest
     before Leg lift"), since a list of identical "Rest" entries says nothing.
 
@@ -55,7 +57,7 @@ def named_chapters(chapters: Sequence[Chapter]) -> tuple[Chapter, ...]:
     for i, c in enumerate(chapters):
         after = chapters[i + 1] if i + 1 < len(chapters) else None
         if c.index >= 0 and c.index in seen and after is not None and after.index >= 0:
-            c = replace(c, title=f"{c.title} before {after.title}")
+            c = replace(c, title=say(m, L.REST_BEFORE, exercise=after.title))
         seen.add(c.index)
         out.append(c)
     return tuple(out)

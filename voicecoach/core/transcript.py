@@ -36,9 +36,12 @@ def transcript(timeline: Timeline) -> str:
     events = list(timeline.events)
     i = 0
     block = None
+    seen: set[int] = set()  # a chapter whose index came before is that exercise's rest
     for chapter in timeline.chapters:
         ev_block = next((e.block for e in events[i:] if e.start >= chapter.start), "")
-        if chapter.index >= 0 and chapter.title != "Rest" and ev_block and ev_block != block:
+        rest = chapter.index in seen
+        seen.add(chapter.index)
+        if chapter.index >= 0 and not rest and ev_block and ev_block != block:
             block = ev_block
             lines.append("")
             lines.append(f"== {block} ==")

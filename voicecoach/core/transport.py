@@ -23,19 +23,18 @@ from dataclasses import dataclass
 from typing import Literal
 
 from voicecoach.core import coaching as say
+from voicecoach.core import live_lines as LL
+from voicecoach.core.messages import say as t
 from voicecoach.core.status import Guide
 
-PAUSED = "Paused."
-RESUMING = "Resuming."
-STOPPING = "Stopping. Well done."
-REMINDER = "Take your time. Press space when you're done."
-HINT = "Press h for the keys."
+# Message ids (English): a move's words are said in the session's language (the guide's).
+PAUSED = LL.PAUSED
+RESUMING = LL.RESUMING
+STOPPING = LL.STOPPING
+REMINDER = LL.REMINDER
+HINT = LL.HINT
 HINT_EVERY = 60.0  # seconds: an unknown key is answered at most this often
-KEYS_HELP = (
-    "The keys. Space pauses and resumes. N skips to the next exercise, B starts this one"
-    " again. P if something hurts. Q stops. Question mark says where you are. Plus and"
-    " minus change the volume, the square brackets the speed of speech. H says this again."
-)
+KEYS_HELP = LL.KEYS_HELP
 VOLUME_STEP_DB = 3.0
 # Steps of VOLUME_STEP_DB: -18 dB to +3 dB. Speech is levelled with peaks just under
 # -1 dBFS, so above the routine's own level its loudest peaks clip: +3 dB clips only
@@ -43,18 +42,8 @@ VOLUME_STEP_DB = 3.0
 VOLUME_LEVELS = range(-6, 2)
 RATE_STEP = 0.1  # of the voice's own rate, a step
 RATE_LEVELS = range(-3, 5)  # 70 % to 140 % of the voice's rate
-LOUDER, SOFTER, LOUDEST, SOFTEST = (
-    "Louder.",
-    "Softer.",
-    "This is the loudest.",
-    "This is the softest.",
-)
-FASTER, SLOWER, FASTEST, SLOWEST = (
-    "Faster.",
-    "Slower.",
-    "This is the fastest.",
-    "This is the slowest.",
-)
+LOUDER, SOFTER, LOUDEST, SOFTEST = LL.LOUDER, LL.SOFTER, LL.LOUDEST, LL.SOFTEST
+FASTER, SLOWER, FASTEST, SLOWEST = LL.FASTER, LL.SLOWER, LL.FASTEST, LL.SLOWEST
 
 Action = Literal[
     "space", "next", "back", "where", "pain", "quit", "interrupt",
@@ -208,26 +197,28 @@ Move = Stay | Interrupt | Stop | Where | Pause | Pain | Go | Remind | Tell | Vol
 
 
 def press(state: State, act: Action, pos: int, guide: Guide) -> Move:
-    """What ``act`` does in ``state`` at timeline position ``pos`` (samples)."""
+    """What ``act`` does in ``state`` at timeline position ``pos`` (samples); its words in
+    the guide's language."""
+    m = guide.m
     if act == "interrupt":
         return Interrupt()
     if act == "where":
         return Where(pos)
     if act == "help":
-        return Tell(pos, KEYS_HELP)
+        return Tell(pos, t(m, KEYS_HELP))
     if act == "unknown":
-        return Tell(pos, HINT, hint=True)
+        return Tell(pos, t(m, HINT), hint=True)
     if act in ("louder", "softer"):
         return Volume(pos, 1 if act == "louder" else -1)
     if act in ("faster", "slower"):
         return Rate(pos, 1 if act == "faster" else -1)
     if act == "quit":
-        return Stop(pos, say.PAIN_STOP if isinstance(state, Resting) else STOPPING)
+        return Stop(pos, t(m, say.PAIN_STOP if isinstance(state, Resting) else STOPPING))
     if act == "back":
         index, at = guide.back_target(pos)
         if index is None:
-            return Go(at, "Starting again.", "restarted")
-        return Go(at, f"Starting {guide.name(index)} again.", "restarted")
+            return Go(at, t(m, LL.STARTING_AGAIN), "restarted")
+        return Go(at, t(m, LL.STARTING_EXERCISE_AGAIN, exercise=guide.name(index)), "restarted")
     if act == "next":
         target = guide.next_target(pos)
         if target is None:
@@ -250,7 +241,8 @@ def press(state: State, act: Action, pos: int, guide: Guide) -> Move:
 def resuming(guide: Guide, pos: int) -> str:
     """What space says on resuming: mid-set, the rep's movement and breath in full too."""
     reminder = guide.reminder(pos)
-    return f"{RESUMING} {reminder}" if reminder else RESUMING
+    resumed = t(guide.m, RESUMING)
+    return f"{resumed} {reminder}" if reminder else resumed
 
 
 def hint_due(now: float, last: float | None) -> bool:
@@ -260,7 +252,7 @@ def hint_due(now: float, last: float | None) -> bool:
 
 def volume_step(level: int, step: int) -> tuple[int, str]:
     """The volume level after a step (levels of VOLUME_STEP_DB, 0 the routine's own), and
-    the confirmation; at either end it stays and says so."""
+    the confirmation (a message id); at either end it stays and says so."""
     new = level + step
     if new not in VOLUME_LEVELS:
         return level, LOUDEST if step > 0 else SOFTEST
@@ -274,7 +266,7 @@ def volume_gain(level: int) -> float:
 
 def rate_step(level: int, step: int) -> tuple[int, str]:
     """The rate level after a step (RATE_STEP of the voice's rate each), and the
-    confirmation; at either end it stays and says so."""
+    confirmation (a message id); at either end it stays and says so."""
     new = level + step
     if new not in RATE_LEVELS:
         return level, FASTEST if step > 0 else SLOWEST
@@ -288,7 +280,9 @@ def rate_wpm(base: int, level: int) -> int:
 
 def skipping_to(guide: Guide, index: int | None) -> str:
     """What n says: the exercise it skips to (None: the finish)."""
-    return f"Skipping to {guide.name(index) if index is not None else 'the end'}."
+    if index is None:
+        return t(guide.m, LL.SKIPPING_TO_END)
+    return t(guide.m, LL.SKIPPING_TO, exercise=guide.name(index))
 
 
 def pain_offer(guide: Guide, pos: int) -> str | None:
@@ -298,7 +292,7 @@ def pain_offer(guide: Guide, pos: int) -> str | None:
     target = guide.next_target(pos)
     if target is None:
         return None
-    return say.PAIN_NEXT if target[0] is not None else say.PAIN_LAST
+    return t(guide.m, say.PAIN_NEXT if target[0] is not None else say.PAIN_LAST)
 
 
 def where_answer(
@@ -314,4 +308,4 @@ def where_answer(
         return guide.where(pos), False
     if now < offered_until:
         return safety, False
-    return f"{guide.where(pos)} {say.SAFETY_OFFER}", True
+    return f"{guide.where(pos)} {t(guide.m, say.SAFETY_OFFER)}", True

@@ -30,12 +30,14 @@ class WorkLayout(Placer):
             return self.timed(ex, go, side, set_no)
         # Reps: the count ends in "go", so the first rep's "One" never follows "One.",
         # and the first rep starts a moment after the count's last word (or tick).
-        counted = self.events[-1].text in (*say.COUNTDOWN, "tick") if self.events else False
+        counted = self.events[-1].text in (*self.countdown_words, "tick") if self.events else False
         clear = self.busy + to_samples(say.COUNT_CLEAR) if counted else 0
-        t = self.sound("start", self.speak(say.GO, go))
+        t = self.sound("start", self.speak(self.say(say.GO), go))
         t = max(t, clear)
         if ex.lines.start:
-            t = self.speak(say.fill(ex.lines.start, ex, side=side, set=set_no), t + SOUND_GAP)
+            t = self.speak(
+                say.fill(self.m, ex.lines.start, ex, side=side, set=set_no), t + SOUND_GAP
+            )
         return self.reps(ex, t, set_no, side)
 
     def reps(self, ex: Exercise, t: int, set_no: int, side: str | None) -> int:
@@ -46,11 +48,14 @@ class WorkLayout(Placer):
         longest = max(range(len(ex.phases)), key=lambda k: ex.phases[k].seconds)
         # Reps that say nothing for a while (no words in their phases, no count) still
         # hear a steady word now and then: work is never silent for 20 s.
-        steady = [] if ex.verbosity == "minimal" else self.candidates(list(say.STEADY["timed"]))
+        steady = []
+        if ex.verbosity != "minimal":
+            steady = self.candidates([self.say(w) for w in say.STEADY["timed"]])
         quiet_for = to_samples(say.FILL_EVERY)
         for rep in range(1, ex.reps + 1):
             # A word for the set, sparingly, in the first gap of the rep where it fits.
             filler = say.set_word(ex, rep)
+            filler = None if filler is None else self.say(filler)
             if filler is None and say.form_slot(ex, rep):
                 filler = say.sentence(ex.form[self.next_form(ex) % len(ex.form)])
             if filler:
@@ -59,8 +64,11 @@ class WorkLayout(Placer):
                 self.label = {**self.label, "rep": rep, "side": alt}
                 for i, phase in enumerate(ex.phases):
                     first = first_unit and rep == 1 and alt == sides[0]
-                    side_word = alt if ex.side_mode == "alternate" and i == 0 else None
+                    side_word = None
+                    if ex.side_mode == "alternate" and i == 0 and alt is not None:
+                        side_word = say.side_word(self.m, alt)
                     variants = say.rep_cue_variants(
+                        self.m,
                         ex,
                         rep,
                         i,
@@ -124,7 +132,7 @@ class WorkLayout(Placer):
         # "Keep breathing" once, in the first rep's hold. No count at the end of a hold
         # that (almost) ends the rep: the next rep's count would follow it ("One."
         # "Two, lift.").
-        opening = [say.HOLD_BREATHING, say.HOLD] if first else []
+        opening = [self.say(say.HOLD_BREATHING), self.say(say.HOLD)] if first else []
         count_down = sum(p.seconds for p in ex.phases[ex.hold_after + 1 :]) >= say.COUNT_CLEAR
         self.optional_cues(
             ex, onset, release, seconds, opening, side=side, set_no=set_no, count_down=count_down
@@ -146,13 +154,14 @@ class WorkLayout(Placer):
         holding = ex.kind == "hold" and ex.verbosity != "minimal"
         opening: list[str] = []
         if ex.lines.start:
-            opening = [say.fill(ex.lines.start, ex, side=side, set=set_no)]
+            opening = [say.fill(self.m, ex.lines.start, ex, side=side, set=set_no)]
         elif holding:  # "keep breathing" once: in the first set (or side)
-            opening = [say.HOLD_BREATHING, say.HOLD] if first else [say.HOLD]
+            hold = self.say(say.HOLD)
+            opening = [self.say(say.HOLD_BREATHING), hold] if first else [hold]
         self.optional_cues(ex, go, end, seconds, opening, side=side, set_no=set_no)
         self.sound(closer, end)
         if holding:
-            self.speak(self.candidates([say.AND_RELEASE])[0], self.busy + SOUND_GAP)
+            self.speak(self.candidates([self.say(say.AND_RELEASE)])[0], self.busy + SOUND_GAP)
         return self.busy
 
     def optional_cues(
@@ -178,22 +187,23 @@ class WorkLayout(Placer):
             cues.append((self.busy + SOUND_GAP, opening))
         if seconds >= 20 and (ex.verbosity != "minimal" or ex.lines.halfway):
             halfway = (
-                say.fill(ex.lines.halfway, ex, side=side, set=set_no)
+                say.fill(self.m, ex.lines.halfway, ex, side=side, set=set_no)
                 if ex.lines.halfway
-                else say.HALFWAY
+                else self.say(say.HALFWAY)
             )
             cues.append((onset + to_samples(seconds / 2), [halfway]))
         if seconds >= 30 and ex.verbosity != "minimal":
-            cues.append((end - 10 * SEC, [say.TEN_LEFT]))
+            cues.append((end - 10 * SEC, [self.say(say.TEN_LEFT)]))
+        countdown = list(self.countdown_words)
         if seconds >= 4 and count_down:
-            cues.append((end - 3 * step, list(say.COUNTDOWN)))
+            cues.append((end - 3 * step, countdown))
         if ex.verbosity != "minimal":  # minimal asks for quiet
             cues = self.with_fillers(ex, onset, end, cues)
         for _, words in cues:
             self.candidates(words)
         for k, (at, words) in enumerate(cues):
             limit = cues[k + 1][0] if k + 1 < len(cues) else end
-            if words == list(say.COUNTDOWN):  # all three or none
+            if words is countdown:  # all three or none
                 if (
                     at >= self.busy
                     and all(self.length(w) <= step for w in words[:2])
@@ -221,18 +231,15 @@ class WorkLayout(Placer):
         if not slots:
             return cues
         first = self.next_form(ex, len(slots)) if ex.form else 0
-        lines = say.work_fillers(ex, len(slots), first)
+        lines = say.work_fillers(self.m, ex, len(slots), first)
         filled = cues + [(at, [line]) for at, line in zip(slots, lines, strict=True)]
         return sorted(filled, key=lambda cue: cue[0])
 
     def manual(self, ex: Exercise, at: int, set_no: int, side: str | None) -> int:
         """Own pace: say what to do, then wait for the user (the estimate in a file)."""
         units = ex.sets * (len(ex.sides) if ex.side_mode == "each" else 1)
-        # Not "Four reps at ...": after the ticks, a number would sound like the count.
-        what = (
-            f"at your own pace, {say.number_words(ex.reps)} reps" if ex.reps else "at your own pace"
-        )
-        prompt = say.sentence(f"{side} side" if side else None, what) + " " + say.PRESS_SPACE
+        press = self.say(say.PRESS_SPACE)
+        prompt = say.own_pace(self.m, side, ex.reps) + " " + press
         t = self.speak(prompt, max(at, self.busy))
-        t = self.wait(say.PRESS_SPACE, t, to_samples(ex.estimate / units))
+        t = self.wait(press, t, to_samples(ex.estimate / units))
         return self.sound("release", t)

@@ -17,7 +17,7 @@ SOURCE = "en"  # the language of the message ids: needs no catalogue
 DOMAIN = "voicecoach"
 # BCP 47 as routines write it, normalised: a language, then subtags ("pt-br", "en-x-coach").
 _TAG = re.compile(r"[a-z]{2,8}(-[a-z0-9]{1,8})*")
-_LOCALE = Path(__file__).resolve().parent.parent / "locale"
+LOCALE = Path(__file__).resolve().parent.parent / "locale"
 
 
 class UnknownLanguage(ValueError):
@@ -32,13 +32,23 @@ def normal(tag: str) -> str:
 @cache
 def available() -> tuple[str, ...]:
     """The languages with a catalogue, sorted, English (the source) among them."""
-    found = {SOURCE}
-    if _LOCALE.is_dir():
-        for po in _LOCALE.glob(f"*/LC_MESSAGES/{DOMAIN}.po"):
-            found.add(normal(po.parent.parent.name))
-        for mo in _LOCALE.glob(f"*/LC_MESSAGES/{DOMAIN}.mo"):
-            found.add(normal(mo.parent.parent.name))
-    return tuple(sorted(found))
+    return tuple(sorted({SOURCE, *_folders()}))
+
+
+@cache
+def _folders() -> dict[str, Path]:
+    """Each catalogue's language (normalised) -> its LC_MESSAGES folder."""
+    found: dict[str, Path] = {}
+    if LOCALE.is_dir():
+        for ext in ("po", "mo"):
+            for file in sorted(LOCALE.glob(f"*/LC_MESSAGES/{DOMAIN}.{ext}")):
+                found.setdefault(normal(file.parent.parent.name), file.parent)
+    return found
+
+
+def catalogue_folder(language: str) -> Path:
+    """The LC_MESSAGES folder of an available language's catalogue (not the source's)."""
+    return _folders()[normal(language)]
 
 
 def catalogue_for(tag: str) -> str:

@@ -1,0 +1,371 @@
+"""The coach's languages: the message template is current, every catalogue is complete and
+well-formed, and a session in another language says none of the coach's words in English.
+
+Every check runs on every catalogue there is (``languages.available()``), so a language
+added to voicecoach/locale/ is checked by adding it; and on a pseudo-language made here
+from the template (each message's letters accented, placeholders kept, three plural
+forms), so the mechanism is tested whichever catalogues exist.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+import re
+import string
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from babel.messages.catalog import Catalog, Message
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from tests.fakes import FakeSpeech, fake_sounds
+from voicecoach.app import session
+from voicecoach.core.messages import ENGLISH, Messages, english_number
+from voicecoach.core.model import Routine
+from voicecoach.routine import catalogues, languages, loader, resources
+from voicecoach.routine.catalogues import Catalogue
+
+ROOT = Path(__file__).resolve().parent.parent
+POT = ROOT / "voicecoach" / "locale" / "voicecoach.pot"
+DATA = Path(__file__).parent / "data"
+
+# Messages a language may leave as the English words, because they are its words too.
+# Each needs a reason; nothing else may stay English.
+SAME_AS_ENGLISH: dict[str, dict[str, str]] = {}
+
+PSEUDO = "x-pseudo"
+PSEUDO_PLURALS = "nplurals=3; plural=(n==1 ? 0 : n==2 ? 1 : 2);"
+_ACCENTS = str.maketrans("aeiouAEIOUcnsyCNSY", "áéíóúÁÉÍÓÚçñšýÇÑŠÝ")
+
+
+def template() -> Catalog:
+    with POT.open("rb") as fp:
+        return read_po(fp)
+
+
+def ids(catalog: Catalog) -> dict[str, Message]:
+    return {_key(m): m for m in catalog if m.id}
+
+
+def _key(message: Message) -> str:
+    return message.id[0] if isinstance(message.id, tuple) else message.id
+
+
+def fields(text: str) -> set[str]:
+    """The named placeholders of a brace-format string."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+def wordless(text: str) -> bool:
+    """Whether a message is only placeholders and punctuation ("{minutes} {seconds}"):
+    nothing in it is English, so a translation may keep it."""
+    return not re.search(r"[^\W\d_]", re.sub(r"\{[a-z_]+\}", "", text))
+
+
+def pseudo(text: str) -> str:
+    """``text`` with its letters accented outside the placeholders: no English word left."""
+    parts = re.split(r"(\{[a-z_]+\})", text)
+    return "".join(p if p.startswith("{") else p.translate(_ACCENTS) for p in parts)
+
+
+def pseudo_catalog() -> Catalog:
+    out = Catalog(locale=None, domain="voicecoach", fuzzy=False)
+    out._num_plurals, out._plural_expr = 3, "(n==1 ? 0 : n==2 ? 1 : 2)"  # no such locale
+    for message in ids(template()).values():
+        if isinstance(message.id, tuple):
+            one, many = message.id
+            string_: str | tuple[str, ...] = (pseudo(one), pseudo(many), pseudo(many))
+        else:
+            string_ = pseudo(message.id)
+        out.add(message.id, string_, flags=message.flags)
+    return out
+
+
+def compiled(catalog: Catalog) -> gettext.GNUTranslations:
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def shipped() -> dict[str, Catalog]:
+    """Every catalogue in voicecoach/locale/, read from its .po."""
+    out = {}
+    for language in languages.available():
+        if language == languages.SOURCE:
+            continue
+        po = languages.catalogue_folder(language) / "voicecoach.po"
+        with po.open("rb") as fp:
+            out[language] = read_po(fp)
+    return out
+
+
+def plural_rule(catalog: Catalog) -> tuple[int, str]:
+    return catalog.num_plurals, catalog.plural_expr
+
+
+def problems(language: str, catalog: Catalog) -> list[str]:
+    """What is wrong with ``catalog`` against the template (empty: nothing)."""
+    found: list[str] = []
+    want = ids(template())
+    have = {_key(m): m for m in catalog if m.id}
+    same = SAME_AS_ENGLISH.get(language, {})
+    found += [f"missing: {k!r}" for k in want if k not in have]
+    found += [f"stale (not in the template): {k!r}" for k in have if k not in want]
+    nplurals, expr = plural_rule(catalog)
+    forms = gettext.c2py(expr)
+    only_one = {k for k in range(nplurals) if all(forms(n) != k for n in range(1000) if n != 1)}
+    for key, message in have.items():
+        if key not in want:
+            continue
+        if message.fuzzy:
+            found.append(f"fuzzy: {key!r}")
+        english = want[key].id
+        if isinstance(english, tuple) != isinstance(message.id, tuple) or (
+            isinstance(english, tuple) and english != message.id
+        ):
+            found.append(f"plural id differs: {key!r}")
+            continue
+        texts = message.string if isinstance(message.string, tuple) else (message.string,)
+        if isinstance(english, tuple) and len(texts) != nplurals:
+            found.append(f"{key!r} has {len(texts)} forms, the Plural-Forms {nplurals}")
+        placeholders = set().union(
+            *(fields(e) for e in (english if isinstance(english, tuple) else (english,)))
+        )
+        for k, text in enumerate(texts):
+            if not text:
+                found.append(f"untranslated: {key!r}")
+                continue
+            english_forms = english if isinstance(english, tuple) else (english,)
+            if text in english_forms and key not in same and not wordless(text):
+                found.append(f"left in English: {key!r}")
+            try:
+                got = fields(text)
+            except ValueError as err:
+                found.append(f"{key!r}: {text!r} is not a brace format ({err})")
+                continue
+            # A form used only for n == 1 may say it without the number ("eine Minute").
+            need = (
+                placeholders - {"n"}
+                if isinstance(english, tuple) and k in only_one
+                else placeholders
+            )
+            if not need <= got <= placeholders:
+                found.append(f"{key!r}: {text!r} has {sorted(got)}, the id {sorted(placeholders)}")
+    return found
+
+
+def test_the_template_holds_every_message_id_in_the_code(tmp_path: Path) -> None:
+    """voicecoach.pot is extracted again and compared: a message added, changed or removed
+    in the code without `tools/catalogues.py extract` fails here."""
+    out = tmp_path / "fresh.pot"
+    subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "catalogues.py"), "extract", "--output", str(out)],
+        check=True, timeout=120,
+    )  # fmt: skip
+    with out.open("rb") as fp:
+        fresh = read_po(fp)
+    committed = template()
+    assert {_key(m): m.id for m in fresh if m.id} == {_key(m): m.id for m in committed if m.id}
+    assert {_key(m): m.auto_comments for m in fresh if m.id} == {
+        _key(m): m.auto_comments for m in committed if m.id
+    }
+    assert all(m.auto_comments for m in committed if m.id), "a message without a translator comment"
+    assert len(ids(committed)) > 100
+
+
+def test_every_catalogue_is_complete_translated_and_well_formed() -> None:
+    catalogs = {**shipped(), PSEUDO: pseudo_catalog()}
+    for language, catalog in catalogs.items():
+        assert problems(language, catalog) == [], language
+
+
+def test_the_checks_find_what_is_wrong() -> None:
+    """The catalogue checks fail on each kind of fault (so a clean result means something)."""
+    good = pseudo_catalog()
+    assert problems(PSEUDO, good) == []
+    welcome, rest = "Welcome to {title}", "Rest, {duration}."
+    reps = ("{n} rep", "{n} reps")
+
+    def broken(change: str) -> Catalog:
+        catalog = pseudo_catalog()
+        if change == "missing":
+            catalog.delete(welcome)
+        elif change == "stale":
+            catalog.add("Not a message any more.", "Ñót")
+        elif change == "untranslated":
+            catalog[welcome].string = ""
+        elif change == "english":
+            catalog[welcome].string = welcome
+        elif change == "placeholder":
+            catalog[rest].string = "Rést, {seconds}."
+        elif change == "lost placeholder":
+            catalog[rest].string = "Rést."
+        elif change == "forms":
+            catalog[reps].string = ("{n} wdh", "{n} wdhs")
+        elif change == "plural placeholder":  # form 1 is for n == 2: it needs {n}
+            catalog[reps].string = ("éin", "zwéi", "{n} wdhs")
+        elif change == "fuzzy":
+            catalog[welcome].flags.add("fuzzy")
+        return catalog
+
+    kinds = ["missing", "stale", "untranslated", "english", "placeholder", "lost placeholder",
+             "forms", "plural placeholder", "fuzzy"]  # fmt: skip
+    for kind in kinds:
+        assert problems(PSEUDO, broken(kind)), kind
+    singular = pseudo_catalog()
+    singular[reps].string = ("éiné Wdh", "{n} Wdh", "{n} Wdh")  # form 0: n == 1 only
+    assert problems(PSEUDO, singular) == []
+
+
+# -- a session in another language ------------------------------------------------------
+
+ROUTINES = ["back-strength", "desk-break", "lower-back-relief"]
+EXTRA = sorted(DATA.glob("*.yaml"))  # rounds, own pace, sides over several sets
+
+
+def speakers() -> Iterator[tuple[str, Catalogue]]:
+    """Every non-English language there is, as the app builds it, and the pseudo-language."""
+    for language in languages.available():
+        if language != languages.SOURCE:
+            yield language, catalogues.messages(language)  # type: ignore[misc]
+    yield PSEUDO, Catalogue(PSEUDO, compiled(pseudo_catalog()), None)
+
+
+def routine_texts(routine: Routine) -> list[str]:
+    """What the routine itself says (its names, set-ups, pointers, own lines): these may
+    be in any language."""
+    texts = [routine.title, routine.safety or ""]
+    for block in routine.blocks:
+        texts.append(block.name)
+        for ex in block.exercises:
+            texts += [ex.name, ex.setup or "", ex.cue or "", *ex.form]
+            texts += [p.say or "" for p in ex.phases]
+            lines = ex.lines
+            texts += [lines.intro, lines.start, lines.rep, lines.last, lines.halfway, lines.end]
+    return sorted((t.strip().rstrip(".") for t in texts if t and t.strip()), key=len, reverse=True)
+
+
+def filled(text: str) -> str:
+    """A pattern for ``text`` as said, its {variables} filled in (with anything)."""
+    return re.sub(r"\\\{[a-z_]+\\\}", ".*?", re.escape(text))
+
+
+def english_patterns(language: str) -> list[re.Pattern[str]]:
+    """Each English message as a pattern (a placeholder matches anything), the number
+    words too; the ones the language shares with English left out."""
+    same = SAME_AS_ENGLISH.get(language, {})
+    texts: list[str] = []
+    for key, message in ids(template()).items():
+        if key in same:
+            continue
+        texts += list(message.id) if isinstance(message.id, tuple) else [message.id]
+    texts = [t for t in texts if not wordless(t)]
+    patterns = []
+    for text in texts:
+        body = filled(text.rstrip("."))
+        patterns.append(re.compile(rf"(?<![\w-]){body}(?![\w-])", re.IGNORECASE))
+    numbers = "|".join(english_number(n) for n in range(0, 200))
+    patterns.append(re.compile(rf"(?<![\w-])({numbers})(?![\w-])", re.IGNORECASE))
+    return patterns
+
+
+def foreign_lines(routine: Routine, messages: Messages) -> list[str]:
+    prepared = session.prepare(
+        routine, speech=FakeSpeech(), sounds=fake_sounds(), messages=messages
+    )
+    lines = [e.text for e in prepared.timeline.events if e.kind in ("speech", "wait")]
+    return lines + [c.title for c in prepared.timeline.chapters]
+
+
+def test_a_session_in_another_language_says_nothing_of_the_coach_in_english() -> None:
+    cases = [loader.load(str(resources.bundled_routines()[n])) for n in ROUTINES]
+    cases += [loader.load(str(p)) for p in EXTRA]
+    checked = 0
+    for language, messages in speakers():
+        patterns = english_patterns(language)
+        for routine in cases:
+            for line in english_lines(routine, messages, patterns):
+                raise AssertionError(f"{language}, {routine.title}: {line!r} is English")
+            checked += 1
+    assert checked >= len(cases)  # the pseudo-language at least
+    # The check finds the coach's English: in an English session, nearly every line.
+    english = [n for r in cases for n in english_lines(r, ENGLISH, english_patterns(PSEUDO))]
+    assert len(english) > 500
+
+
+def english_lines(
+    routine: Routine, messages: Messages, patterns: list[re.Pattern[str]]
+) -> Iterator[str]:
+    """The lines of ``routine`` said with ``messages`` in which the coach's words (not the
+    routine's own) are English."""
+    own = routine_texts(routine)
+    for line in foreign_lines(routine, messages):
+        rest = line
+        for text in own:  # as said: capitalised, with a full stop, filled in
+            rest = re.sub(filled(text), "\x00", rest, flags=re.IGNORECASE)
+        if any(p.search(rest) for p in patterns):
+            yield line
+
+
+def test_the_english_session_is_the_message_ids_themselves() -> None:
+    """English needs no catalogue: its words are the ids (and the goldens hold them)."""
+    assert catalogues.messages(None) is ENGLISH
+    assert catalogues.messages("en-GB") is ENGLISH
+    assert ENGLISH.ngettext("{n} rep", "{n} reps", 1) == "{n} rep"
+    assert ENGLISH.ngettext("{n} rep", "{n} reps", 0) == "{n} reps"
+    assert [ENGLISH.number(n) for n in (21, 130, 1001)] == [
+        "twenty-one", "one hundred thirty", "one thousand one",
+    ]  # fmt: skip
+    assert [ENGLISH.ordinal(n) for n in (1, 2, 12, 21, 40, 103)] == [
+        "first", "second", "twelfth", "twenty-first", "fortieth", "one hundred third",
+    ]  # fmt: skip
+
+
+def test_plural_forms_come_from_the_catalogue() -> None:
+    """Three forms in the pseudo-language: n == 1, n == 2, the rest, as its header says."""
+    words = Catalogue(PSEUDO, compiled(pseudo_catalog()), None)
+    said = [words.ngettext("{n} rep", "{n} reps", n) for n in (1, 2, 3)]
+    assert said == [pseudo("{n} rep"), pseudo("{n} reps"), pseudo("{n} reps")]
+    assert words.number(21) == "21"  # a language num2words does not know: digits
+
+
+def test_numbers_are_words_in_the_catalogue_language() -> None:
+    translations = compiled(pseudo_catalog())
+    german = Catalogue("de", translations, catalogues._num2words_code("de"))
+    assert [german.number(n) for n in (1, 21, 130)] == [
+        "eins",
+        "einundzwanzig",
+        "einhundertdreißig",
+    ]
+    assert german.ordinal(3) == "dritte"
+    assert catalogues._num2words_code("pt-br") == "pt_BR"
+    assert catalogues._num2words_code("nl-be") == "nl"
+    assert catalogues._num2words_code("tlh") is None
+
+
+def test_a_language_is_an_error_until_its_catalogue_is_there() -> None:
+    """--language de (and the others to ship): spoken if its catalogue is there, else the
+    one-line error that lists the ones there are."""
+    from click.testing import CliRunner
+
+    from tests.fakes import fake_env
+    from voicecoach.cli import cli
+
+    have = languages.available()
+    for tag in ("de", "es", "fr", "it", "pt", "nl"):
+        args = ["audition", "desk-break", "--language", tag]
+        result = CliRunner().invoke(cli, args, prog_name="voicecoach", obj=fake_env())
+        if tag in have:
+            assert result.exit_code == 0, result.output
+            assert "Welcome to" not in result.stdout and "Let's begin." not in result.stdout
+        else:
+            assert result.exit_code == 2, result.output
+            assert result.stderr.startswith(
+                f'Error: --language: no coaching in language "{tag}" (there is: {", ".join(have)})'
+            )
+            assert result.stderr.count("\n") == 1
