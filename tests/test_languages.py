@@ -17,10 +17,11 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from babel.messages.catalog import Catalog, Message
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
 
 from tests.fakes import FakeSpeech, fake_sounds
 from voicecoach.app import session
@@ -369,3 +370,32 @@ def test_a_language_is_an_error_until_its_catalogue_is_there() -> None:
                 f'Error: --language: no coaching in language "{tag}" (there is: {", ".join(have)})'
             )
             assert result.stderr.count("\n") == 1
+
+
+def test_the_build_hook_compiles_each_catalogue_into_the_wheel(tmp_path: Path) -> None:
+    """hatch_build.py: each .po becomes a .mo at the same place in the wheel (the slow
+    test_wheel builds the real wheel; this one gives the hook a pseudo-language)."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from hatch_build import CatalogueHook
+    finally:
+        sys.path.remove(str(ROOT))
+    folder = tmp_path / "voicecoach" / "locale" / "xx" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    buffer = io.BytesIO()
+    write_po(buffer, pseudo_catalog())
+    (folder / "voicecoach.po").write_bytes(buffer.getvalue())
+    hook = CatalogueHook(str(tmp_path), {}, None, None, str(tmp_path / "dist"), "wheel")
+    build_data: dict[str, Any] = {"force_include": {}}
+    hook.initialize("standard", build_data)
+    ((mo, target),) = build_data["force_include"].items()
+    assert target == "voicecoach/locale/xx/LC_MESSAGES/voicecoach.mo"
+    with open(mo, "rb") as fp:
+        words = gettext.GNUTranslations(fp)
+    assert words.gettext("Let's begin.") == pseudo("Let's begin.")
+    assert words.ngettext("{n} rep", "{n} reps", 2) == pseudo("{n} reps")
+    hook.finalize("standard", build_data, "")
+    assert not Path(mo).exists()
+    editable: dict[str, Any] = {"force_include": {}}
+    hook.initialize("editable", editable)  # the loader compiles the .po in memory
+    assert editable["force_include"] == {}

@@ -161,3 +161,34 @@ def test_installed_cli_lists_and_renders(installed: tuple[Path, Path], tmp_path:
     assert {e["sound"] for e in data["events"] if e["kind"] == "sound"} >= {
         "hold", "release", "rest", "switch", "start", "tick", "finish",
     }  # fmt: skip
+
+
+def test_the_wheel_carries_each_catalogue_compiled(
+    installed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Every voicecoach/locale/<tag>/LC_MESSAGES/voicecoach.po is in the wheel with its .mo
+    (hatch_build.py), and the installed copy loads each from the .mo: Babel, which
+    compiles a checkout's .po in memory, is not imported."""
+    wheel, site = installed
+    names = set(zipfile.ZipFile(wheel).namelist())
+    sources = sorted(
+        p.relative_to(ROOT).as_posix()
+        for p in ROOT.glob("voicecoach/locale/*/LC_MESSAGES/voicecoach.po")
+    )
+    assert set(sources) <= names
+    assert {n for n in names if n.endswith(".mo")} == {s[:-3] + ".mo" for s in sources}
+    code = (
+        "import sys\n"
+        f"sys.path[:] = [p for p in sys.path if p.rstrip('/') != {str(ROOT)!r}]\n"
+        "from voicecoach.routine import catalogues, languages\n"
+        "spoken = [l for l in languages.available() if l != languages.SOURCE]\n"
+        "for language in spoken:\n"
+        "    words = catalogues.load(language)\n"
+        '    assert words.gettext("Let\'s begin.") != "Let\'s begin.", language\n'
+        "print(' '.join(spoken), 'babel' in sys.modules)\n"
+    )
+    proc = run([sys.executable, "-c", code], site, tmp_path, dict(os.environ))
+    assert proc.returncode == 0, proc.stderr
+    *spoken, babel = proc.stdout.split()
+    assert spoken == sorted(s.split("/")[2].lower().replace("_", "-") for s in sources)
+    assert babel == "False"
