@@ -279,6 +279,9 @@ def foreign_lines(routine: Routine, messages: Messages) -> list[str]:
     prepared = session.prepare(
         routine, speech=FakeSpeech(), sounds=fake_sounds(), messages=messages
     )
+    speech = [e for e in prepared.timeline.events if e.kind == "speech"]
+    # Each phrase is laid out at the length of its own clip, as said in that language.
+    assert all(e.length == len(prepared.say(e.text)) for e in speech)
     lines = [e.text for e in prepared.timeline.events if e.kind in ("speech", "wait")]
     return lines + [c.title for c in prepared.timeline.chapters]
 

@@ -104,7 +104,7 @@ class _Builder(WorkLayout):
         # A cool-down line and, lying down, how to get up; then what was done and a tip.
         quiet = (self.verbosity_override or plan[-1][3].verbosity) == "minimal"
         lines = ([] if quiet else [self.say(ending.COOL_DOWN)]) + (
-            [self.say(ending.GET_UP)] if ending.ends_lying(r) else []
+            [self.say(ending.GET_UP)] if ending.ends_lying(m, r) else []
         )
         pause = FINISH_PAUSE
         for line in lines:

@@ -22,9 +22,9 @@ GET_UP = L.GET_UP
 
 # How the last exercise with a set-up is done: lying (then a get-up cue), or not. A
 # standing or seated word wins ("roll onto your side and push yourself up to standing").
-_UPRIGHT = ("stand", "seated", "sit ", "sit,", "chair")
-_LYING = ("lie ", "lie,", "lying", "on your back", "on your stomach", "onto your", "all fours",
-          "on the mat", "on the floor")  # fmt: skip
+# The words are the routine's language's: "|"-separated pieces of its set-ups (lines.py).
+_UPRIGHT = L.UPRIGHT_WORDS
+_LYING = L.LYING_WORDS
 
 EASY = (1, 2)  # check-ins that mean "too easy"
 HARD = 5
@@ -58,14 +58,16 @@ def _pained(session: SessionRecord) -> bool:
     return any(ex.pain for ex in session.exercises) or any(e.kind == "pain" for e in session.events)
 
 
-def ends_lying(routine: Routine) -> bool:
+def ends_lying(m: Messages, routine: Routine) -> bool:
     """Whether the session ends lying down (so the coach says how to get up): the last
-    exercise whose set-up says where the body is."""
+    exercise whose set-up says where the body is, in ``m``'s words for it (pieces of
+    text, spaces and commas included: "sit " is not "sitting")."""
+    upright, lying = (tuple(say(m, words).split("|")) for words in (_UPRIGHT, _LYING))
     for ex in reversed(routine.exercises):
         text = f" {(ex.setup or '').lower()} "
-        if any(word in text for word in _UPRIGHT):
+        if any(word in text for word in upright):
             return False
-        if any(word in text for word in _LYING):
+        if any(word in text for word in lying):
             return True
     return False
 

@@ -185,6 +185,17 @@ PRESS_SPACE = N_("Press space when you're done.")
 COOL_DOWN = N_("That was the last one. Take a slow breath, and let your body settle.")
 # Translators: after the last exercise, when the session ends lying down.
 GET_UP = N_("When you're ready, roll onto your side and push yourself up slowly.")
+# Translators: not said: pieces of text that, in an exercise's set-up (the routine's, in
+# your language), mean standing or sitting. "|" between them; lower case; a space or comma
+# is part of a piece ("sit " matches "sit down", not "situps"). The session ends with the
+# get-up line ("When you're ready, roll onto your side...") when the last set-up says
+# lying and not standing or sitting.
+UPRIGHT_WORDS = N_("stand|seated|sit |sit,|chair")
+# Translators: not said: pieces of text that, in an exercise's set-up, mean lying down
+# ("|" between them, lower case, spaces and commas count; see the entry above).
+LYING_WORDS = N_(
+    "lie |lie,|lying|on your back|on your stomach|onto your|all fours|on the mat|on the floor"
+)
 # Translators: the session's last line: how much was done. {exercises} is "five
 # exercises", {duration} "eighteen minutes" (both from other messages).
 WELL_DONE_DONE = N_("Well done: {exercises}, about {duration}.")
