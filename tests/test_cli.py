@@ -386,14 +386,12 @@ def test_list_shows_each_routines_language(
     }
     for name, text in texts.items():
         (folder / f"{name}.yaml").write_text(text)
-    # In the files' order, as bundled_routines gives them: "tea-gb.yaml" < "tea.yaml".
-    monkeypatch.setattr(
-        resources, "bundled_routines", lambda: {n: folder / f"{n}.yaml" for n in texts}
-    )
+    monkeypatch.setattr(resources, "scripts_dir", lambda: folder)
     result = run("list")
     assert (result.exit_code, result.stderr) == (0, "")
-    # By name, a routine before its translations; the language as the loader stores it,
-    # in a column as wide as the longest tag.
+    # By name, a routine before its translations (the files' order is "tea-gb.yaml",
+    # "tea.yaml"); the language as the loader stores it, in a column as wide as the
+    # longest tag.
     plain, british = result.stdout.splitlines()
     assert re.fullmatch(r"tea     +\d+:\d\d  en     Plain tea", plain), plain
     assert re.fullmatch(r"tea-gb  +\d+:\d\d  en-gb  Tea break", british), british

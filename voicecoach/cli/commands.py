@@ -140,9 +140,7 @@ def list_cmd(ctx: click.Context) -> None:
 
     env = env_of(ctx)
     rows = []
-    # By name, so a routine's translations follow it ("back-strength", "back-strength-de"):
-    # the files' order puts "back-strength-de.yaml" before "back-strength.yaml".
-    for name, path in sorted(resources.bundled_routines().items()):
+    for name, path in resources.bundled_routines().items():
         r = loader.load(str(path))
         try:
             length = minutes_seconds(prepare(env, str(path)).timeline.duration)

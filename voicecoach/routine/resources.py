@@ -35,4 +35,6 @@ def bundled_routines() -> dict[str, Path]:
     folder = scripts_dir()
     if not folder.is_dir():
         return {}
-    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+    # By the name, not the path: "back-strength-de.yaml" sorts before "back-strength.yaml"
+    # ("-" < "."), and a routine's translations belong after it.
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"), key=lambda p: p.stem)}
