@@ -25,7 +25,15 @@ from babel.messages.pofile import read_po, write_po
 
 from tests.fakes import FakeSpeech, fake_sounds
 from voicecoach.app import session
-from voicecoach.core.messages import ENGLISH, Messages, english_number
+from voicecoach.core.messages import (
+    ENGLISH,
+    FORMS,
+    Count,
+    Messages,
+    capital,
+    english_number,
+    say,
+)
 from voicecoach.core.model import Routine
 from voicecoach.routine import catalogues, languages, loader, resources
 from voicecoach.routine.catalogues import Catalogue
@@ -36,7 +44,15 @@ DATA = Path(__file__).parent / "data"
 
 # Messages a language may leave as the English words, because they are its words too.
 # Each needs a reason; nothing else may stay English.
-SAME_AS_ENGLISH: dict[str, dict[str, str]] = {}
+SAME_AS_ENGLISH: dict[str, dict[str, str]] = {
+    "fr": {"{n} minute": "French says minute, minutes: the English words"},
+    "nl": {
+        "in": "Dutch breathes in and out as 'in' and 'uit': the faded breath in is 'in'",
+        "Set {set}": "Dutch gyms count 'sets' (a chapter title)",
+        "Set {set}, {side}": "Dutch gyms count 'sets' (a chapter title; the side is Dutch)",
+        "{work}, {n} set": "Dutch gyms count 'sets': its plural form is the English one",
+    },
+}
 
 PSEUDO = "x-pseudo"
 PSEUDO_PLURALS = "nplurals=3; plural=(n==1 ? 0 : n==2 ? 1 : 2);"
@@ -54,6 +70,18 @@ def ids(catalog: Catalog) -> dict[str, Message]:
 
 def _key(message: Message) -> str:
     return message.id[0] if isinstance(message.id, tuple) else message.id
+
+
+# The placeholders that hold a number (in words, or in digits where the comment says so):
+# a translation may say each as {X}, {X_m} or {X_f} (core.messages). All the others hold text.
+NUMBERS = {"n", "set", "sets", "round", "rounds", "number", "count"}
+TEXTS = {"title", "exercise", "block", "side", "work", "duration", "minutes", "seconds",
+         "exercises", "effort", "comment", "tracks"}  # fmt: skip
+
+
+def forms(placeholders: set[str]) -> set[str]:
+    """Every name a translation may use for ``placeholders``."""
+    return placeholders | {f"{p}_{f}" for p in placeholders & NUMBERS for f in "mf"}
 
 
 def fields(text: str) -> set[str]:
@@ -118,8 +146,8 @@ def problems(language: str, catalog: Catalog) -> list[str]:
     found += [f"missing: {k!r}" for k in want if k not in have]
     found += [f"stale (not in the template): {k!r}" for k in have if k not in want]
     nplurals, expr = plural_rule(catalog)
-    forms = gettext.c2py(expr)
-    only_one = {k for k in range(nplurals) if all(forms(n) != k for n in range(1000) if n != 1)}
+    plural = gettext.c2py(expr)
+    only_one = {k for k in range(nplurals) if all(plural(n) != k for n in range(1000) if n != 1)}
     for key, message in have.items():
         if key not in want:
             continue
@@ -149,13 +177,13 @@ def problems(language: str, catalog: Catalog) -> list[str]:
             except ValueError as err:
                 found.append(f"{key!r}: {text!r} is not a brace format ({err})")
                 continue
-            # A form used only for n == 1 may say it without the number ("eine Minute").
-            need = (
-                placeholders - {"n"}
-                if isinstance(english, tuple) and k in only_one
-                else placeholders
-            )
-            if not need <= got <= placeholders:
+            # A number may be said in any of its forms ({n}, {n_m}, {n_f}), and a plural
+            # form used only for n == 1 may say it without the number ("eine Minute").
+            said = {name[:-2] if name[:-2] in NUMBERS else name for name in got}
+            need = placeholders
+            if isinstance(english, tuple) and k in only_one:
+                need = placeholders - {"n"}
+            if not (need <= said and got <= forms(placeholders)):
                 found.append(f"{key!r}: {text!r} has {sorted(got)}, the id {sorted(placeholders)}")
     return found
 
@@ -176,6 +204,9 @@ def test_the_template_holds_every_message_id_in_the_code(tmp_path: Path) -> None
         _key(m): m.auto_comments for m in committed if m.id
     }
     assert all(m.auto_comments for m in committed if m.id), "a message without a translator comment"
+    texts = [t for m in committed if m.id for t in ((m.id,) if isinstance(m.id, str) else m.id)]
+    named = set().union(*(fields(t) for t in texts))
+    assert named <= NUMBERS | TEXTS, f"classify the new placeholders {named - NUMBERS - TEXTS}"
     assert len(ids(committed)) > 100
 
 
@@ -221,6 +252,12 @@ def test_the_checks_find_what_is_wrong() -> None:
     singular = pseudo_catalog()
     singular[reps].string = ("éiné Wdh", "{n} Wdh", "{n} Wdh")  # form 0: n == 1 only
     assert problems(PSEUDO, singular) == []
+    gendered = pseudo_catalog()  # a number before a feminine noun: {n_f}
+    gendered[reps].string = ("{n_f} Wdh", "{n_f} Wdhs", "{n_m} Wdhs")
+    gendered[rest].string = "Rést, {duration}."
+    assert problems(PSEUDO, gendered) == []
+    gendered[rest].string = "Rést, {duration_f}."  # a duration is text: no forms
+    assert problems(PSEUDO, gendered)
 
 
 # -- a session in another language ------------------------------------------------------
@@ -256,9 +293,13 @@ def filled(text: str) -> str:
     return re.sub(r"\\\{[a-z_]+\\\}", ".*?", re.escape(text))
 
 
-def english_patterns(language: str) -> list[re.Pattern[str]]:
-    """Each English message as a pattern (a placeholder matches anything), the number
-    words too; the ones the language shares with English left out."""
+def english_patterns(language: str, messages: Messages) -> list[re.Pattern[str]]:
+    """Each English message as a pattern (a placeholder matches anything), and the English
+    number words; left out: the messages the language shares with English, and the number
+    words it says too (French "six").
+
+    A one-word message ("in", "hold", "left") is English only as a clause of its own
+    (", in."): the word may well be the language's own inside a sentence (Italian "in")."""
     same = SAME_AS_ENGLISH.get(language, {})
     texts: list[str] = []
     for key, message in ids(template()).items():
@@ -269,9 +310,15 @@ def english_patterns(language: str) -> list[re.Pattern[str]]:
     patterns = []
     for text in texts:
         body = filled(text.rstrip("."))
-        patterns.append(re.compile(rf"(?<![\w-]){body}(?![\w-])", re.IGNORECASE))
-    numbers = "|".join(english_number(n) for n in range(0, 200))
-    patterns.append(re.compile(rf"(?<![\w-])({numbers})(?![\w-])", re.IGNORECASE))
+        if " " in text.strip():
+            patterns.append(re.compile(rf"(?<![\w-]){body}(?![\w-])", re.IGNORECASE))
+        else:  # a clause alone: after a sentence's start or a comma, before the next
+            clause = rf"(?:^|[,.:;!?\x00]\s*){body}\s*(?:[,.:;!?]|$)"
+            patterns.append(re.compile(clause, re.IGNORECASE))
+    own = {messages.number(n, f).lower() for n in range(0, 200) for f in FORMS}
+    numbers = "|".join(w for w in (english_number(n) for n in range(0, 200)) if w not in own)
+    if numbers:
+        patterns.append(re.compile(rf"(?<![\w-])({numbers})(?![\w-])", re.IGNORECASE))
     return patterns
 
 
@@ -291,14 +338,15 @@ def test_a_session_in_another_language_says_nothing_of_the_coach_in_english() ->
     cases += [loader.load(str(p)) for p in EXTRA]
     checked = 0
     for language, messages in speakers():
-        patterns = english_patterns(language)
+        patterns = english_patterns(language, messages)
         for routine in cases:
             for line in english_lines(routine, messages, patterns):
                 raise AssertionError(f"{language}, {routine.title}: {line!r} is English")
             checked += 1
     assert checked >= len(cases)  # the pseudo-language at least
     # The check finds the coach's English: in an English session, nearly every line.
-    english = [n for r in cases for n in english_lines(r, ENGLISH, english_patterns(PSEUDO))]
+    patterns = english_patterns(PSEUDO, Catalogue(PSEUDO, compiled(pseudo_catalog()), None))
+    english = [line for r in cases for line in english_lines(r, ENGLISH, patterns)]
     assert len(english) > 500
 
 
@@ -336,6 +384,34 @@ def test_plural_forms_come_from_the_catalogue() -> None:
     said = [words.ngettext("{n} rep", "{n} reps", n) for n in (1, 2, 3)]
     assert said == [pseudo("{n} rep"), pseudo("{n} reps"), pseudo("{n} reps")]
     assert words.number(21) == "21"  # a language num2words does not know: digits
+
+
+def test_numbers_before_a_noun_take_its_gender() -> None:
+    """{X}, {X_m} and {X_f}: counted, before a masculine and before a feminine noun."""
+    empty = gettext.NullTranslations()
+
+    def said(language: str, n: int) -> tuple[str, str, str]:
+        words = Catalogue(language, empty, catalogues._num2words_code(language))
+        return words.number(n), words.number(n, "m"), words.number(n, "f")
+
+    assert said("es", 1) == ("uno", "un", "una")
+    assert said("es", 21) == ("veintiuno", "veintiún", "veintiuna")
+    assert said("es", 200) == ("doscientos", "doscientos", "doscientas")
+    assert said("pt", 2) == ("dois", "dois", "duas")
+    assert said("pt-br", 21) == ("vinte e um", "vinte e um", "vinte e uma")
+    assert said("fr", 21) == ("vingt et un", "vingt et un", "vingt et une")
+    assert said("it", 1) == ("uno", "un", "una")
+    assert said("it", 21) == ("ventuno", "ventuno", "ventuno")
+    assert said("de", 1) == ("eins", "ein", "eine")
+    assert said("de", 21) == ("einundzwanzig",) * 3
+    assert said("nl", 1) == ("één",) * 3
+    assert ENGLISH.number(1, "f") == "one"
+    # In a sentence: each number placeholder in its three forms, digits the same in each.
+    words = Catalogue("es", empty, "es")
+    assert say(words, "{n_f} serie, {n_m} minuto, {n}; {set_f}", n=Count(1), set=2) == (
+        "una serie, un minuto, uno; 2"
+    )
+    assert capital("één, links.") == "Eén, links." and capital("ijs") == "IJs"
 
 
 def test_numbers_are_words_in_the_catalogue_language() -> None:

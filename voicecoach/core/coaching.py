@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from voicecoach.core import lines as L
 from voicecoach.core import live_lines as LL
-from voicecoach.core.messages import ENGLISH, Messages, capital, nsay
+from voicecoach.core.messages import ENGLISH, Count, Messages, capital, nsay
 from voicecoach.core.messages import say as t
 from voicecoach.core.model import Breath, Exercise, Verbosity
 
@@ -75,7 +75,7 @@ def sentence(*parts: str | None) -> str:
     text = ", ".join(p.strip().rstrip(".") for p in parts if p and p.strip())
     if not text:
         return ""
-    return text[0].upper() + text[1:] + "."
+    return capital(text) + "."
 
 
 def fill(m: Messages, template: str, exercise: Exercise, **values: object) -> str:
@@ -95,7 +95,7 @@ def fill(m: Messages, template: str, exercise: Exercise, **values: object) -> st
         known["side"] = side_word(m, str(values["side"]))
     text = template.format(**known).strip()
     # "{side} side, hold." starts a sentence: capitalised as captions show it.
-    return text[:1].upper() + text[1:]
+    return capital(text)
 
 
 BREATHS_BY_LEVEL = (FULL_BREATH, MEDIUM_BREATH, FADED_BREATH)
@@ -379,7 +379,7 @@ def rest_lines(
     name = next_name.rstrip(".") if next_name else None
     options = []
     if round_done is not None:
-        done, rounds = (m.number(n) for n in round_done)
+        done, rounds = (Count(n) for n in round_done)
         if name and verbosity != "minimal":
             options.append(
                 t(m, L.ROUND_DONE_NEXT, round=done, rounds=rounds, duration=duration, exercise=name)
@@ -402,7 +402,7 @@ def set_rest_lines(
 ) -> list[str]:
     """Between sets; ``side``: the side the next set starts on (worked one side at a time)."""
     duration = spoken_duration(m, seconds)
-    which = {"set": m.number(next_set), "sets": m.number(sets)}
+    which = {"set": Count(next_set), "sets": Count(sets)}
     options = []
     if side and verbosity != "minimal":
         options.append(
@@ -462,4 +462,5 @@ def resuming(m: Messages, title: str, number: int, count: int, name: str) -> str
 
 def checkin_thanks(m: Messages, effort: int) -> str:
     """The spoken confirmation of a check-in answer: "Thank you. Three out of five." """
-    return t(m, LL.CHECKIN_THANKS, effort=m.number(effort).capitalize())
+    # Starts a sentence: capitalised, as counted ("Drei von fünf").
+    return t(m, LL.CHECKIN_THANKS, effort=capital(m.number(effort)))

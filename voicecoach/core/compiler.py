@@ -20,7 +20,7 @@ from voicecoach.core import coaching as say
 from voicecoach.core import ending
 from voicecoach.core import lines as L
 from voicecoach.core.ending import Progression
-from voicecoach.core.messages import ENGLISH, Messages, capital
+from voicecoach.core.messages import ENGLISH, Count, Messages, capital
 from voicecoach.core.messages import say as t_
 from voicecoach.core.model import Exercise, Routine, Verbosity
 from voicecoach.core.placing import GAP, SEC, SOUND_GAP, shown, tenths
@@ -58,7 +58,7 @@ class _Builder(WorkLayout):
             ex = replace(ex, verbosity=self.verbosity_override or ex.verbosity)
             announce_block = None
             if pos == 0 and block.rounds > 1:
-                announce_block = t_(m, L.BLOCK_ROUND, block=block.name, round=m.number(rnd))
+                announce_block = t_(m, L.BLOCK_ROUND, block=block.name, round=Count(rnd))
             elif pos == 0 and len(r.blocks) > 1:
                 announce_block = block.name
             title = (

@@ -115,5 +115,6 @@ CHECKIN = N_("How hard was that, from one to five?")
 CHECKIN_REMINDER = N_("Press a number key: one for easy, up to five for very hard.")
 # Translators: the check-in lapsed (no answer); also shown on the screen.
 CHECKIN_NO_ANSWER = N_("No answer, saved without effort.")
-# Translators: the check-in's answer confirmed; {effort} is the answer in words ("Three").
+# Translators: the check-in's answer confirmed; {effort} is the answer in words,
+# capitalised ("Three"), as counted (no {effort_f}).
 CHECKIN_THANKS = N_("Thank you. {effort} out of five.")

@@ -12,12 +12,20 @@ sentence, ``NP_`` for a plural pair; see DEVELOPERS.md, "Languages"), each with 
 ``# Translators:`` comment saying where it is said and what its placeholders hold.
 Numbers inside sentences are words (``Messages.number``): a placeholder ``{n}`` holds
 "twenty", not "20", because the clip is what is heard and the caption what is read.
+A number placeholder ``{X}`` comes in three forms, the translation picks the one its noun
+needs: ``{X}`` as counted ("uno", "eins"), ``{X_m}`` before a masculine noun ("un minuto",
+"ein Satz", "veintiún segundos") and ``{X_f}`` before a feminine one ("una serie", "eine
+Minute", "duas séries"); num2words gives the first, ``Messages.number`` the others.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
+
+# How a number is said: counted (""), before a masculine ("m") or a feminine ("f") noun.
+Form = Literal["", "m", "f"]
+FORMS: tuple[Form, ...] = ("", "m", "f")
 
 
 class Messages(Protocol):
@@ -36,8 +44,8 @@ class Messages(Protocol):
         """The form of ``singular``/``plural`` for ``n``, by the catalogue's Plural-Forms."""
         ...
 
-    def number(self, n: int) -> str:
-        """``n`` in words, as said in a sentence ("twenty-one")."""
+    def number(self, n: int, form: Form = "") -> str:
+        """``n`` in words ("twenty-one"): counted, or before a masculine or feminine noun."""
         ...
 
     def ordinal(self, n: int) -> str:
@@ -63,20 +71,50 @@ def NP_(singular: str, plural: str) -> Plural:
     return Plural(singular, plural)
 
 
+@dataclass(frozen=True, slots=True)
+class Count:
+    """A placeholder's number, said in words: ``{X}``, ``{X_m}`` and ``{X_f}`` (see above)."""
+
+    n: int
+
+
+def _values(m: Messages, values: dict[str, object]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for name, value in values.items():
+        if isinstance(value, Count):
+            for form in FORMS:
+                out[f"{name}_{form}" if form else name] = m.number(value.n, form)
+        elif isinstance(value, int):  # a number in digits ("Set 2"): the same in every form
+            for form in FORMS:
+                out[f"{name}_{form}" if form else name] = value
+        else:
+            out[name] = value
+    return out
+
+
 def say(m: Messages, message: str, **values: object) -> str:
-    """``message`` in ``m``'s language with its placeholders filled in."""
+    """``message`` in ``m``'s language with its placeholders filled in (a ``Count`` in
+    words, in each of its forms; an int in digits, its forms the same)."""
     text = m.gettext(message)
-    return text.format(**values) if values else text
+    return text.format(**_values(m, values)) if values else text
 
 
 def nsay(m: Messages, message: Plural, n: int, **values: object) -> str:
-    """The form of plural ``message`` for ``n``; ``{n}`` is ``n`` in words."""
-    return m.ngettext(message.singular, message.plural, n).format(n=m.number(n), **values)
+    """The form of plural ``message`` for ``n``; ``{n}`` (``{n_m}``, ``{n_f}``) is ``n``
+    in words."""
+    text = m.ngettext(message.singular, message.plural, n)
+    return text.format(**_values(m, {"n": Count(n), **values}))
 
 
 def capital(text: str) -> str:
     """``text`` with its first letter in upper case (a sentence that starts with a
-    placeholder: "{side} first." -> "Left side first.")."""
+    placeholder: "{side} first." -> "Left side first."). Dutch capitalises "één" as
+    "Eén" and the digraph "ij" as "IJ"."""
+    lower = text[:3].lower()
+    if lower == "één":
+        return "Eén" + text[3:]
+    if lower[:2] == "ij":
+        return "IJ" + text[2:]
     return text[:1].upper() + text[1:]
 
 
@@ -145,8 +183,8 @@ class Source:
         # plural=(n != 1): form 0 is the singular, form 1 the plural (ENGLISH_PLURALS).
         return (singular, plural)[int(n != 1)]
 
-    def number(self, n: int) -> str:
-        return english_number(n)
+    def number(self, n: int, form: Form = "") -> str:
+        return english_number(n)  # English numbers have no gender
 
     def ordinal(self, n: int) -> str:
         return english_ordinal(n)

@@ -16,7 +16,7 @@ from typing import Literal
 
 from voicecoach.core import live_lines as LL
 from voicecoach.core.coaching import side_phrase
-from voicecoach.core.messages import ENGLISH, Messages, nsay, say
+from voicecoach.core.messages import ENGLISH, Count, Messages, nsay, say
 from voicecoach.core.timeline import Chapter, Event, Timeline
 
 ChapterKind = Literal["welcome", "exercise", "rest", "finish"]
@@ -285,9 +285,9 @@ class Guide:
         index = chapter.index
         set_no, side, _ = self._set_side(index, pos)
         sets = self.sets.get(index, 1)
-        words: dict[str, str] = {"exercise": self.name(index)}
+        words: dict[str, object] = {"exercise": self.name(index)}
         if set_no is not None and sets > 1:
-            words.update(set=m.number(set_no), sets=m.number(sets))
+            words.update(set=Count(set_no), sets=Count(sets))
         if side:
             words["side"] = side_phrase(m, side)
         message = {
@@ -300,7 +300,7 @@ class Guide:
 
     def _nth(self, index: int) -> str:
         m = self.m
-        return say(m, LL.WHERE_NTH, number=m.number(index + 1), count=m.number(self.count))
+        return say(m, LL.WHERE_NTH, number=Count(index + 1), count=Count(self.count))
 
     def line(self, pos: int, state: str | None = None) -> str:
         """The status line: "2/5 Bird-dog · set 2/3 · left · rep 4/10 · 6:12 left"."""

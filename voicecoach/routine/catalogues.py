@@ -13,17 +13,20 @@ spoken, so ``voicecoach --help`` and English sessions never load them.
 
 Numbers are words from num2words in the catalogue's language (its region's variant when
 num2words has one: pt-br -> pt_BR); a language num2words does not know says digits,
-which eSpeak reads in the voice's language.
+which eSpeak reads in the voice's language. num2words counts ("uno", "eins"); before a
+noun some languages say the number by the noun's gender (``core.messages.Form``):
+``_GENDERED`` makes those forms from num2words' words.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-from voicecoach.core.messages import ENGLISH, Messages
+from voicecoach.core.messages import ENGLISH, Form, Messages
 from voicecoach.routine import languages
 
 if TYPE_CHECKING:
@@ -39,7 +42,7 @@ class Catalogue:
     """The words of one language: its gettext catalogue and num2words' language."""
 
     language: str
-    translations: gettext.GNUTranslations
+    translations: gettext.NullTranslations  # GNUTranslations of the .mo (any, in tests)
     numbers: str | None  # num2words' code for the language; None: digits
 
     def gettext(self, message: str) -> str:
@@ -48,11 +51,33 @@ class Catalogue:
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return self.translations.ngettext(singular, plural, n)  # the catalogue's Plural-Forms
 
-    def number(self, n: int) -> str:
-        return _words(n, self.numbers, "cardinal")
+    def number(self, n: int, form: Form = "") -> str:
+        words = _words(n, self.numbers, "cardinal")
+        if not form:
+            return words
+        for pattern, replacement in _GENDERED.get((self.language.split("-")[0], form), ()):
+            words = re.sub(pattern, replacement, words)
+        return words
 
     def ordinal(self, n: int) -> str:
         return _words(n, self.numbers, "ordinal")
+
+
+# (language, form) -> the changes to num2words' counted words, in order (regex, with).
+# Only the words before a noun change: es "uno" -> "un"/"una", "veintiuno" -> "veintiún",
+# "doscientos" -> "doscientas"; pt "um" -> "uma", "dois" -> "duas", "duzentos" ->
+# "duzentas"; fr "un" -> "une" ("vingt et une"); it "uno" -> "un"/"una" (only one:
+# "ventuno minuti"); de "eins" -> "ein"/"eine" (only one: "einundzwanzig Sekunden").
+_GENDERED: dict[tuple[str, Form], tuple[tuple[str, str], ...]] = {
+    ("es", "m"): ((r"veintiuno$", "veintiún"), (r"uno$", "un")),
+    ("es", "f"): ((r"uno$", "una"), (r"cientos\b", "cientas")),
+    ("pt", "f"): ((r"\bum$", "uma"), (r"\bdois$", "duas"), (r"entos\b", "entas")),
+    ("fr", "f"): ((r"\bun$", "une"),),
+    ("it", "m"): ((r"^uno$", "un"),),
+    ("it", "f"): ((r"^uno$", "una"),),
+    ("de", "m"): ((r"^eins$", "ein"),),
+    ("de", "f"): ((r"^eins$", "eine"),),
+}
 
 
 def _words(n: int, lang: str | None, kind: str) -> str:
