@@ -9,16 +9,27 @@ Music (optional) is one more input: a source of samples for any span of the sess
 ``duck.DuckEnvelope`` from this very timeline. Being a function of the sample position,
 it follows skips, backs and pauses of a live run for free. Without music, the mix is
 exactly what it was (the same integer sums).
+
+With music, the whole mix takes the make-up gain ``makeup`` works out ahead from the
+timeline (long bed-only stretches pull a session's integrated loudness under the
+target), then a limiter to ``CEILING_DBFS`` (the speech's own ceiling, so encoders keep
+peaks under -1 dBFS as they do without music). The limiter works on fixed blocks of
+``_BLOCK`` samples of the session, each with ``_MARGIN`` samples of context on either
+side: a sample comes out of the same computation whatever span is asked for, so the
+file, split tracks and a live run that skips get the very same samples.
 """
 
 from __future__ import annotations
 
 import bisect
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from voicecoach.audio.duck import DuckEnvelope, bed_gain
+from voicecoach.audio.levelling import CEILING_DBFS
+from voicecoach.audio.makeup import makeup_db, predicted_loudness
 from voicecoach.core.model import MUSIC_LEVEL
 from voicecoach.core.timeline import Event, Timeline
 
@@ -28,6 +39,13 @@ if TYPE_CHECKING:
 
     Samples = npt.NDArray[np.int16]
     Floats = npt.NDArray[np.float32]
+    Sums = npt.NDArray[np.int32]
+
+_BLOCK = 8192  # samples per block of the final limiter (a multiple of limiter.STEP)
+# Context on either side of a block: the limiter's gain at a sample depends on the
+# samples within about 360 of it (8 ms at 22050 Hz each way, plus the interpolator's
+# and a step's reach), so a block's samples are those of limiting the whole session.
+_MARGIN = 512
 
 
 class MusicSource(Protocol):
@@ -67,6 +85,8 @@ class Mixer:
         self._sounds = sounds
         self.music = music
         self._duck = DuckEnvelope.of(timeline) if music is not None else None
+        self._bed_lock = threading.Lock()
+        self._bed_kept: tuple[int, Floats] | None = None  # the end of the last bed read
         self._events = [e for e in timeline.events if e.kind != "wait"]
         self._starts = [e.start for e in self._events]
         self._longest = max((e.length for e in self._events), default=0)
@@ -77,6 +97,12 @@ class Mixer:
                     f"{event.kind} {event.text!r}: timeline length {event.length}"
                     f" but the audio has {have} samples"
                 )
+        self.makeup_db = 0.0  # dB on the whole mix (music only): see ``makeup``
+        if music is not None and self._duck is not None:
+            predicted = predicted_loudness(
+                self._events, self._source, self._duck, music.level, timeline.length
+            )
+            self.makeup_db = makeup_db(predicted)
 
     @property
     def length(self) -> int:
@@ -95,11 +121,22 @@ class Mixer:
 
     def render(self, start: int, stop: int) -> Samples:
         """Samples ``[start, stop)`` of the session."""
+        if self.music is not None:
+            return self._render_music(start, stop)
+        import numpy as np
+
+        out = self._cues(start, stop)
+        np.clip(out, -32768, 32767, out=out)
+        samples: Samples = out.astype(np.int16)
+        return samples
+
+    def _cues(self, start: int, stop: int) -> Sums:
+        """The speech and sounds of ``[start, stop)``, summed as int32."""
         import numpy as np
 
         out = np.zeros(max(0, stop - start), dtype=np.int32)
         if stop <= start:
-            return out.astype(np.int16)
+            return out
         first = bisect.bisect_left(self._starts, start - self._longest)
         last = bisect.bisect_left(self._starts, stop)
         for event in self._events[first:last]:
@@ -109,13 +146,77 @@ class Mixer:
                 continue
             src = self._source(event)
             out[lo - start : hi - start] += src[lo - event.start : hi - event.start]
-        if self.music is not None and self._duck is not None:
-            bed = self.music.source.samples(start, stop)
-            bed *= self._duck.gain(start, stop)
-            bed *= np.float32(32768.0 * bed_gain(self.music.level))
-            np.add(out, np.rint(bed, out=bed), out=out, casting="unsafe")
+        return out
+
+    def _render_music(self, start: int, stop: int) -> Samples:
+        """``render`` with the music bed: mixed, made up and limited block by block."""
+        import numpy as np
+
+        from voicecoach.audio.limiter import StepLimiter, interpolate_steps
+        from voicecoach.audio.meter import FULL_SCALE, polyphase
+
+        out = np.zeros(max(0, stop - start), dtype=np.float32)
+        end = min(stop, self.length)  # the session ends there: nothing after it
+        if end > start:
+            first, last = start // _BLOCK, -(-end // _BLOCK)
+            lo = max(0, first * _BLOCK - _MARGIN)
+            hi = min(self.length, last * _BLOCK + _MARGIN)
+            x = self._mixed(lo, hi)
+            ceiling = FULL_SCALE * 10.0 ** (CEILING_DBFS / 20.0)
+            bound = polyphase()[0]  # no 4x-interpolated peak exceeds bound * the samples'
+            for k in range(first, last):
+                b0, b1 = k * _BLOCK, min((k + 1) * _BLOCK, self.length)
+                w0, w1 = max(0, b0 - _MARGIN), min(self.length, b1 + _MARGIN)
+                core = x[b0 - lo : b1 - lo]
+                window = x[w0 - lo : w1 - lo]
+                if float(np.max(np.abs(window))) * bound > ceiling:
+                    seg = window.astype(np.float64) / FULL_SCALE
+                    limiter = StepLimiter(seg, self.timeline.sample_rate, CEILING_DBFS, 1.0)
+                    gain = interpolate_steps(limiter.gain(1.0), seg.size)
+                    core = np.multiply(core, gain[b0 - w0 : b1 - w0], dtype=np.float32)
+                a, b = max(b0, start), min(b1, end)
+                out[a - start : b - start] = core[a - b0 : b - b0]
+        np.rint(out, out=out)
         np.clip(out, -32768, 32767, out=out)
         return out.astype(np.int16)
+
+    def _mixed(self, start: int, stop: int) -> Floats:
+        """Cues and the ducked bed of ``[start, stop)``, made up, float32 at int16 scale."""
+        import numpy as np
+
+        assert self.music is not None and self._duck is not None
+        makeup = 10.0 ** (self.makeup_db / 20.0)
+        bed = self._bed(start, stop)
+        bed *= self._duck.gain(start, stop)
+        bed *= np.float32(32768.0 * bed_gain(self.music.level) * makeup)
+        cues = self._cues(start, stop).astype(np.float32)
+        cues *= np.float32(makeup)
+        bed += cues
+        return bed
+
+    def _bed(self, start: int, stop: int) -> Floats:
+        """The bed's samples, a fresh array. The blocks' context overlaps from one call to
+        the next: that part is kept, so the source reads on where it stopped (a jump
+        back makes an uncached track reopen its file)."""
+        import numpy as np
+
+        assert self.music is not None
+        source = self.music.source
+        with self._bed_lock:
+            kept = self._bed_kept
+            if kept is not None and kept[0] <= start <= kept[0] + kept[1].size:
+                have = kept[1][start - kept[0] : stop - kept[0]]
+                more = (
+                    [source.samples(kept[0] + kept[1].size, stop)]
+                    if have.size < stop - start
+                    else []
+                )
+                bed: Floats = np.concatenate([have, *more])
+            else:
+                bed = source.samples(start, stop)
+            keep = min(bed.size, _BLOCK + 2 * _MARGIN)
+            self._bed_kept = (stop - keep, bed[bed.size - keep :].copy())
+        return bed
 
     def chunks(
         self, start: int = 0, stop: int | None = None, size: int = 1 << 16
