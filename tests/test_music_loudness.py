@@ -78,7 +78,7 @@ def rendered(session: Session, path: Path) -> Samples:
 
 
 @pytest.mark.parametrize("routine", list(ROUTINES))
-@pytest.mark.parametrize("kind", ["tone", "noise"])
+@pytest.mark.parametrize("kind", ["tone", "noise", "swell"])
 def test_a_rendered_session_with_music_keeps_the_targets(
     routine: str, kind: str, tmp_path: Path
 ) -> None:
@@ -89,7 +89,7 @@ def test_a_rendered_session_with_music_keeps_the_targets(
     # Long holds need the make-up gain (the bed alone pulled the file down), a dense
     # session hardly any.
     if routine != "dense":
-        assert session.mixer.makeup_db > 1.0
+        assert session.mixer.makeup_db > 0.5
 
 
 def test_a_live_run_with_music_plays_the_targets_too(tmp_path: Path) -> None:

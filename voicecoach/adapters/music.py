@@ -15,8 +15,9 @@ restarts there: a few milliseconds differ from reading straight through).
 Decoding costs: 18 minutes of 44.1 kHz stereo took 1.2 s as FLAC, 2 s as MP3, 8 s as
 Opus (48 kHz, and resampled) on the 2-core machine. So a track read straight through
 is also written, as it plays, to a cache (``$VOICECOACH_CACHE_DIR/music``): mono int16
-at the session rate with its loudness, keyed by the file's path, size and mtime. Warm,
-a track is read from there (a seek and a read: exactly the same samples after any jump).
+at the session rate with its loudness, keyed by the file's path, size and mtime
+(``musiccache``, which keeps the folder under its size limit). Warm, a track is read
+from there (a seek and a read: exactly the same samples after any jump).
 
 Each track is brought to ``TARGET_LUFS`` (its loudness measured on up to
 ``_MEASURE_WINDOWS`` excerpts of ``_MEASURE_SECONDS``, so a long file costs a bounded
@@ -26,11 +27,9 @@ read); the mixer sets the bed's level and its ducking on top.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
 import os
 import random
-import struct
 import tempfile
 import threading
 from collections.abc import Callable
@@ -38,6 +37,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from voicecoach.adapters.musiccache import (
+    HEADER,
+    MAGIC,
+    Measured,
+    cache_path,
+    cached,
+    measured,
+    prune,
+    remember,
+    touch,
+)
 from voicecoach.audio.levelling import TARGET_LUFS
 from voicecoach.errors import UsageError
 
@@ -55,9 +65,7 @@ _MEASURE_SECONDS = 20.0
 _MEASURE_WINDOWS = 3
 _BLOCK_FRAMES = 1 << 14  # source frames read at a time
 _RUN_UP = 4096  # source frames decoded before a jump's position: soxr HQ settles in far less
-_CACHE_VERSION = "2"
-_HEADER = struct.Struct("<8sdq")  # magic, loudness (LUFS), samples
-_MAGIC = b"VCMUSIC1"
+_SPREAD = 16  # values kept of the spread of a track's block power (Measured.spread)
 # What soundfile raises for a file it cannot open or decode (LibsndfileError is a
 # RuntimeError; TypeError/ValueError for formats it opens but cannot read as floats).
 _DECODE_ERRORS = (RuntimeError, TypeError, ValueError, OSError)
@@ -75,6 +83,7 @@ class Track:
     length: int  # samples at the session's rate
     gain: float  # linear: brings the track to TARGET_LUFS
     cache: Path | None = None  # where its decoded samples are (or will be) kept
+    spread: tuple[float, ...] = (1.0,)  # its blocks' power over its loudness's
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,14 +106,17 @@ def _mono(block: Any) -> Floats:
     return out
 
 
-def _measure(path: Path, frames: int, rate: int, session_rate: int) -> float:
+def _measure(path: Path, frames: int, rate: int, session_rate: int) -> Measured:
     """Integrated loudness (LUFS) of the file, from a few excerpts spread over it, as
     played: at the session's rate (the K-weighting of a 3 kHz tone differs by 0.6 dB
-    between 44.1 and 22.05 kHz)."""
+    between 44.1 and 22.05 kHz). And the spread of its 400 ms blocks' power around it:
+    a bed 12 LU under the speech sits near BS.1770's relative gate, so how many of its
+    blocks pass depends on how they vary, not only on their average (noise swelling by
+    +-6 dB: a steady-bed prediction was 0.8-1.4 LU off, this one 0.1)."""
     import numpy as np
     import soundfile
 
-    from voicecoach.audio.meter import integrated
+    from voicecoach.audio.meter import Blocks, k_weighted
 
     window = round(_MEASURE_SECONDS * rate)
     if frames <= window * _MEASURE_WINDOWS:
@@ -123,49 +135,15 @@ def _measure(path: Path, frames: int, rate: int, session_rate: int) -> float:
         import soxr
 
         x = soxr.resample(x, rate, session_rate)
-    return integrated(x, session_rate)
-
-
-def _cache_path(folder: Path, path: Path, session_rate: int) -> Path:
-    st = path.stat()
-    key = f"{_CACHE_VERSION}\0{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\0{session_rate}"
-    return folder / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.pcm"
-
-
-def _cached(cache: Path) -> tuple[float, int] | None:
-    """(loudness, samples) of a complete cache file; None if there is none."""
-    try:
-        with open(cache, "rb") as f:
-            magic, loudness, samples = _HEADER.unpack(f.read(_HEADER.size))
-        if magic == _MAGIC and cache.stat().st_size == _HEADER.size + 2 * samples:
-            return float(loudness), int(samples)
-    except (OSError, struct.error):
-        pass
-    return None
-
-
-def _measured(cache: Path | None) -> float | None:
-    """A track's loudness kept from an earlier measurement (before its samples are:
-    a live run rarely plays a track to its end, and measuring costs 0.2 s a track)."""
-    if cache is None:
-        return None
-    try:
-        return float(cache.with_suffix(".lufs").read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def _remember(cache: Path | None, loudness: float) -> None:
-    if cache is None or not math.isfinite(loudness):
-        return
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(".tmp", "music-", cache.parent)
-        with os.fdopen(fd, "w") as f:
-            f.write(repr(loudness))
-        os.replace(name, cache.with_suffix(".lufs"))
-    except OSError:  # no cache: measured again next time
-        pass
+    blocks = Blocks(x.size, session_rate)
+    sums = np.add.reduceat(np.square(k_weighted(x, session_rate)), blocks.cuts)
+    loudness = blocks.loudness_of_sums(sums)
+    powers = blocks.mean_squares(sums)
+    if not math.isfinite(loudness) or powers.size == 0:
+        return Measured(loudness)
+    powers /= 10.0 ** ((loudness + 0.691) / 10.0)
+    spread = np.quantile(powers, (np.arange(_SPREAD) + 0.5) / _SPREAD)
+    return Measured(loudness, tuple(float(v) for v in spread))
 
 
 class _Quiet:
@@ -199,22 +177,22 @@ def open_track(path: Path, session_rate: int, cache: Path | None = None) -> Trac
         rate = int(info.samplerate)
         if frames < _MIN_SECONDS * rate:
             raise MusicError(f"music {path}: shorter than {_MIN_SECONDS:g} s")
-        where = _cache_path(cache, path, session_rate) if cache is not None else None
-        known = _cached(where) if where is not None else None
-        loudness = known[0] if known is not None else _measured(where)
-        if loudness is None:
-            loudness = _measure(path, frames, rate, session_rate)
-            _remember(where, loudness)
+        where = cache_path(cache, path, session_rate) if cache is not None else None
+        found = measured(where)
+        if found is None:
+            found = _measure(path, frames, rate, session_rate)
+            remember(where, found)
+        touch(where)
     except _DECODE_ERRORS as exc:
         reason = _reason(exc)
         if "Error opening" in reason:  # libsndfile's words for any unknown format
             reason = "not a WAV, FLAC, Ogg, Opus or MP3 file"
         raise MusicError(f"music {path}: cannot read it as audio ({reason})") from None
-    if not math.isfinite(loudness):
+    if not math.isfinite(found.loudness):
         raise MusicError(f"music {path}: silent")
     length = frames * session_rate // rate
-    gain = 10.0 ** ((TARGET_LUFS - loudness) / 20.0)
-    return Track(path, frames, rate, length, gain, where)
+    gain = 10.0 ** ((TARGET_LUFS - found.loudness) / 20.0)
+    return Track(path, frames, rate, length, gain, where, found.spread)
 
 
 def find_tracks(
@@ -295,7 +273,7 @@ class _Reader:
                 fd, name = tempfile.mkstemp(".tmp", "music-", track.cache.parent)
                 self._tee = os.fdopen(fd, "wb")
                 self._tee_name = name
-                self._tee.write(_HEADER.pack(_MAGIC, 0.0, 0))
+                self._tee.write(HEADER.pack(MAGIC, 0.0, 0))
             except OSError:  # no cache: only slower next time
                 self._tee = None
 
@@ -323,7 +301,7 @@ class _Reader:
             if self._done:
                 loudness = TARGET_LUFS - 20.0 * math.log10(self._track.gain)
                 self._tee.seek(0)
-                self._tee.write(_HEADER.pack(_MAGIC, loudness, self._teed))
+                self._tee.write(HEADER.pack(MAGIC, loudness, self._teed))
                 self._tee.close()
                 assert self._track.cache is not None
                 os.replace(self._tee_name, self._track.cache)
@@ -372,7 +350,7 @@ class _CachedReader:
     def __init__(self, cache: Path, offset: int, samples: int) -> None:
         self._file = open(cache, "rb")  # noqa: SIM115 (closed by close())
         self._samples = samples
-        self._file.seek(_HEADER.size + 2 * min(offset, samples))
+        self._file.seek(HEADER.size + 2 * min(offset, samples))
         self.position = offset
 
     def read(self, n: int) -> Pcm:
@@ -405,6 +383,20 @@ class MusicBed:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(t.path.name for t in self._tracks)
+
+    @property
+    def spread(self) -> tuple[float, ...]:
+        """The tracks' spreads pooled, each value weighed by its track's length."""
+        import numpy as np
+
+        values = np.concatenate([t.spread for t in self._tracks])
+        weights = np.concatenate(
+            [np.full(len(t.spread), t.length / len(t.spread)) for t in self._tracks]
+        )
+        order = np.argsort(values, kind="stable")
+        reached = np.cumsum(weights[order]) / np.sum(weights)
+        at = np.searchsorted(reached, (np.arange(_SPREAD) + 0.5) / _SPREAD)
+        return tuple(float(v) for v in values[order][np.minimum(at, values.size - 1)])
 
     def _fade(self, track: Track) -> int:
         return min(self._crossfade, track.length // 3)
@@ -467,7 +459,7 @@ class MusicBed:
             if reader is not None:
                 reader.close()
             cache = placed.track.cache
-            known = _cached(cache) if cache is not None else None
+            known = cached(cache) if cache is not None else None
             try:
                 if cache is not None and known is not None:
                     reader = _CachedReader(cache, offset, known[1])
@@ -496,5 +488,8 @@ def open_music(
     cache: Path | None = None,
 ) -> MusicBed:
     """The music bed for ``path`` (a file or folder) at the session's ``rate``, decoded
-    tracks kept in the folder ``cache`` (None: none kept)."""
-    return MusicBed(find_tracks(path, rate, shuffle, warn, seed, cache), rate)
+    tracks kept in the folder ``cache`` (None: none kept), pruned to its limit."""
+    tracks = find_tracks(path, rate, shuffle, warn, seed, cache)
+    if cache is not None:
+        prune(cache, [t.cache for t in tracks if t.cache is not None])
+    return MusicBed(tracks, rate)

@@ -243,8 +243,15 @@ class Blocks:
             return -math.inf
         if self._short:
             return _short(float(np.sum(sums)) / self._length)
-        energy = np.concatenate([[0.0], np.cumsum(sums)])
-        return gate((energy[self._to] - energy[self._at]) / self._size)
+        return gate(self.mean_squares(sums))
+
+    def mean_squares(self, sums: Floats) -> Floats:
+        """Each block's mean square, from sums as ``loudness_of_sums`` takes them (none
+        for a signal shorter than one block)."""
+        import numpy as np
+
+        energy: Floats = np.concatenate([[0.0], np.cumsum(sums)])
+        return energy[:0] if self._short else (energy[self._to] - energy[self._at]) / self._size
 
 
 def integrated(x: Floats, rate: int) -> float:
@@ -344,10 +351,6 @@ def polyphase() -> tuple[float, float, tuple[tuple[float, float, float], ...]]:
     width = len(phases[0])
     reach = (width - 1) // 2
     bound = max(sum(abs(w) for w in phase) for phase in phases)
-
-    def weight(p: int, k: int) -> float:
-        return phases[p][k]
-
     # Phase 0 is x[q] times its centre weight (1.0009: the taps are normalized to unit
     # gain; its other weights are sinc zeros, ~1e-17). The taps are
     # symmetric, so phase 2 weighs x[q + k - reach] and x[q + 1 + reach - k] alike, and
@@ -356,13 +359,13 @@ def polyphase() -> tuple[float, float, tuple[tuple[float, float, float], ...]]:
     # pairs' sums and differences with these weights.
     pairs = tuple(
         (
-            (weight(1, k) + weight(1, width - k)) / 2,
-            (weight(1, k) - weight(1, width - k)) / 2,
-            weight(2, k),
+            (phases[1][k] + phases[1][width - k]) / 2,
+            (phases[1][k] - phases[1][width - k]) / 2,
+            phases[2][k],
         )
         for k in range(1, reach + 1)
     )
-    return bound, abs(weight(0, reach)), pairs
+    return bound, abs(phases[0][reach]), pairs
 
 
 # --- work arrays ------------------------------------------------------------------------

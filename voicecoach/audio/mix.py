@@ -56,6 +56,12 @@ class MusicSource(Protocol):
         """The tracks, for the file's tags."""
         ...
 
+    @property
+    def spread(self) -> tuple[float, ...]:
+        """The power of the music's 400 ms blocks over its average, as equally likely
+        values (for ``makeup``'s prediction; (1.0,): steady)."""
+        ...
+
     def samples(self, start: int, stop: int) -> Floats: ...
 
 
@@ -100,7 +106,12 @@ class Mixer:
         self.makeup_db = 0.0  # dB on the whole mix (music only): see ``makeup``
         if music is not None and self._duck is not None:
             predicted = predicted_loudness(
-                self._events, self._source, self._duck, music.level, timeline.length
+                self._events,
+                self._source,
+                self._duck,
+                music.level,
+                timeline.length,
+                music.source.spread,
             )
             self.makeup_db = makeup_db(predicted)
 
