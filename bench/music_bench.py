@@ -4,7 +4,8 @@ Makes a folder of three 3-minute 44.1 kHz stereo FLAC "tracks" (chords over nois
 generated here, nothing committed), fills the clip cache, then renders the routine to
 WAV in child processes: without music, with music cold (decoding every track and
 writing the music cache), and with music warm; the best of three warm runs each. Prints
-the warm difference against its target (< 1 s). (No RSS here: a child forked from this
+the warm difference against its target (< 1 s), and each file's integrated loudness and
+true peak (targets: about -16 LUFS, <= -1 dBFS). (No RSS here: a child forked from this
 process, which made the tracks, reports this process's peak as its own.)
 
     .venv/bin/python bench/music_bench.py
@@ -53,6 +54,21 @@ def make_music(folder: Path, tracks: int = 3, minutes: float = 3.0) -> Path:
     return folder
 
 
+def loudness(path: Path) -> tuple[float, float]:
+    """Integrated loudness (LUFS) and true peak (dBFS, per block of 2^20 samples) of a
+    WAV file, read a block at a time."""
+    import soundfile as sf
+
+    from voicecoach.audio.meter import LoudnessMeter, true_peak_dbfs
+
+    meter = LoudnessMeter()
+    peak = -float("inf")
+    for block in sf.blocks(str(path), blocksize=1 << 20, dtype="int16"):
+        meter.add(block)
+        peak = max(peak, true_peak_dbfs(block))
+    return meter.integrated(), peak
+
+
 def main() -> None:
     bench = _bench()
     timed = bench.timed  # type: ignore[attr-defined]
@@ -67,8 +83,10 @@ def main() -> None:
         print("filling the clip cache…", flush=True)
         timed(cmd, env)
         plain = [timed(cmd, env)[0] for _ in range(3)]
+        levels = {"no music": loudness(out)}
         cold = timed([*cmd, "--music", str(music)], env)[0]
         warm = [timed([*cmd, "--music", str(music)], env)[0] for _ in range(3)]
+        levels["music"] = loudness(out)
     best_plain, best_warm = min(plain), min(warm)
     extra = best_warm - best_plain
     print(f"30 min to WAV, warm, no music     {best_plain:6.2f} s")
@@ -76,6 +94,8 @@ def main() -> None:
     print(f"30 min to WAV, music warm         {best_warm:6.2f} s")
     ok = "ok" if extra < EXTRA_WARM_S else "MISSED"
     print(f"music's extra, warm               {extra:6.2f} s   < {EXTRA_WARM_S:g} s   {ok}")
+    for name, (lufs, peak) in levels.items():
+        print(f"{name + ',':9} the file            {lufs:6.2f} LUFS, true peak {peak:.2f} dBFS")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ The "music" is generated here: a steady tone, noise, and noise swelling by +-6 d
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -108,10 +109,10 @@ def test_the_prediction_is_the_meter_on_the_cues() -> None:
     session = prepared("hold 20 s")
     mixer = session.mixer
     plain = np.concatenate(list(mixer.chunks()))
-    predicted = makeup.predicted_loudness(
+    prediction = makeup.Prediction(
         mixer._events, mixer._source, DuckEnvelope.of(session.timeline), 200.0, mixer.length
     )
-    assert predicted == pytest.approx(integrated_loudness(plain, RATE), abs=0.01)
+    assert prediction.loudness(0.0) == pytest.approx(integrated_loudness(plain, RATE), abs=0.01)
 
 
 def test_a_session_that_is_nearly_all_bed_gets_at_most_the_cap(tmp_path: Path) -> None:
@@ -135,16 +136,31 @@ class _Spiky(FakeSpeech):
         return x
 
 
+@pytest.mark.parametrize("level", [12.0, 3.0])
 def test_the_limiter_holds_the_peaks_and_gives_the_same_samples_in_any_pieces(
-    tmp_path: Path,
+    level: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from voicecoach.audio import mix
+
+    limited = []
+    original = mix.Mixer._limited
+
+    def spy(self: mix.Mixer, window: Any, a: int, b: int) -> Any:
+        limited.append(a)
+        return original(self, window, a, b)
+
+    monkeypatch.setattr(mix.Mixer, "_limited", spy)
     # Decoded tracks cached: a jump then reads the very samples of reading through (an
     # uncached track's decoder restarting at a jump may differ by 1 LSB).
-    session = with_music(prepared("hold 60 s", _Spiky()), tmp_path, "noise", cache=tmp_path)
+    session = with_music(prepared("hold 60 s", _Spiky()), tmp_path, "noise", level, tmp_path)
     mixer = session.mixer
-    assert mixer.makeup_db > 2.0  # the clips' peaks at -2.5 dBTP go over without the limiter
+    # Made up, the clips' peaks (at -2.5 dBTP) would pass it: each is limited again.
+    assert mixer.makeup_db > 1.0
     whole = np.concatenate(list(mixer.chunks()))
-    assert true_peak_dbfs(whole) <= -2.4
+    # The bed adds to the cues' peaks; past -1.5 dBTP the mix is limited too: a bed 3 LU
+    # under the speech (ducked 14 dB under a cue) gets there, one 12 LU under does not.
+    assert true_peak_dbfs(whole) <= -1.5
+    assert bool(limited) == (level < 6)
     assert integrated_loudness(whole, RATE) == pytest.approx(-16.0, abs=0.3)
     # Any pieces (a live run's blocks, a skip, split tracks): the very same samples.
     rng = np.random.default_rng(1)

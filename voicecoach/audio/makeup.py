@@ -7,8 +7,12 @@ silences ``level`` LU under the speech, and its 400 ms blocks pass the relative 
 bed plays: they pull the integrated figure down (the short routine with its 20 s manual
 plank: -15.6 LUFS without music, -17.8 with it). Lowering the bed would break the
 level the user chose; raising the whole mix by the shortfall keeps both the bed's
-level under the speech and the target, and the mix's limiter (``mix``) keeps the peaks
-under the ceiling.
+level under the speech and the target. The speech is levelled with its peaks at the
+limiter's ceiling, so made-up cues are limited again (each distinct clip once, by the
+levelling's own step limiter): the gain is solved for the loudness after that limiting
+(on the 30-minute bench routine's eSpeak speech, 3.4 dB of make-up unlimited landed at
+-18.0 LUFS once the mix was limited). The mix's own limiter (``mix``) is then a safety
+net for the bed's peaks.
 
 How much: the session's loudness with music is worked out ahead, from the timeline
 alone, before a sample is mixed: the K-weighted energy of every speech clip and cue
@@ -35,12 +39,14 @@ rather than squashed (the levelling's own cap on extra gain is the same 6 dB).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from voicecoach.audio.duck import DuckEnvelope
-from voicecoach.audio.levelling import TARGET_LUFS
-from voicecoach.audio.meter import IIR_TAIL, Blocks, as_float, gate, k_weighted
+from voicecoach.audio.levelling import CEILING_DBFS, TARGET_LUFS, to_int16
+from voicecoach.audio.limiter import STEP, StepLimiter, interpolate_steps
+from voicecoach.audio.meter import IIR_TAIL, Blocks, as_float, gate, k_weighted, polyphase
 from voicecoach.core.timeline import Event
 
 if TYPE_CHECKING:
@@ -49,80 +55,174 @@ if TYPE_CHECKING:
 
     Floats = npt.NDArray[np.float64]
     Ints = npt.NDArray[np.int64]
+    Samples = npt.NDArray[np.int16]
 
 MAX_MAKEUP_DB = 6.0
+_STEPS = 4  # secant steps on "loudness after limiting", as the levelling takes
+Key = tuple[str, str]  # a cue: (kind, text)
+
+
+class _Cue:
+    """One distinct cue (a speech clip or a sound): its K-weighted energy per step of
+    ``STEP`` samples (the limiter's grain, with the filter's ring-down, ``IIR_TAIL``),
+    and its limiter, made when a gain needs it."""
+
+    def __init__(self, samples: npt.ArrayLike, rate: int) -> None:
+        import numpy as np
+
+        self.x = as_float(samples)
+        self.rate = rate
+        squares = np.square(k_weighted(self.x, rate, round(IIR_TAIL * rate)))
+        self.energy = np.add.reduceat(squares, np.arange(0, squares.size, STEP))
+        self.peak = float(np.max(np.abs(self.x))) * polyphase()[0] if self.x.size else 0.0
+        self._limiter: StepLimiter | None = None
+
+    def _points(self, scale: float) -> Floats | None:
+        """The limited gain of the cue times ``scale`` at each step's first sample (None:
+        ``scale`` itself everywhere, no peak can reach the ceiling)."""
+        if self.peak * scale <= 10.0 ** (CEILING_DBFS / 20.0):
+            return None
+        if self._limiter is None:
+            top = 10.0 ** ((MAX_MAKEUP_DB + 0.01) / 20.0)
+            self._limiter = StepLimiter(self.x, self.rate, CEILING_DBFS, top)
+        points: Floats = self._limiter.gain(scale) * scale
+        return points
+
+    def cumulated(self, scale: float) -> Floats:
+        """The running sum, step by step, of the K-weighted energy at ``scale``, limited:
+        the limiter's gain moves slowly (over ~16 ms), so the limited cue weighted is
+        very nearly the gain times the cue weighted (the levelling's measure, within
+        0.001 LU); in a step it is the mean of its two points, as in ``levelling``."""
+        import numpy as np
+
+        points = self._points(scale)
+        if points is None:
+            energy = self.energy * (scale * scale)
+        else:
+            per_step = np.full(self.energy.size, points[-1])
+            inside = min(points.size - 1, per_step.size)
+            per_step[:inside] = 0.5 * (points[:inside] + points[1 : inside + 1])
+            energy = self.energy * np.square(per_step)
+        return np.concatenate([[0.0], np.cumsum(energy)])
+
+    def made_up(self, scale: float) -> Samples:
+        points = self._points(scale)
+        if points is None:
+            return to_int16(self.x * scale)
+        return to_int16(self.x * interpolate_steps(points, self.x.size))
 
 
 def cue_energy(
-    events: Iterable[Event],
-    source: Callable[[Event], npt.ArrayLike],
-    cuts: Ints,
-    length: int,
-    rate: int,
+    events: Iterable[Event], cumulated: Mapping[Key, Floats], cuts: Ints, length: int
 ) -> Floats:
-    """The K-weighted energy of the cues (speech and sounds) between consecutive
-    ``cuts`` (the last span to ``length``). K-weighting is linear, so each cue is filtered
-    alone (with its ring-down, ``IIR_TAIL``) and its energies added where it sits;
-    overlapping cues are taken as uncorrelated."""
+    """The K-weighted energy of the cues between consecutive ``cuts`` (the last span to
+    ``length``), from each cue's running sum of energy step by step (``cumulated``)
+    placed where it sits, each cut taken at the nearest step (8 samples at most, of
+    400 ms blocks). K-weighting is linear, so each cue is filtered alone; overlapping
+    cues are taken as uncorrelated."""
     import numpy as np
 
-    ring = round(IIR_TAIL * rate)
-    cumulated: dict[tuple[str, str], Floats] = {}
     sums: Floats = np.zeros(cuts.size)
     for e in events:
-        key = (e.kind, e.text)
-        cum = cumulated.get(key)
-        if cum is None:
-            weighted = k_weighted(as_float(source(e)), rate, ring)
-            cum = np.concatenate([[0.0], np.cumsum(np.square(weighted))])
-            cumulated[key] = cum
-        end = min(e.start + cum.size - 1, length)
+        cum = cumulated[(e.kind, e.text)]
+        end = min(e.start + (cum.size - 1) * STEP, length)
         if end <= e.start:
             continue
         first = int(np.searchsorted(cuts, e.start, side="right")) - 1
         last = int(np.searchsorted(cuts, end, side="left"))
         points = np.concatenate([[e.start], cuts[first + 1 : last], [end]]) - e.start
-        sums[first:last] += np.diff(cum[points])
+        steps = np.minimum((points + STEP // 2) // STEP, cum.size - 1)
+        sums[first:last] += np.diff(cum[steps])
     return sums
 
 
-def predicted_loudness(
-    events: Iterable[Event],
-    source: Callable[[Event], npt.ArrayLike],
-    duck: DuckEnvelope,
-    level: float,
-    length: int,
-    spread: Sequence[float] = (1.0,),
-) -> float:
-    """The integrated loudness (LUFS) of the session mixed with a bed ``level`` LU under
-    the target, ducked by ``duck``, before any make-up gain.
+@dataclass(frozen=True, slots=True)
+class MakeUp:
+    """The session's make-up: its gain, the loudness predicted with it, and every
+    distinct cue made up and limited (int16), to mix instead of the levelled ones."""
+
+    gain_db: float
+    predicted: float  # LUFS
+    cues: Mapping[Key, Samples]
+
+
+class Prediction:
+    """The session's loudness with a bed ``level`` LU under the target, ducked by
+    ``duck``, at any make-up gain.
 
     ``spread``: the bed's block power over its average, as equally likely values. Each
     gating block is counted once per value, its bed part at that power, so the gates
     see how the bed's blocks vary: a bed near the relative gate is partly gated out.
     """
-    import numpy as np
 
-    rate = duck.rate
-    if length <= 0:
-        return -math.inf
-    blocks = Blocks(length, rate)
-    cuts = blocks.cuts
-    power = 10.0 ** ((TARGET_LUFS - level + 0.691) / 10.0)  # the bed's mean square
-    cues = cue_energy(events, source, cuts, length, rate)
-    bed = power * duck.energy(cuts, length)
-    factors = np.asarray(spread, dtype=np.float64)
-    cue_blocks = blocks.mean_squares(cues)
-    if cue_blocks.size == 0:  # shorter than a block: no gating to speak of
-        return blocks.loudness_of_sums(cues + bed * float(np.mean(factors)))
-    each = np.multiply.outer(blocks.mean_squares(bed), factors)
-    each += cue_blocks[:, None]
-    return gate(each.reshape(-1))
+    def __init__(
+        self,
+        events: Iterable[Event],
+        source: Callable[[Event], npt.ArrayLike],
+        duck: DuckEnvelope,
+        level: float,
+        length: int,
+        spread: Sequence[float] = (1.0,),
+    ) -> None:
+        import numpy as np
+
+        self._events = [e for e in events if e.kind != "wait"]
+        self._cues: dict[Key, _Cue] = {}
+        for e in self._events:
+            if (e.kind, e.text) not in self._cues:
+                self._cues[(e.kind, e.text)] = _Cue(source(e), duck.rate)
+        self._length = length
+        self._blocks = Blocks(max(length, 0), duck.rate)
+        power = 10.0 ** ((TARGET_LUFS - level + 0.691) / 10.0)  # the bed's mean square
+        self._bed = power * duck.energy(self._blocks.cuts, length) if length > 0 else None
+        self._factors = np.asarray(spread, dtype=np.float64)
+
+    def loudness(self, gain_db: float = 0.0) -> float:
+        """The integrated loudness (LUFS) of the mix made up by ``gain_db``, limited."""
+        import numpy as np
+
+        if self._bed is None:
+            return -math.inf
+        scale = 10.0 ** (gain_db / 20.0)
+        cumulated = {key: cue.cumulated(scale) for key, cue in self._cues.items()}
+        cues = cue_energy(self._events, cumulated, self._blocks.cuts, self._length)
+        bed = self._bed * (scale * scale)
+        cue_blocks = self._blocks.mean_squares(cues)
+        if cue_blocks.size == 0:  # shorter than a block: no gating to speak of
+            return self._blocks.loudness_of_sums(cues + bed * float(np.mean(self._factors)))
+        each = np.multiply.outer(self._blocks.mean_squares(bed), self._factors)
+        each += cue_blocks[:, None]
+        return gate(each.reshape(-1))
+
+    def make_up(self) -> MakeUp:
+        """The gain (to 0.01 dB, at most ``MAX_MAKEUP_DB`` either way) that brings the mix
+        to the target once its cues are limited: secant steps from the unlimited
+        estimate, the closest attempt kept (gating makes loudness jump)."""
+        best, best_error = 0.0, self.loudness(0.0) - TARGET_LUFS
+        gain = _bounded(-best_error)
+        previous: tuple[float, float] | None = None
+        for _ in range(_STEPS):
+            error = self.loudness(gain) - TARGET_LUFS
+            if not math.isfinite(error):
+                break
+            if abs(error) < abs(best_error):
+                best, best_error = gain, error
+            if abs(error) < 0.05:
+                break
+            slope = 0.7  # loudness rises slower than the gain once the limiter works
+            if previous is not None and gain != previous[0]:
+                slope = min(1.0, max(0.1, (error - previous[1]) / (gain - previous[0])))
+            nxt = _bounded(gain - error / slope)
+            if nxt == gain:
+                break
+            previous, gain = (gain, error), nxt
+        scale = 10.0 ** (best / 20.0)
+        cues = {key: cue.made_up(scale) for key, cue in self._cues.items()}
+        predicted = TARGET_LUFS + best_error if math.isfinite(best_error) else -math.inf
+        return MakeUp(best, predicted, cues)
 
 
-def makeup_db(predicted: float) -> float:
-    """The gain (dB, to 0.01 dB so a last-bit difference in the prediction cannot change
-    the samples) that brings a session predicted at ``predicted`` LUFS to the target."""
-    if not math.isfinite(predicted):
+def _bounded(gain_db: float) -> float:
+    if not math.isfinite(gain_db):
         return 0.0
-    return round(max(-MAX_MAKEUP_DB, min(MAX_MAKEUP_DB, TARGET_LUFS - predicted)), 2)
+    return round(max(-MAX_MAKEUP_DB, min(MAX_MAKEUP_DB, gain_db)), 2)
