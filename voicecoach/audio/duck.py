@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from voicecoach.audio.levelling import TARGET_LUFS
@@ -83,6 +83,11 @@ class DuckEnvelope:
     depth_db: float = DEPTH_DB
     attack: float = ATTACK
     release: float = RELEASE
+    # The regions' starts, for bisect (a list made per call cost 0.07 s of 30 minutes).
+    _starts: list[int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_starts", [s for s, _ in self.regions])
 
     @classmethod
     def of(cls, timeline: Timeline, depth_db: float = DEPTH_DB) -> DuckEnvelope:
@@ -98,7 +103,7 @@ class DuckEnvelope:
         r = round(self.release * self.rate)
         # Regions (with ramps) never overlap after merging: those touching the span
         # start at most ``a`` samples after it ends and end at most ``r`` before it.
-        starts = [s for s, _ in self.regions]
+        starts = self._starts
         first = max(0, bisect.bisect_left(starts, start - r) - 1)
         last = bisect.bisect_left(starts, stop + a)
         for s, e in self.regions[first:last]:
