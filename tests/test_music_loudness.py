@@ -189,3 +189,28 @@ def test_duck_energy_is_the_squared_gain_summed() -> None:
         np.testing.assert_allclose(
             envelope.energy(cuts, length), np.add.reduceat(gain**2, cuts), rtol=1e-6, atol=1e-3
         )
+
+
+def test_overlapping_cues_are_limited_together(tmp_path: Path) -> None:
+    # A sound under a word, both with peaks at the cues' ceiling at the same sample: the
+    # peak bound may not take each cue as capped at the ceiling there.
+    from voicecoach.audio.levelling import CEILING_DBFS
+    from voicecoach.audio.mix import Mixer
+    from voicecoach.core.timeline import Event, Timeline
+
+    n = RATE // 2
+    t = np.arange(n) / RATE
+    peak = 10 ** (CEILING_DBFS / 20) * 0.98
+    clip = (np.sin(2 * np.pi * 300 * t) * 0.05 * 32768).astype(np.int16)
+    clip[n // 2] = int(peak * 32768)
+    events = (
+        Event(RATE, n, "speech", "word", "Main"),
+        Event(RATE, n, "sound", "tick", "Main"),
+        Event(40 * RATE, n, "speech", "word", "Main"),  # 39 s of bed alone before it
+    )
+    timeline = Timeline("Overlap", events, ())
+    source = music_mod.open_music(write_music(tmp_path / "noise.wav", "noise"), RATE)
+    mixer = Mixer(timeline, {"word": clip}, {"tick": clip}, Music(source))
+    assert mixer.makeup_db > 0
+    whole = np.concatenate(list(mixer.chunks()))
+    assert true_peak_dbfs(whole) <= -1.5

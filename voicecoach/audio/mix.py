@@ -13,9 +13,9 @@ exactly what it was (the same integer sums).
 With music, the whole mix takes the make-up gain ``makeup`` works out ahead from the
 timeline (long bed-only stretches pull a session's integrated loudness under the
 target): each distinct cue made up and limited once (``makeup.MakeUp.cues``), the bed
-times the gain, then a limiter to ``CEILING_DBFS`` on the mix (the speech's own ceiling,
-so encoders keep peaks under -1 dBFS as they do without music; after the cues' own
-limiting it acts only where the bed's peaks add up). The limiter works on fixed blocks of
+times the gain, then a limiter to ``CEILING_DBFS`` (the speech's own ceiling) on the
+blocks where the bed may push the cues' peaks more than 1 dB over it (``_TRIGGER``:
+the file stays <= -1.5 dBTP). The limiter works on fixed blocks of
 ``_BLOCK`` samples of the session, each with ``_MARGIN`` samples of context on either
 side: a sample comes out of the same computation whatever span is asked for, so the
 file, split tracks and a live run that skips get the very same samples.
@@ -116,20 +116,20 @@ class Mixer:
                     f"{event.kind} {event.text!r}: timeline length {event.length}"
                     f" but the audio has {have} samples"
                 )
-        # Where two cues overlap (their peaks may add up), a span of ``_SUB`` either
-        # side, merged: sorted, disjoint.
-        self._overlaps: list[tuple[int, int]] = []
-        reach = -1
-        for s, e in sorted((e.start, e.end) for e in self._events):
-            if s < reach:
-                lo, hi = s - _SUB, min(reach, e) + _SUB
-                if self._overlaps and lo <= self._overlaps[-1][1]:
-                    lo = self._overlaps.pop()[0]
-                self._overlaps.append((lo, hi))
-            reach = max(reach, e)
         self.makeup_db = 0.0  # dB on the whole mix (music only): see ``makeup``
         self._made_up: Mapping[Key, Samples] = {}  # the cues made up and limited
+        self._overlaps: list[tuple[int, int]] = []
         if music is not None and self._duck is not None:
+            # Where two cues overlap (their peaks may add up), a span of ``_SUB`` either
+            # side, merged: sorted, disjoint.
+            reach = -1
+            for s, e in sorted((e.start, e.end) for e in self._events):
+                if s < reach:
+                    lo, hi = s - _SUB, min(reach, e) + _SUB
+                    if self._overlaps and lo <= self._overlaps[-1][1]:
+                        lo = self._overlaps.pop()[0]
+                    self._overlaps.append((lo, hi))
+                reach = max(reach, e)
             made = Prediction(
                 self._events,
                 self._source,
