@@ -1,7 +1,7 @@
 """Benchmark: encode time per format for a 30-minute session, and peak memory.
 
 Run: .venv/bin/python bench/encode_bench.py [--minutes 30] [--formats wav,mp3] [--long]
-     [--flagship]
+     [--flagship] [--routines desk-break,five-minute-back]
 
 The session is synthesized (no eSpeak needed), shaped like a real one: speech-like
 clips (band-limited noise with a voice-like pitch and syllable envelope, 0.4-3 s) from
@@ -15,25 +15,37 @@ Opus is also encoded by the ffmpeg command itself (``ffmpeg -c:a libopus`` at th
 bit rate, from a WAV of the same session, which it encodes at 24 kHz like voicecoach):
 voicecoach's Opus, mixing the session included, must be no slower (wall time, within
 10%). Wall times vary on a shared machine, so the CPU time (this process and its
-children: ffmpeg) is printed too. ``--flagship`` does the same for the bundled back-strength routine
-(real speech, from the cache), whose Opus must stay under 5 MB.
+children: ffmpeg) is printed too, and both files' decoded peaks (ffmpeg, float, 48 kHz)
+with ours's header gain (``opus``'s safety net; 0 when the ceiling sufficed).
+``--flagship`` does the same for the bundled back-strength routine (real speech, from
+the cache), whose Opus must stay under 5 MB; ``--routines a,b`` for other bundled
+routines.
 
 Targets: MP3 of 30 minutes in under 10 s on a 2-core machine; Opus no slower than
 the ffmpeg command; the flagship's Opus under 5 MB.
 
-Measured (2 cores shared with other jobs, load about 5), Opus at 24 kbps:
-30 synthetic minutes 10.6 s (ffmpeg command 11.2 s), 4.0 MB; the flagship (17:53, real
-speech) 15.5 s (ffmpeg command 14.6 s; CPU 14.5 s vs 12.7 s, ours mixing the session
-too), 2.57 MB (it was 8.9 MB at libsndfile's default, ~61 kbps, and took 29 s where
-the ffmpeg command took 14 s: libsndfile's libopus used 2.7x ffmpeg's CPU).
+Measured (2 cores shared with other jobs, load about 5), Opus at 24 kbps in libopus's
+default mode, before the peak work: 30 synthetic minutes 10.6 s (ffmpeg command
+11.2 s), 4.0 MB; the flagship (17:53, real speech) 15.5 s (ffmpeg command 14.6 s; CPU
+14.5 s vs 12.7 s, ours mixing the session too), 2.57 MB (it was 8.9 MB at libsndfile's
+default, ~61 kbps, and took 29 s where the ffmpeg command took 14 s: libsndfile's
+libopus used 2.7x ffmpeg's CPU). Then with a decode-and-encode-again peak check:
+30 synthetic minutes 33.5 s (command 10.9 s), flagship 46.6 s (command 14.6 s), 2.62 MB,
++0.29 dBFS: the "no slower" target missed.
 
-Since Opus's peak check (``opus.encode``: decode, and encode again with dips where a
-block decoded over -1.2 dBFS), the decoded peaks of both files are printed too. Measured
-then (same machine, load): 30 synthetic minutes 33.5 s, CPU 23.6 s (ffmpeg command
-10.9 s / 9.3 s), peaks +2.17 dBFS (a chirp no dip fixes) vs the command's +2.31; the
-flagship from the default cache 46.6 s / 31.8 s (command 14.6 s / 12.7 s), 2.62 MB,
-+0.29 vs +0.29 dBFS (+0.75 before the dips). Both re-encode once: the "no slower" target
-is MISSED (3.1-3.2x wall, 2.5x CPU) wherever a session overshoots.
+Since ``opus`` encodes CELT only at 32 kbps under a block ceiling, in one pass (see
+its docstring), measured (2 cores shared, load about 7-8; the ffmpeg command at 32 kbps
+in libopus's default mode; wall s / CPU s, MB, decoded peak dBFS, LUFS):
+
+    30 synthetic min   27.2 / 12.4  4.96  -9.04 -21.05   command 29.1 / 9.6   3.21  +2.44
+    flagship (17:58)   19.0 / 7.8   4.79  -1.59 -16.09   command 38.7 / 12.8  3.23  -0.18
+    desk-break         4.8 / 2.3    1.35  -1.20 -16.56   command 6.5 / 3.9    0.90  -0.54
+      (the header gain -0.52 dB: the safety net)
+    five-minute-back   6.6 / 2.5    1.52  -1.59 -16.11   command 11.1 / 4.0   1.01  -1.85
+    spine-three-stage  13.5 / 6.9   4.06  -1.54 -16.11   command 31.4 / 11.7  2.70  -1.62
+
+Every target met: ours 0.43-0.94x the command's wall time (its CPU time 1.3x the
+command's on the synthetic session, whose mixing is heavier; less on real ones).
 """
 
 from __future__ import annotations
@@ -43,6 +55,7 @@ import json
 import math
 import os
 import resource
+import struct
 import subprocess
 import sys
 import tempfile
@@ -83,6 +96,18 @@ def decoded_peak(path: Path) -> float:
     out = subprocess.run([*command, "48000", "-"], capture_output=True, check=True).stdout
     peak = float(np.max(np.abs(np.frombuffer(out, dtype=np.float32))))
     return 20 * math.log10(max(peak, 1e-12))
+
+
+def decoded_loudness(path: Path) -> float:
+    """The integrated loudness (LUFS) of ``path`` decoded by ffmpeg at 48 kHz."""
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT))
+    from voicecoach.audio.meter import integrated_loudness
+
+    command = ["ffmpeg", "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "1", "-ar"]
+    out = subprocess.run([*command, "48000", "-"], capture_output=True, check=True).stdout
+    return float(integrated_loudness(np.frombuffer(out, dtype=np.float32), 48000))
 
 
 def build_session(minutes: float) -> object:
@@ -140,25 +165,26 @@ def build_session(minutes: float) -> object:
 
 def child(fmt: str, minutes: float, threads: int | None) -> None:
     """Encode one format; print a JSON line with the figures. ``fmt`` "flagship" is the
-    bundled back-strength routine to Opus; "opus" and "flagship" also time the ffmpeg
-    command on the same samples."""
+    bundled back-strength routine to Opus, "routine:NAME" another bundled routine; those
+    and "opus" also time the ffmpeg command on the same samples."""
     sys.path.insert(0, str(ROOT))
     from voicecoach.adapters import encode
     from voicecoach.app.render import quiet_spans
 
-    if fmt == "flagship":
+    bundled = "back-strength" if fmt == "flagship" else fmt.removeprefix("routine:")
+    if bundled != fmt:
         from voicecoach.app.env import prepare_ref
         from voicecoach.cli.env import real_env
         from voicecoach.core.tracks import named_chapters
 
-        session = prepare_ref(real_env(), "back-strength")
+        session = prepare_ref(real_env(), bundled)
         mixer: Any = session.mixer
         chapters = named_chapters(session.timeline.chapters)
     else:
         mixer = build_session(minutes)
         chapters = mixer.timeline.chapters
     timeline = mixer.timeline
-    ext = "opus" if fmt == "flagship" else fmt
+    ext = "opus" if bundled != fmt else fmt
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / f"bench.{ext}"
         cpu = cpu_seconds()
@@ -187,15 +213,19 @@ def child(fmt: str, minutes: float, threads: int | None) -> None:
         }
         if ext == "opus":
             result["peak_dbfs"] = decoded_peak(out)
-        if ext == "opus":  # the same samples through the ffmpeg command
+            result["gain_db"] = struct.unpack("<h", out.read_bytes()[44:46])[0] / 256
+            result["lufs"] = decoded_loudness(out)
+            # the same samples through the ffmpeg command
             wav = Path(folder) / "bench.wav"
             encode.write_audio(wav, mixer.chunks(), total=mixer.length)
             wall, cpu = ffmpeg_reference(wav, Path(folder) / "ffmpeg.opus", encode.OPUS_KBPS)
             result |= {
+                "kbps": encode.OPUS_KBPS,
                 "ffmpeg_seconds": wall,
                 "ffmpeg_cpu_seconds": cpu,
                 "ffmpeg_megabytes": (Path(folder) / "ffmpeg.opus").stat().st_size / 1e6,
                 "ffmpeg_peak_dbfs": decoded_peak(Path(folder) / "ffmpeg.opus"),
+                "ffmpeg_lufs": decoded_loudness(Path(folder) / "ffmpeg.opus"),
             }
     print(json.dumps(result))
 
@@ -217,6 +247,7 @@ def main() -> None:
     parser.add_argument(
         "--flagship", action="store_true", help="also the bundled back-strength to Opus"
     )
+    parser.add_argument("--routines", default="", help="also these bundled routines to Opus")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -234,26 +265,29 @@ def main() -> None:
         rows.append(("mp3", 1))
     if args.flagship:
         rows.append(("flagship", None))
+    rows += [(f"routine:{name}", None) for name in args.routines.split(",") if name]
     mp3_time = None
     verdicts: list[str] = []
     for fmt, threads in rows:
         r = run(fmt, args.minutes, threads)
-        label = fmt + (" (1 core)" if threads == 1 else "")
+        label = fmt.removeprefix("routine:") + (" (1 core)" if threads == 1 else "")
         speed = r["audio_seconds"] / r["seconds"]
         print(
             f"{label:<12} {r['rate']:>6.0f} {r['seconds']:>8.2f} {r['cpu_seconds']:>7.2f}"
             f" {speed:>11.0f}x {r['megabytes']:>7.2f} {r['peak_rss_mb']:>6.0f} MB"
         )
         if "ffmpeg_seconds" in r:
+            kbps = r["kbps"]
             print(
                 f"{'  ffmpeg cmd':<12} {24000:>6} {r['ffmpeg_seconds']:>8.2f}"
                 f" {r['ffmpeg_cpu_seconds']:>7.2f}"
                 f" {r['audio_seconds'] / r['ffmpeg_seconds']:>11.0f}x"
-                f" {r['ffmpeg_megabytes']:>7.2f}   (ffmpeg -c:a libopus -b:a 24k, same samples)"
+                f" {r['ffmpeg_megabytes']:>7.2f}   (ffmpeg -c:a libopus -b:a {kbps}k, same samples)"
             )
             print(
-                f"{'':<12} decoded peaks: ours {r['peak_dbfs']:+.2f} dBFS (checked),"
-                f" the ffmpeg command's {r['ffmpeg_peak_dbfs']:+.2f} dBFS"
+                f"{'':<12} decoded: ours {r['peak_dbfs']:+.2f} dBFS, {r['lufs']:.2f} LUFS"
+                f" (header gain {r['gain_db']:+.2f} dB); the ffmpeg command's"
+                f" {r['ffmpeg_peak_dbfs']:+.2f} dBFS, {r['ffmpeg_lufs']:.2f} LUFS"
             )
             # Ours includes mixing the session; the command reads it ready-mixed.
             ratio = r["seconds"] / r["ffmpeg_seconds"]

@@ -28,18 +28,18 @@ def kbps(path: Path, seconds: float) -> float:
     return path.stat().st_size * 8 / seconds / 1000
 
 
-def test_opus_defaults_to_24_kbps_mono_at_24k(session: Mixer, tmp_path: Path) -> None:
+def test_opus_defaults_to_32_kbps_mono_at_24k(session: Mixer, tmp_path: Path) -> None:
     path = tmp_path / "s.opus"
     written = write(session, path)
     info = stream(path)
     # ffmpeg decodes every Opus stream at 48 kHz; it was encoded at 24 kHz (the OpusHead).
     assert (info["codec_name"], info["channels"], info["sample_rate"]) == ("opus", 1, "48000")
     assert written.sample_rate == 24000
-    # Variable bit rate: 24 kbps is the most a second of speech takes, pauses take less.
+    # Variable bit rate: 32 kbps is the most a second of speech takes, pauses take less.
     seconds = session.length / 22050
-    assert 6 < kbps(path, seconds) <= 24 * 1.1
-    louder = tmp_path / "s48.opus"
-    write(session, louder, bitrate=48)
+    assert 6 < kbps(path, seconds) <= 32 * 1.1
+    louder = tmp_path / "s96.opus"
+    write(session, louder, bitrate=96)
     assert kbps(louder, seconds) > 1.5 * kbps(path, seconds)
     data, rate = decode(louder)
     assert (rate, len(data)) == (24000, written.frames)

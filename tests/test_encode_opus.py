@@ -1,65 +1,112 @@
-"""Opus's peak check (``opus.encode``): low-bit-rate Opus overshoots a peak by up to
-several dB, so the written stream is decoded and, where a block overshot, encoded again
-with a short gain dip there."""
+"""Opus's peaks (``opus``): CELT only, under a block ceiling, one encoding; a file that
+still decodes too high gets an output gain in its header (the safety net)."""
 
 from __future__ import annotations
 
+import struct
 import subprocess
 from pathlib import Path
 
 import numpy as np
+import soxr
 
 from voicecoach.adapters import encode, opus
-from voicecoach.audio.meter import integrated_loudness, peak_dbfs
+from voicecoach.audio.meter import peak_dbfs
 
-RATE = 22050
+RATE = 24000  # the rate the ceiling works at: Opus's, above the session's 22050 Hz
+BLOCK = round(opus.BLOCK_SECONDS * RATE)
 
 
 def decoded(path: Path) -> np.ndarray:
     """ffmpeg's float decode at 48 kHz, as players and test_file_loudness decode it."""
     command = ["ffmpeg", "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "1"]
-    out = subprocess.run([*command, "-ar", "48000", "-"], capture_output=True, check=True)
-    return np.frombuffer(out.stdout, dtype=np.float32).astype(np.float64)
+    out = subprocess.run([*command, "-ar", "48000", "-"], capture_output=True, check=True).stdout
+    return np.frombuffer(out, dtype=np.float32).astype(np.float64)
 
 
-def burst() -> np.ndarray:
-    """20 s of a 300 Hz tone at -12 dBFS with 60 ms of a 220 Hz square wave in the middle,
-    peaking at the limiter's -2.5 dBFS: Opus at 24 kbps rings on the square's edges
-    (measured: decoded at +1.06 dBFS unchecked, -1.21 checked)."""
-    t = np.arange(20 * RATE) / RATE
-    x = np.sin(2 * np.pi * 300 * t) * 10 ** (-12 / 20)
-    mid = slice(int(10 * RATE), int(10.06 * RATE))
-    x[mid] = np.sign(np.sin(2 * np.pi * 220 * t[mid])) * 10 ** (-2.5 / 20)
-    return (x * 32767).astype(np.int16)
+def header_gain(path: Path) -> float:
+    """The OpusHead's output gain, dB."""
+    gain: int = struct.unpack("<h", path.read_bytes()[28 + 16 : 28 + 18])[0]
+    return gain / 256
 
 
-def test_an_overshooting_block_is_encoded_again_under_the_ceiling(tmp_path: Path) -> None:
-    x = burst()
-    unchecked, checked = tmp_path / "unchecked.opus", tmp_path / "checked.opus"
-    encode.write_audio(unchecked, iter([x]), total=len(x))  # no seek: no second pass
-    encode.write_audio(checked, iter([x]), total=len(x), seek=lambda a, b: iter([x[a:b]]))
-    before, after = decoded(unchecked), decoded(checked)
-    assert peak_dbfs(before) > -1.0  # what the check is for
-    assert peak_dbfs(after) <= -1.0
-    assert len(after) == len(before)
-    # The dips are short: the loudness hardly moves (measured: -0.09 LU, on a signal
-    # whose loudest 60 ms is the very burst that was lowered).
-    assert abs(integrated_loudness(after, 48000) - integrated_loudness(before, 48000)) < 0.2
+def through(ceiling: opus.Ceiling, x: np.ndarray, cuts: list[int]) -> np.ndarray:
+    pieces = np.split(x, cuts)
+    out = [ceiling.push(p) for p in pieces] + [ceiling.push(x[:0], last=True)]
+    return np.concatenate(out)
 
 
-def test_a_dip_lowers_its_block_and_ramps_back_to_unity() -> None:
-    x = np.full(1000, 10000, np.int16)
-    dip = opus.Dip(start=400, stop=500, gain=0.5, ramp=50)
-    y = opus.apply_dips(x, 0, [[dip]])
-    assert (y[:350] == 10000).all() and (y[550:] == 10000).all()
-    assert (y[400:500] == 5000).all()
-    assert np.all(np.diff(y[350:401].astype(int)) <= 0)  # down the ramp, never a step
-    # The same samples handed over in two chunks get the same gains.
-    z = np.concatenate(
-        [opus.apply_dips(x[:420], 0, [[dip]]), opus.apply_dips(x[420:], 420, [[dip]])]
-    )
-    assert (z == y).all()
-    # Within a pass the lowest gain wins; passes multiply.
-    other = opus.Dip(start=450, stop=600, gain=0.8, ramp=50)
-    assert opus.apply_dips(x, 0, [[dip, other]])[450] == 5000
-    assert opus.apply_dips(x, 0, [[dip], [other]])[450] == 4000
+def test_the_ceiling_lowers_each_loud_block_and_ramps_back_to_unity() -> None:
+    limit = 10000.0
+    x = np.full(40 * BLOCK + 37, 5000, np.int16)  # under the limit, a partial last block
+    x[20 * BLOCK + 10] = 16000  # one block over it
+    y = through(opus.Ceiling(limit, BLOCK), x, [])
+    assert len(y) == len(x)
+    loud = slice(20 * BLOCK, 21 * BLOCK)
+    assert np.abs(y[loud]).max() <= limit
+    assert (y[: 19 * BLOCK] == x[: 19 * BLOCK]).all()  # a block away: untouched
+    assert (y[22 * BLOCK :] == x[22 * BLOCK :]).all()
+    down = y[19 * BLOCK : 20 * BLOCK].astype(int)
+    assert np.all(np.diff(down) <= 0) and down[-1] < down[0]  # down a ramp, never a step
+    up = y[21 * BLOCK : 22 * BLOCK].astype(int)
+    assert np.all(np.diff(up) >= 0) and up[0] < up[-1] <= 5000
+    # The same samples in any chunks: the same output.
+    for cuts in ([1], [BLOCK - 1, 20 * BLOCK + 11], list(range(7, len(x), 53))):
+        np.testing.assert_array_equal(through(opus.Ceiling(limit, BLOCK), x, cuts), y)
+
+
+def test_the_ceiling_counts_the_peaks_between_samples() -> None:
+    # A tone at a quarter of the rate, sampled off its crests: the samples peak 3 dB
+    # under the wave. The ceiling must bring the wave, not the samples, to the limit.
+    n = np.arange(20 * BLOCK)
+    wave = 12000 * np.sin(2 * np.pi * 0.25 * n + np.pi / 4)
+    x = np.round(wave).astype(np.int16)
+    y = through(opus.Ceiling(10000.0, BLOCK), x, [])
+    fine = soxr.resample(y.astype(np.float64), RATE, 8 * RATE, quality="VHQ")
+    fine = fine[16 * BLOCK : -16 * BLOCK]  # the resampler's edges aside
+    assert np.abs(fine).max() <= 10000 * 10 ** (0.1 / 20)  # within 0.1 dB
+    assert np.abs(y).max() < 10000 * 10 ** (-1.0 / 20)  # the samples, well under
+
+
+def test_the_output_gain_is_written_with_a_valid_page(tmp_path: Path) -> None:
+    x = (np.sin(2 * np.pi * 440 * np.arange(RATE) / RATE) * 8000).astype(np.int16)
+    path = tmp_path / "tone.opus"
+    encode.write_audio(path, iter([x]), total=len(x), rate=RATE)
+    data = path.read_bytes()
+    head = data[: opus._HEAD_PAGE]
+    assert opus.with_output_gain(head, 0.0) == head  # the checksum made again, the same
+    quieter = tmp_path / "quieter.opus"
+    quieter.write_bytes(opus.with_output_gain(head, -6.0) + data[len(head) :])
+    assert header_gain(quieter) == -6.0
+    a, b = decoded(path), decoded(quieter)
+    assert abs(peak_dbfs(b) - peak_dbfs(a) + 6.0) < 0.01
+
+
+def test_a_file_still_over_the_net_gets_the_gain_that_brings_it_there(tmp_path: Path) -> None:
+    """White noise clipped at -3 dBFS: Opus keeps its energy, not its waveform, so it
+    decodes with new, higher peaks (measured: +1.6 dBFS) whatever the ceiling."""
+    rng = np.random.default_rng(5)
+    peak = 32768 * 10 ** (-3.0 / 20)
+    x = np.clip(rng.standard_normal(5 * 22050) * peak / 2, -peak, peak).astype(np.int16)
+    raw = tmp_path / "raw.opus"
+    with raw.open("wb") as pipe_like:  # a stream cannot be rewritten: no net
+        job = encode.codec.Job(encode.FORMATS["opus"], 22050, 24000, encode.Tags(), None)
+        opus.encode(_Unseekable(pipe_like), job, iter([x]), 32, lambda _: None, "raw")
+    netted = tmp_path / "netted.opus"
+    encode.write_audio(netted, iter([x]), total=len(x))
+    assert peak_dbfs(decoded(raw)) > -1.0  # what the net is for
+    assert header_gain(netted) < 0.0
+    assert abs(peak_dbfs(decoded(netted)) - opus._NET_DBFS) < 0.05
+
+
+class _Unseekable:
+    """A file seen as a pipe: written through, never rewound."""
+
+    def __init__(self, f: object) -> None:
+        self._f = f
+
+    def write(self, data: bytes) -> int:
+        return self._f.write(data)  # type: ignore[attr-defined, no-any-return]
+
+    def seekable(self) -> bool:
+        return False

@@ -10,14 +10,15 @@ session. The format comes from the extension.
   its time.
 - MP3 is constant bit rate (64 kbps mono at 16-24 kHz, 96 kbps at 32-48 kHz): podcast
   players seek and jump to chapters exactly in CBR files, only approximately in VBR.
-- Opus is 24 kbps (variable) by default, mono at 24 kHz: the nearest rate Opus takes
-  above the session's 22050 Hz keeps its whole band (48 kHz only adds a band with
-  nothing in it: measured, 9% more bytes at the same setting, and more CPU), as
-  ``ffmpeg -c:a libopus`` does from a 22050 Hz file. Speech needs no more: measured on
-  the flagship (19:21), at 24 kbps the 8-11 kHz band keeps its energy within 0.3 dB of
-  the session (16 kbps loses 2.2 dB of it: the top of the voice and the cues' clicks
-  dull) and the file is 2.2 MB; 32 kbps adds 0.7 MB for 1.6 dB of waveform SNR that
-  speech does not need. ``--bitrate`` sets any of the lossy formats.
+- Opus is 32 kbps (variable) by default, mono at 24 kHz, CELT only: the nearest rate
+  Opus takes above the session's 22050 Hz keeps its whole band (48 kHz only adds a
+  band with nothing in it: measured, 9% more bytes at the same setting, and more CPU),
+  as ``ffmpeg -c:a libopus`` does from a 22050 Hz file. 32 kbps, not 24, for the peaks:
+  at 24 kbps CELT's decoded peaks are erratic again (``opus`` has the figures); 32 keeps
+  the flagship (17:58) at 4.8 MB. Speech needs no more: measured on the flagship
+  (19:21, in Opus's default mode), at 24 kbps the 8-11 kHz band keeps its energy within
+  0.3 dB of the session (16 kbps loses 2.2 dB of it: the top of the voice and the cues'
+  clicks dull). ``--bitrate`` sets any of the lossy formats.
   A long MP3 is encoded in pieces on all cores and joined exactly (see ``mp3``).
 - Tags and chapters: see ``tagging``.
 - The file is written atomically (``outfile``): nothing appears at the target until
@@ -72,7 +73,7 @@ FORMATS: dict[str, Format] = {
         ),
     )
 }
-OPUS_KBPS = 24  # the default: see above
+OPUS_KBPS = 32  # the default: see above
 # The bit rates (kbps) each lossy format takes, mono; MP3's also depend on the rate.
 BITRATES: dict[str, tuple[int, int]] = {"mp3": (8, 320), "ogg": (11, 31), "opus": (6, 256)}
 _NO_TAGS = Tags()
@@ -183,11 +184,8 @@ def write_audio(
                 source = codec.counted(chunks, total)
                 if form.ext == "opus":
                     kbps = bitrate or OPUS_KBPS
-                    again = None
-                    if seek is not None:  # the session once more, for the peak check
-                        again = lambda: codec.counted(seek(0, total), total)  # noqa: E731
                     frames = opus.encode(
-                        f, job, source, kbps, progress or codec.no_progress, tgt.shown, again
+                        f, job, source, kbps, progress or codec.no_progress, tgt.shown
                     )
                 else:
                     frames = codec.encode_stream(

@@ -13,53 +13,77 @@ every distribution packages it); without it, one line says so.
 The samples are resampled here with soxr, as for every format (its delay removed, so
 every event keeps its time), and handed over at the output rate: ffmpeg only encodes.
 
-Peaks. The session's samples peak at -2.5 dBTP (``levelling.CEILING_DBFS``), yet Opus
-at 24 kbps decodes some peaks several dB higher, and erratically: which block
-overshoots, and by how much, changes with the bit rate, the rate, the resampler and the
-encoder's options. Measured (decoded by ffmpeg as float at 48 kHz, the peak in dBFS):
-the flagship's samples -1.48 at 24 kbps from 24 kHz (ffmpeg resampling) but -0.34 from
-the same samples resampled by soxr, as here (one 10 ms block; the next worst -1.4);
-24k at 48 kHz -1.14, 32k at 24 kHz +2.38, 32k at 48 kHz -0.76, 40k at 48 kHz -1.67;
-SHORT_ROUTINE (tests/fakes.py) -1.86 at 24k, but +0.55 with ``-vbr constrained``,
-+3.45 with ``-vbr off`` (a glitch where the source is at -10.6 dBFS), -0.35 with
-``-application voip``, -1.39 with ``-frame_duration 10`` (40: unchanged); the flagship
-with ``-application lowdelay`` (CELT only) -1.05 but 3.8 MB instead of 2.6. No setting
-is safe, so the written stream is checked instead (``encode``): decoded by ffmpeg
-(float, 48 kHz: 1.3 s for the flagship's 18 minutes, streamed, so memory stays flat),
-each 10 ms block over -1.2 dBFS becomes a dip, a gain that brings that block to -1.6
-dBFS (5 ms raised-cosine ramps either side), and the session is encoded again with the
-dips applied to the samples handed to ffmpeg, until no block is over. A limiter
-instead, with a lower ceiling on the Opus path, was measured and dropped: at -4 dBTP
-it cost the flagship 0.6 LU (-16.82 LUFS before encoding) and still decoded at -1.60,
-and ``limiter.limit`` over a whole session took 40 s; a plain pre-gain costs loudness
-everywhere (the flagship needed 0.9 dB: -17.1 LUFS). Measured with the dips at 24 kbps
-(first pass -> written, dBFS; LUFS of the file written):
+Peaks: CELT only at 32 kbps, under a ceiling, in one pass, with a safety net. The
+session's samples peak at -2.5 dBTP (``levelling.CEILING_DBFS``) and the file must
+decode at -1 dBFS at most (``levelling.PEAK_DBFS``). Lossy codecs overshoot, and
+Opus's default mode for speech (SILK or hybrid) does so erratically, not in
+proportion to the level, so no margin bounds it. Measured per 20 ms block, decoded by
+ffmpeg as float at 48 kHz against the source's block peak at 48 kHz (soxr), over five
+routines' sessions at 24 kbps (79205 blocks; back-mobility, desk-break,
+five-minute-back, lower-back-relief, SHORT_ROUTINE), the worst and the 99.9th
+percentile overshoot:
 
-    back-strength      -0.34 (1 block over) -> -1.24   -16.19 (also before the dip)
-    desk-break         -0.10 (1 block)      -> -1.41   -16.23
-    five-minute-back   -1.11 (1 block)      -> -1.39   -16.24
-    back-mobility      -1.45                            -16.22
-    lower-back-relief  -1.43                            -16.26
-    spine-three-stage  -1.27                            -16.27
-    SHORT_ROUTINE      -1.86                            -16.44
+    source block peak     default (hybrid)      -application lowdelay (CELT only)
+    -3 .. -2 dBFS         +2.84 dB   +0.93      +1.80 dB   +1.10
+    -4 .. -3              +2.12      +1.36      +1.71      +1.31
+    -5 .. -4              +1.39      +1.24      +1.97      +1.32
+    -8 .. -6              +5.38      +1.76      +3.49      +2.56
 
-(That table is the flagship's speech as a cold cache makes it.) One re-encoding at
-most there. Its price: a session that overshoots takes two encodings, mixing and
-decoding included: bench/encode_bench.py --flagship measured 46.6 s wall, 31.8 s CPU,
-against the ffmpeg command's 14.6 s / 12.7 s (2 cores under load).
+In hybrid mode the worst block does not move with its level: lowering every block
+over -4 dBFS to -4 left desk-break's at -1.16 and the flagship's at -0.34 (one block
+of another flagship's samples, alone: +0.55 dBFS at gain 0, +0.15 at -2 dB, gone at
+-3; libopus's options erratic on it too: -frame_duration 60 -0.08, -application voip
+-1.07, 28k +0.59, 32k +0.41, -cutoff 8000 +0.42; whole sessions: the flagship at 32k
++2.38, SHORT_ROUTINE with -vbr off +3.45). An earlier check decoded the written stream
+and encoded again with gain dips where a block overshot: three times ffmpeg's time
+(flagship 46.6 s vs 14.6 s) and still +0.29 dBFS on one flagship.
 
-NOT SOLVED: the overshoot is often not in proportion to the level, so a dip does not
-always help. The flagship made from an older user cache (other clips) decodes at +0.75
-(3 blocks); after one re-encoding one block is still at +0.29 and the check stops there
-(``_PROGRESS``). That block's 10 s of samples, encoded alone: +0.55 dBFS at gain 0,
-+0.24 at -0.5 dB, +0.46 at -1, +0.15 at -2, and -5.07 (gone) at -3; dips reaching 20 ms
-past the block made it +0.53. The same 10 s through libopus options: -frame_duration 10
--1.75, 40 -1.95, 60 -0.08; -application lowdelay -1.47, voip -1.07; 28k +0.59, 32k
-+0.41; -cutoff 8000 +0.42; -compression_level 5 -1.60: erratic again. The benchmark's
-synthetic session has a pure chirp (1050 -> 2100 Hz) at -12 dBFS that Opus at 24 kbps
-decodes at +2.2 dBFS; dipped by 3.8 dB it still decoded at +2.17. So a re-encoding that
-does not bring the worst peak down by more than 0.5 dB is the last, and the file keeps
-it: bounded time (two encodings), never an endless search.
+CELT alone (``-application lowdelay``: MDCT, energy per band kept) overshoots nearly in
+proportion, so a ceiling before the encoder bounds the decoded peak, but not at
+24 kbps: there a noisy onset out of silence (five-minute-back at 22.7 s) still jumps,
+erratically: five-minute-back decodes at -1.14 dBFS under a ceiling of -3.0, -1.31 at
+-3.25, -0.62 at -3.5, -2.41 at -3.75; at 28 kbps desk-break -0.33 under -3.0. At
+32 kbps it mostly settles. Whole sessions, decoded peak (dBFS), integrated loudness of the
+file (LUFS) and size, the source at about -15.9 LUFS:
+
+                        24k hybrid   24k CELT   32k CELT   32k CELT, ceiling -3.0
+    back-strength       -0.34        -1.05                 -1.45  -16.06  4.82 MB
+    spine-three-stage   -1.27        -0.72                 -1.47  -16.11  4.06 MB
+    back-mobility       -1.45        -1.17                 -1.46  -16.02  2.42 MB
+    desk-break          -0.09        -1.21      -1.26      -1.61  -16.04  1.35 MB
+    lower-back-relief   -1.43        -1.10                 -1.95  -16.03  1.20 MB
+    five-minute-back    -1.11        -1.14      -1.57      -1.90  -16.09  1.52 MB
+    SHORT_ROUTINE       -1.86        -1.26      -1.32      -1.98  -16.23  0.44 MB
+
+(The hybrid at 24 kbps: the flagship 2.62 MB, -16.19 LUFS.) Those sessions were made
+from one clip cache; made from the default cache (other clips: eSpeak's output moves
+a little between runs) bench/encode_bench.py measured the flagship at -1.59 dBFS,
+-16.09 LUFS, 4.79 MB and five-minute-back at -1.59, but desk-break at -0.68: one block
+jumps by 2.4 dB, and a lower ceiling is no cure (-3.25: -1.00, -3.5: -1.07, -4.0:
+-1.63 dBFS but -16.64 LUFS). So ``CEILING_DBFS`` is -3.0 and the default 32 kbps:
+the files end about 0.15 LU under the session (the ceiling lowers a peak by about
+0.5 dB at most; a lower one costs more: -3.5 0.3 LU, -4.0 0.6 LU), and the rare session that still
+overshoots pays for itself through the safety net below (desk-break: -0.52 dB, so
+-1.20 dBFS and -16.56 LUFS). ``EXPECTED_DBFS`` (-1.4) is where the ceiling alone put
+the others (-1.45 to -1.98), which the tests hold real speech to. The ceiling is a
+block gain (``Ceiling``): each 5 ms block whose peak (between the samples too) is over
+it is brought to it, reached and left through a one-block raised cosine, so the rest
+of the session is untouched. CELT alone costs bytes, not time or
+quality: 1.45 times the hybrid's size at the same rate, libopus encodes it faster (the
+flagship at 24 kbps 17.0 s against 52.4 s, same load), and on desk-break (SNR of the
+waveform; log-spectral distance; 4-8 kHz band energy against the source) hybrid 24k
+gave 14.3 dB, 9.2 dB, -3.1 dB; CELT 24k 15.4 dB, 7.9 dB, +0.0 dB; hybrid 32k 15.8 dB,
+8.1 dB, -3.2 dB. Its energy per band makes the file about 0.3 LU louder than the
+hybrid's, which the ceiling takes back.
+
+The safety net, for what the measurements did not meet (another bit rate, other
+sounds): the written stream is decoded once (ffmpeg, float, 48 kHz, streamed: about
+1.3 s for the flagship) and, if its peak is over ``_NET_DBFS``, the OpusHead's output
+gain (RFC 7845: every decoder applies it, ffmpeg exactly) is set to bring it there: a
+rewrite of the first page, no second encoding. It lowers the whole file, so it is the
+exception: at 24 kbps it took five-minute-back to -16.98 LUFS (ceiling -3.5, -0.59 dB).
+The benchmark's 30 synthetic minutes (a pure chirp that the hybrid decodes at
++2.44 dBFS) decode at -9.04 dBFS, untouched.
 """
 
 from __future__ import annotations
@@ -67,10 +91,10 @@ from __future__ import annotations
 import contextlib
 import math
 import shutil
+import struct
 import subprocess
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, BinaryIO
 
 from voicecoach.errors import OutputError
@@ -80,6 +104,16 @@ if TYPE_CHECKING:
     from voicecoach.audio.mix import Samples
 
 _COPY = 1 << 16  # bytes read from ffmpeg at a time
+
+CEILING_DBFS = -3.0  # no 5 ms block handed to libopus peaks above this (docstring)
+# Where the ceiling alone puts real speech's decoded peak at 32 kbps (measured: -1.45 to
+# -1.98 on seven sessions; one session from another cache -0.68: the safety net's case).
+EXPECTED_DBFS = -1.4
+BLOCK_SECONDS = 0.005  # the ceiling's block, and its ramp on each side
+# The safety net (docstring): a file still decoding over _NET_DBFS gets the gain that
+# brings its peak there, in its header.
+_NET_DBFS = -1.2  # PEAK_DBFS less 0.2 dB for decoders that differ a little from ffmpeg's
+_CHECK_RATE = 48000  # Opus decodes at 48 kHz: the rate players and the tests decode at
 
 
 def ffmpeg() -> str:
@@ -93,27 +127,77 @@ def ffmpeg() -> str:
     return path
 
 
-# The check after encoding (see the module's docstring for the measurements).
-_CHECK_RATE = 48000  # Opus decodes at 48 kHz: the rate players and the tests decode at
-_LIMIT_DBFS = -1.2  # a decoded sample above this is an overshoot: PEAK_DBFS less a margin
-_AIM_DBFS = -1.6  # where a dip aims the overshooting peak (re-encoding moves it a little)
-_AIM = 10.0 ** (_AIM_DBFS / 20.0)
-_BLOCK = 0.010  # seconds: overshoots are found per block, each its own dip
-_RAMP = 0.005  # seconds: a dip's raised-cosine ramp on each side of its block
-_PASSES = 3  # re-encodings at most; measured: one is enough (module docstring)
-# A re-encoding must bring the worst overshoot down by more than 0.5 dB to earn another.
-_PROGRESS = 10.0 ** (-0.5 / 20.0)
+_HALF = 8  # taps each side of a half-sample point: the estimate is within 0.1 dB
 
 
-@dataclass(frozen=True)
-class Dip:
-    """A gain below 1 over ``[start, stop)`` (samples at the output rate), reached and
-    left through a ``_RAMP`` raised cosine outside that span."""
+class Ceiling:
+    """A streaming block gain: every ``block`` of samples whose peak is over ``limit``
+    (int16 units) is scaled down to it, and the gain reaches that block and leaves it
+    through a raised cosine one block long in each neighbour, so it never steps. Blocks
+    under the limit, away from one over it, pass unchanged.
 
-    start: int
-    stop: int
-    gain: float
-    ramp: int  # samples
+    A block's peak counts the peaks between its samples, estimated at each half-sample
+    point by a windowed sinc of 16 taps: at 24 kHz the samples alone missed up to
+    3.2 dB (desk-break's 20 ms blocks over -6 dBFS, against soxr's 48 kHz; the 16 taps
+    are within 0.1 dB of it, 8 taps 0.4 dB, 4 taps 2.1 dB). A ceiling on the samples
+    alone left desk-break decoding at -1.03 dBFS.
+
+    ``push`` takes samples and returns those it has finished (it holds the last block
+    back until it knows the next one's gain); ``push(..., last=True)`` returns the rest.
+    Whatever the chunking, the output is the same and as long as the input."""
+
+    def __init__(self, limit: float, block: int) -> None:
+        import numpy as np
+
+        self._limit = limit
+        self._block = block
+        self._held = np.zeros(0, np.int16)
+        self._history = np.zeros(_HALF - 1)  # the samples before the held ones
+        self._before = 1.0  # the gain of the block just before the held samples
+        d = np.arange(1, block + 1) / block  # distance from the neighbour, in blocks
+        self._rise = 0.5 - 0.5 * np.cos(np.pi * d)  # 0 next to it, 1 a block away
+        k = np.arange(-_HALF + 1, _HALF + 1) - 0.5  # the taps' offsets from the point
+        taps = np.sinc(k) * np.hanning(2 * _HALF + 2)[1:-1]
+        self._taps = (taps / taps.sum())[::-1]
+
+    def push(self, samples: Samples, last: bool = False) -> Samples:
+        import numpy as np
+
+        x = np.concatenate([self._held, samples])
+        b = self._block
+        whole = len(x) // b
+        ready = len(x) if last else max(0, whole - 1) * b  # samples finished now
+        if ready == 0:
+            self._held = x
+            return x[:0]
+        nblocks = -(-ready // b)
+        size = nblocks * b + b  # one block beyond: the next block's gain
+        padded = np.zeros(size + _HALF)
+        padded[: min(len(x), len(padded))] = x[: len(padded)]
+        # x at each half-sample point n + 1/2, from the samples n-7 .. n+8
+        mid = np.convolve(np.concatenate([self._history, padded]), self._taps, "valid")
+        peak = np.maximum(np.abs(padded[:size]), np.abs(mid[:size]))
+        gain = np.minimum(1.0, self._limit / np.maximum(peak.reshape(-1, b).max(axis=1), 1e-9))
+        before = np.concatenate([[self._before], gain[:-2]])[:, None]
+        after = gain[1:, None]
+        here = gain[:-1, None]
+        if np.all(before == 1.0) and np.all(here == 1.0) and np.all(after == 1.0):
+            out = x[:ready]
+        else:
+            g = np.minimum(
+                here,
+                np.minimum(
+                    before + (1.0 - before) * self._rise,  # leaving the block before
+                    after + (1.0 - after) * self._rise[::-1],  # reaching the block after
+                ),
+            ).reshape(-1)[:ready]
+            out = np.round(x[:ready] * g).astype(np.int16)
+        self._before = float(gain[nblocks - 1])
+        self._history = np.concatenate([self._history, x[:ready].astype(np.float64)])[
+            -(_HALF - 1) :
+        ]
+        self._held = x[ready:]
+        return out
 
 
 def encode(
@@ -123,152 +207,18 @@ def encode(
     bitrate: int,
     on_input: Callable[[int], None],
     shown: str,
-    again: Callable[[], Iterable[Samples]] | None = None,
 ) -> int:
     """Encode ``source`` (mono int16 at ``job.rate``) to Ogg Opus at ``bitrate`` kbps
-    (variable: libopus's default, which spends bits where the speech is) into ``f``;
-    returns the samples written at ``job.out_rate``.
-
-    The Ogg stream is then decoded and its peaks checked: if some decoded sample is over
-    ``_LIMIT_DBFS``, the session (``again()`` gives it once more) is encoded again with
-    a short gain dip on each block that overshot, until none does (at most ``_PASSES``
-    times). Without ``again``, or into a file that cannot be rewritten (a pipe), the
-    first pass stays, unchecked.
-    """
-    dips: list[list[Dip]] = []
-    written, ogg = _encode_once(f, job, source, bitrate, on_input, shown, dips)
-    if again is None or not f.seekable():
-        return written
-    worst = math.inf  # the highest decoded peak of the last pass (linear)
-    for _ in range(_PASSES):
-        found = overshoots(ogg, job.out_rate, shown)
-        peak = _AIM / min((d.gain for d in found), default=1.0)
-        if not found or peak > worst * _PROGRESS:
-            break  # done, or a glitch that no gain moves (module docstring): keep it
-        worst = peak
-        dips.append(found)
-        f.seek(0)
-        f.truncate()
-        written, ogg = _encode_once(f, job, again(), bitrate, _no_progress, shown, dips)
-    return written
-
-
-def _no_progress(_: int) -> None:
-    """Progress was shown by the first pass: a re-encoding reports none."""
-
-
-def overshoots(ogg: bytes, out_rate: int, shown: str) -> list[Dip]:
-    """A dip for each ``_BLOCK`` of the decoded ``ogg`` (float, at ``_CHECK_RATE``, as
-    ffmpeg decodes it) whose peak is over ``_LIMIT_DBFS``, bringing it to ``_AIM_DBFS``.
-    Decoded as a stream: a long session's float samples never sit in memory."""
-    import numpy as np
-
-    command = [
-        ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-i", "pipe:0",
-        "-f", "f32le", "-ac", "1", "-ar", str(_CHECK_RATE), "pipe:1",
-    ]  # fmt: skip
-    proc = subprocess.Popen(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-    )
-    assert proc.stdin is not None and proc.stdout is not None
-
-    def feed() -> None:
-        assert proc.stdin is not None
-        with contextlib.suppress(BrokenPipeError):
-            proc.stdin.write(ogg)
-        with contextlib.suppress(BrokenPipeError):
-            proc.stdin.close()
-
-    feeder = threading.Thread(target=feed, daemon=True)
-    feeder.start()
-    block = round(_BLOCK * _CHECK_RATE)
-    limit = 10.0 ** (_LIMIT_DBFS / 20.0)
-    ramp = max(1, round(_RAMP * out_rate))
-    found: list[Dip] = []
-    seen = 0  # decoded samples before ``rest``
-    rest = np.zeros(0, np.float32)
-    try:
-        while data := proc.stdout.read(block * 4 * 256):
-            x = np.concatenate([rest, np.frombuffer(data, "<f4")])
-            whole = len(x) // block * block
-            peaks = np.abs(x[:whole]).reshape(-1, block).max(axis=1)
-            for i in np.flatnonzero(peaks > limit):
-                at = seen + int(i) * block
-                gain = _AIM / float(peaks[i])
-                start, stop = (
-                    at * out_rate // _CHECK_RATE,
-                    -(-(at + block) * out_rate // _CHECK_RATE),
-                )
-                found.append(Dip(start, stop, gain, ramp))
-            seen += whole
-            rest = x[whole:]
-        if len(rest) and float(np.max(np.abs(rest))) > limit:
-            at = seen * out_rate // _CHECK_RATE
-            gain = _AIM / float(np.max(np.abs(rest)))
-            found.append(Dip(at, at + len(rest) * out_rate // _CHECK_RATE + 1, gain, ramp))
-    except BaseException:
-        proc.kill()
-        raise
-    finally:
-        feeder.join()
-        code = proc.wait()
-    if code != 0:
-        raise OutputError(f"cannot write {shown}: ffmpeg failed to decode the Opus it wrote")
-    return found
-
-
-def apply_dips(samples: Samples, offset: int, passes: Sequence[Sequence[Dip]]) -> Samples:
-    """``samples`` (int16, the first at ``offset``) under the ``passes``' dips: within a
-    pass the lowest gain wins (neighbouring blocks' ramps overlap), passes multiply (each
-    measured the samples the earlier ones had already lowered)."""
-    import numpy as np
-
-    n = len(samples)
-    total = np.ones(n)
-    touched = False
-    for dips in passes:
-        gain = np.ones(n)
-        hit = False
-        for dip in dips:  # a few per session: a plain loop
-            ramp = dip.ramp
-            lo, hi = dip.start - ramp - offset, dip.stop + ramp - offset
-            if hi <= 0 or lo >= n:
-                continue
-            t = np.arange(max(lo, 0), min(hi, n))
-            pos = t + offset
-            # 0 in the block, rising to 1 over the ramp on either side
-            away = np.maximum(np.maximum(dip.start - pos, pos - (dip.stop - 1)), 0) / ramp
-            shape = 0.5 - 0.5 * np.cos(np.pi * np.minimum(away, 1.0))
-            here = dip.gain + (1.0 - dip.gain) * shape
-            gain[t] = np.minimum(gain[t], here)
-            hit = True
-        if hit:
-            total *= gain
-            touched = True
-    if not touched:
-        return samples
-    out: Samples = np.round(samples * total).astype(np.int16)
-    return out
-
-
-def _encode_once(
-    f: BinaryIO,
-    job: Job,
-    source: Iterable[Samples],
-    bitrate: int,
-    on_input: Callable[[int], None],
-    shown: str,
-    dips: Sequence[Sequence[Dip]],
-) -> tuple[int, bytes]:
-    """One pass of ``encode``, the ``dips`` (one list per earlier pass) applied to the
-    samples at ``job.out_rate``; returns the samples written and the Ogg stream."""
+    (variable: libopus's default, which spends bits where the speech is), CELT only,
+    under ``CEILING_DBFS`` (module docstring), into ``f``; returns the samples written
+    at ``job.out_rate``."""
     import numpy as np
     import soxr
 
     command = [
         ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error",
         "-f", "s16le", "-ar", str(job.out_rate), "-ac", "1", "-i", "pipe:0",
-        "-c:a", "libopus", "-b:a", f"{bitrate}k",
+        "-c:a", "libopus", "-b:a", f"{bitrate}k", "-application", "lowdelay",
         "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact",
         "-f", "ogg", "pipe:1",
     ]  # fmt: skip
@@ -284,7 +234,7 @@ def _encode_once(
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     failure: list[OSError] = []
     errors: list[bytes] = []
-    kept: list[bytes] = []  # the Ogg stream, decoded afterwards to check its peaks
+    kept: list[bytes] = []  # the Ogg stream, decoded afterwards to check its peak
 
     def copy_out() -> None:
         out = proc.stdout
@@ -306,13 +256,12 @@ def _encode_once(
     for t in readers:
         t.start()
     written = 0
+    ceiling = Ceiling(32768 * 10.0 ** (CEILING_DBFS / 20.0), round(BLOCK_SECONDS * job.out_rate))
 
     def put(samples: Samples) -> bool:
         """Hand ``samples`` to ffmpeg; False once it has stopped (its reason: below)."""
         nonlocal written
         assert proc.stdin is not None
-        if dips:
-            samples = apply_dips(samples, written, dips)
         try:
             proc.stdin.write(np.ascontiguousarray(samples, "<i2").tobytes())
         except BrokenPipeError:
@@ -326,12 +275,16 @@ def _encode_once(
             resampler = soxr.ResampleStream(job.rate, job.out_rate, 1, dtype="int16", quality="HQ")
         going = True
         for chunk in source:
-            going = put(resampler.resample_chunk(chunk, last=False) if resampler else chunk)
+            x = resampler.resample_chunk(chunk, last=False) if resampler else chunk
+            going = put(ceiling.push(x))
             if not going:
                 break
             on_input(len(chunk))
-        if going and resampler is not None:
-            put(resampler.resample_chunk(np.zeros(0, np.int16), last=True))
+        if going:
+            tail = np.zeros(0, np.int16)
+            if resampler is not None:
+                tail = resampler.resample_chunk(tail, last=True)
+            put(ceiling.push(tail, last=True))
         proc.stdin.close()
         code = proc.wait()
     except BaseException:
@@ -347,4 +300,82 @@ def _encode_once(
         reason = b"".join(errors).decode(errors="replace").strip().splitlines()
         detail = reason[-1] if reason else f"exit status {code}"
         raise OutputError(f"cannot write {shown}: ffmpeg failed to encode Opus: {detail}")
-    return written, b"".join(kept)
+    if f.seekable():  # a pipe cannot be rewritten: its stream stays as encoded
+        peak = decoded_peak(b"".join(kept), shown)
+        if peak > _NET_DBFS:
+            f.seek(0)
+            head = f.read(_HEAD_PAGE)
+            f.seek(0)
+            f.write(with_output_gain(head, _NET_DBFS - peak))
+            f.seek(0, 2)
+    return written
+
+
+_HEAD_PAGE = 27 + 1 + 19  # the first Ogg page: its header, one lacing value, the OpusHead
+
+
+def with_output_gain(page: bytes, db: float) -> bytes:
+    """The stream's first Ogg page (``_HEAD_PAGE`` bytes: the OpusHead of a mono stream)
+    with ``db`` as its output gain (RFC 7845 5.1: a Q7.8 dB gain every decoder applies),
+    rounded down to the next 1/256 dB, and its checksum made again."""
+    if len(page) != _HEAD_PAGE or page[:4] != b"OggS" or page[28:36] != b"OpusHead":
+        raise OutputError("cannot set the Opus stream's gain: its first page is not an OpusHead")
+    gain = max(-32768, math.floor(db * 256))
+    out = bytearray(page)
+    out[28 + 16 : 28 + 18] = struct.pack("<h", gain)
+    out[22:26] = bytes(4)  # the checksum is computed with its own field zeroed
+    out[22:26] = struct.pack("<I", _ogg_crc(bytes(out)))
+    return bytes(out)
+
+
+def _ogg_crc(data: bytes) -> int:
+    """Ogg's page checksum: CRC-32, polynomial 0x04C11DB7, unreflected, 0 to start."""
+    crc = 0
+    for byte in data:
+        crc ^= byte << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7 if crc & 0x80000000 else crc << 1) & 0xFFFFFFFF
+    return crc
+
+
+def decoded_peak(ogg: bytes, shown: str) -> float:
+    """The peak (dBFS) of ``ogg`` decoded by ffmpeg as float at ``_CHECK_RATE``, as
+    players decode it: streamed, so a long session's samples never sit in memory."""
+    import numpy as np
+
+    command = [
+        ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-i", "pipe:0",
+        "-f", "f32le", "-ac", "1", "-ar", str(_CHECK_RATE), "pipe:1",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+
+    def feed() -> None:
+        assert proc.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            proc.stdin.write(ogg)
+        with contextlib.suppress(BrokenPipeError):
+            proc.stdin.close()
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    peak = 0.0
+    try:
+        while data := proc.stdout.read(1 << 20):
+            whole = len(data) // 4 * 4  # ffmpeg writes whole floats; a read may split one
+            if whole:
+                peak = max(peak, float(np.max(np.abs(np.frombuffer(data[:whole], "<f4")))))
+            if whole != len(data):
+                data += proc.stdout.read(4 - len(data) % 4)
+                peak = max(peak, float(np.max(np.abs(np.frombuffer(data[whole:], "<f4")))))
+    except BaseException:
+        proc.kill()
+        raise
+    finally:
+        feeder.join()
+        code = proc.wait()
+    if code != 0:
+        raise OutputError(f"cannot write {shown}: ffmpeg failed to decode the Opus it wrote")
+    return 20.0 * math.log10(max(peak, 1e-12))
