@@ -17,6 +17,24 @@ Measured on the flagship (back-strength, 19:21): its 103 distinct phrases alone 
 243 s at natural speed, so a skim that says each of them cannot be shorter than that.
 Since every rep names its movement (issue 13) the flagship lasts 17:58 and says 124
 distinct phrases, 309 s: its skim is 6:47.
+
+Issue 18's target, the flagship skimmed in under 3 minutes with every distinct phrase
+heard, cannot be met at natural speed, and neither can a looser reading. Measured with
+the real voice (eSpeak NG, the default cache; gaps as above), the skim would last:
+
+    the issue's list alone (introductions, first and last reps, transitions)   4:22
+    that, and every phrase once modulo the count ("Three, knees in." and
+      "Four, knees in." the same; 82 such phrases, 223 s said once)              5:01
+    that, and every phrase once (today's plan)                                  6:47
+    the introductions, the first rep and the transitions only                   3:54
+
+The introductions alone (what each exercise says before its start sound) are 121 s of
+speech, the welcome and the finish 31 s, the transitions 9.5 s, the first reps 42 s and
+the last reps 40 s (whole, with their kept silences): any skim that plays each
+introduction and one rep lasts over 3 minutes. Nothing else is said twice to cut: no
+exercise repeats its introduction, and the transitions differ ("Rest, twenty seconds.",
+"Rest, thirty seconds."). So the plan keeps literal coverage; a skim under 3 minutes
+would have to leave out parts of the introductions.
 """
 
 from __future__ import annotations
