@@ -2,7 +2,8 @@
 
 One case per bundled routine (scripts/) plus the routines in tests/data/, which cover what
 the bundled ones don't (rounds, manual advance, custom lines with variables, minimal and
-full verbosity, right side first over several sets). The clips come from the fake speech
+full verbosity, right side first over several sets; lang-fr, -it, -pt and -nl: every kind
+of coaching line in that language). The clips come from the fake speech
 engine (a phrase's length follows its text), so a golden file changes only when what is
 said, or when, changes. Any compile warnings are appended to the file.
 
@@ -21,10 +22,13 @@ import pytest
 
 from tests.fakes import FakeSpeech, fake_sounds
 from voicecoach.app import session
+from voicecoach.core import lines as L
 from voicecoach.core import transcript as audition
+from voicecoach.core.coaching import sentence
+from voicecoach.core.messages import say
 from voicecoach.core.phrases import phrases
+from voicecoach.routine import catalogues, resources
 from voicecoach.routine import loader as routine
-from voicecoach.routine import resources
 
 DATA = Path(__file__).parent / "data"
 GOLDEN = DATA / "golden"
@@ -41,7 +45,7 @@ def golden_text(path: Path) -> str:
     prepared = session.prepare(loaded, speech=speech, sounds=fake_sounds())
     # Synthesized first: every phrase the layout may consider, in one batch; then only
     # the closing line, whose words depend on the layout (how long it took).
-    listed = phrases(loaded)
+    listed = phrases(loaded, messages=catalogues.messages(loaded.language))
     closing = prepared.timeline.events[-1].text
     assert speech.synthesized == [*listed, *([closing] if closing not in listed else [])]
     text = audition.transcript(prepared.timeline)
@@ -100,10 +104,14 @@ def test_golden_files_match_what_the_routines_promise() -> None:
     for name, path in CASES.items():
         text = (GOLDEN / f"{name}.txt").read_text(encoding="utf-8")
         loaded = routine.load(str(path))
+        m = catalogues.messages(loaded.language)  # the routine's language
         assert text.startswith(f"{loaded.title} — "), name
         assert "Warnings:" not in text, name  # the routines fit their gaps
         for ex in loaded.exercises:
-            named = (f'"{ex.name}."', f'"First: {ex.name}."', f'"Next up: {ex.name}."')
+            named = [f'"{sentence(ex.name)}"']
+            named += [
+                f'"{sentence(say(m, line, exercise=ex.name))}"' for line in (L.FIRST, L.NEXT_UP)
+            ]
             assert any(n in text for n in named), (name, ex.name)
         if loaded.safety:
             assert f'"{loaded.safety.strip()}"' in text, name
