@@ -19,6 +19,14 @@ The live run of bench/bench.py's 2-hour routine instead (its first minute: the p
 streams, so memory is flat from then on): peak RSS of the `voicecoach run` process
 (targets: <= 150 MB) and its first sound after launch on a warm cache (<= 0.5 s), over
 three launches. Filling the cache first takes a few minutes.
+
+    .venv/bin/python bench/live_timing.py --cold [--engine piper --voice en_US-joe-medium]
+        [--routine FILE] [--seconds 60] [--runs 3]
+
+First sound with an empty clip cache (a new one per launch; default routine: the bundled
+five-minute-back, target 2 s: the run speaks while later phrases are still made), and
+every cue of its first ``--seconds`` found in the recording against the session rendered
+afterwards from the clips that launch made (the head start is the session's own samples).
 """
 
 from __future__ import annotations
@@ -165,6 +173,80 @@ def long_run(
           f"({', '.join(f'{p:.1f}' for p in peaks)}) <= {LONG_RSS_MB:g} MB {ok}")  # fmt: skip
 
 
+COLD_FIRST_S = 2.0
+
+
+def cold_run(
+    routine: Path, seconds: float, runs: int, engine: str | None, voice: str | None
+) -> None:
+    """First sound of `voicecoach run` on an empty clip cache (a new one per launch), and
+    whether what it played early is the session: the recording of its first ``seconds``
+    against the session rendered afterwards from the very clips that launch made.
+
+    The run starts speaking while its later phrases are still being made (the head start,
+    ``app/headstart.py``): its first sound should come within 2 s even cold. ``engine``
+    and ``voice``: as `run --engine ... --voice ...` (None: the routine's)."""
+    from voicecoach.app.env import VoiceOptions, prepare_ref
+    from voicecoach.cli.env import real_env
+
+    options = VoiceOptions(engine=engine, voice=voice)
+    chosen = [x for k, v in (("--engine", engine), ("--voice", voice)) if v for x in (k, v)]
+    with tempfile.TemporaryDirectory(prefix="vc-bench-") as tmp:
+        folder = Path(tmp)
+        server = start_pulse(folder / "pulse")
+        firsts: list[float] = []
+        try:
+            for run in range(runs):
+                cache = folder / f"cache-{run}"
+                env = server.client_env(
+                    VOICECOACH_CACHE_DIR=str(cache),
+                    VOICECOACH_STATE_DIR=str(folder / f"state-{run}"),
+                    VOICECOACH_DATA_DIR=str(folder / f"data-{run}"),  # a first run: safety
+                    PYTHONPYCACHEPREFIX=str(folder / "pycache"),
+                )
+                env.pop("PYTHONDONTWRITEBYTECODE", None)
+                if run == 0:
+                    subprocess.run(
+                        [sys.executable, "-m", "compileall", "-q", str(ROOT / "voicecoach")],
+                        env=env, check=True,
+                    )  # fmt: skip
+                with Capture(server) as capture:
+                    launched = time.monotonic()
+                    proc = subprocess.Popen(
+                        [*voicecoach(), "run", "--quiet", str(routine), *chosen],
+                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                        stderr=subprocess.PIPE, env=env,
+                    )  # fmt: skip
+                    try:
+                        firsts.append(capture.wait_for_sound(timeout=120) - launched)
+                        time.sleep(max(0.0, launched + firsts[-1] + seconds - time.monotonic()))
+                        if proc.poll() is not None:
+                            sys.exit(f"voicecoach run ended early ({proc.returncode})")
+                    finally:
+                        proc.send_signal(signal.SIGTERM)  # our own child, by its pid
+                        proc.communicate(timeout=60)
+                    time.sleep(0.3)
+                    recording = capture.stop()
+                print(f"launch {run + 1}: first sound {firsts[-1]:.3f} s, cold", flush=True)
+        finally:
+            stop_pulse(server)
+        # The session as render makes it, from the clips the last launch made (the run
+        # was stopped: the phrases it had not made yet are made now).
+        os.environ["VOICECOACH_CACHE_DIR"] = str(cache)
+        prepared = prepare_ref(real_env(), str(routine), options)
+        rate = prepared.timeline.sample_rate
+        upto = round((seconds - 3) * rate)
+        cues = [e.start for e in prepared.timeline.events if e.kind != "wait" and e.start < upto]
+        render = prepared.mixer.render(0, upto + 5 * rate).astype(np.float64) / 32768
+    timing = find_onsets(to_rate(recording, rate), render, cues, rate)
+    print(f"onsets found    {len(timing.onsets)} of {len(cues)} in the first {seconds:g} s "
+          f"({len(timing.offsets)} segment(s)), max error {timing.max_ms:.2f} ms")  # fmt: skip
+    first = sorted(firsts)[len(firsts) // 2]
+    ok = "ok" if first <= COLD_FIRST_S else "MISSED"
+    print(f"first sound     median {first:.3f} s after launch, cold cache "
+          f"({', '.join(f'{f:.3f}' for f in firsts)}) <= {COLD_FIRST_S:g} s {ok}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=10.0, help="about how long (6 at least)")
@@ -174,7 +256,14 @@ def main() -> None:
     parser.add_argument("--music", default=None, help="--long: with this music file or folder")
     parser.add_argument("--cache", type=Path, default=None, help="--long: keep the cache here")
     parser.add_argument("--runs", type=int, default=3, help="--long: how many launches")
+    parser.add_argument("--cold", action="store_true", help="first sound on an empty cache")
+    parser.add_argument("--engine", default=None, help="--cold: espeak or piper")
+    parser.add_argument("--voice", default=None, help="--cold: the voice")
     args = parser.parse_args()
+    if args.cold:
+        routine = args.routine or ROOT / "scripts" / "five-minute-back.yaml"
+        cold_run(routine, args.seconds, args.runs, args.engine, args.voice)
+        return
     if args.long:
         long_run(args.seconds, args.runs, music=args.music, cache=args.cache)
         return

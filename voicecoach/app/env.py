@@ -36,7 +36,7 @@ from voicecoach.core.model import Routine, Verbosity, Voice
 from voicecoach.core.records import LastRun, SessionRecord
 
 if TYPE_CHECKING:
-    from voicecoach.app.session import Session
+    from voicecoach.app.session import Making, Session
     from voicecoach.audio.mix import Music, Samples
 
 
@@ -145,11 +145,7 @@ def prepare_loaded(
     the same voice) and sounds; ``progression``: the history's tip (the live run)."""
     from voicecoach.app import session
 
-    options = options or VoiceOptions()
-    voice = options.apply(routine)
-    if options.language is not None:
-        routine = replace(routine, language=options.checked_language())
-    music = _music(env, routine, options)  # a bad file fails before any speech is made
+    routine, voice, options, music = _settled(env, routine, options)
     prepared = session.prepare(
         routine,
         voice=voice,
@@ -161,6 +157,46 @@ def prepare_loaded(
         progression=progression,
     )
     return prepared if music is None else session.with_music(prepared, music)
+
+
+def prepare_live(
+    env: Env,
+    routine: Routine,
+    options: VoiceOptions | None = None,
+    *,
+    include_safety: bool = True,
+    speech: Synth | None = None,
+    progress: Progress | None = None,
+    progression: Progression | None = None,
+) -> Session | Making:
+    """``prepare_loaded`` for the live run: a cold session comes as a ``session.Making``,
+    whose start can play while the rest is made (``progress`` is called from its thread)."""
+    from voicecoach.app import session
+
+    routine, voice, options, music = _settled(env, routine, options)
+    return session.prepare_live(
+        routine,
+        voice=voice,
+        verbosity=options.verbosity,
+        include_safety=include_safety,
+        speech=speech if speech is not None else env.speech(voice),
+        sounds=env.sounds(routine.sounds),
+        progress=progress,
+        progression=progression,
+        music=music,
+    )
+
+
+def _settled(
+    env: Env, routine: Routine, options: VoiceOptions | None
+) -> tuple[Routine, Voice, VoiceOptions, Music | None]:
+    """The routine in the options' language, its voice with the options' overrides, the
+    options, and the music bed opened (a bad file fails before any speech is made)."""
+    options = options or VoiceOptions()
+    voice = options.apply(routine)
+    if options.language is not None:
+        routine = replace(routine, language=options.checked_language())
+    return routine, voice, options, _music(env, routine, options)
 
 
 def _music(env: Env, routine: Routine, options: VoiceOptions) -> Music | None:

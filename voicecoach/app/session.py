@@ -20,7 +20,6 @@ levelled here, in process.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -28,7 +27,7 @@ from typing import TYPE_CHECKING
 from voicecoach.app.ports import CachedLevels, LevelledSynth, Progress, Synth
 from voicecoach.audio.levelling import speech_target
 from voicecoach.audio.mix import Mixer, Music
-from voicecoach.core.compiler import Draft, compile_routine
+from voicecoach.core.compiler import Draft, NotMade, Prefix, compile_prefix
 from voicecoach.core.ending import Progression
 from voicecoach.core.messages import ENGLISH, Messages
 from voicecoach.core.model import Routine, Verbosity, Voice
@@ -61,13 +60,9 @@ class InProcessLevels:
         return {t: self._done[t] for t in wanted}
 
 
-class _NotReady(Exception):
-    """A phrase's levelled clip is not ready: the one-pass layout gives up."""
-
-
 class _ReadyLengths(Mapping[str, int]):
     """Phrase -> length of its levelled clip, read when the layout first looks it up;
-    raises ``_NotReady`` (no KeyError: the layout must not take it for a missing key)
+    raises ``NotMade`` (no KeyError: the layout must not take it for a missing key)
     for a clip that would have to be made."""
 
     def __init__(self, levels: CachedLevels) -> None:
@@ -79,7 +74,7 @@ class _ReadyLengths(Mapping[str, int]):
         if clip is None:
             clip = self._levels.cached_levelled(text)
             if clip is None:
-                raise _NotReady(text)
+                raise NotMade(text)
             self.clips[text] = clip
         return len(clip)
 
@@ -105,6 +100,90 @@ class Session:
         return self.levels.levelled([text])[text]
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What a session is made of, before its clips: the routine, how it is said, and the
+    layout of it from phrase lengths."""
+
+    routine: Routine
+    speech: Synth
+    levels: LevelledSynth
+    sounds: Mapping[str, Samples]
+    verbosity: Verbosity | None
+    include_safety: bool
+    progression: Progression | None
+    messages: Messages
+
+    def layout(self, lengths: Mapping[str, int]) -> Draft | Prefix:
+        sound_lengths = {name: len(s) for name, s in self.sounds.items()}
+        return compile_prefix(
+            self.routine,
+            lengths,
+            sound_lengths,
+            verbosity=self.verbosity,
+            include_safety=self.include_safety,
+            progression=self.progression,
+            messages=self.messages,
+        )
+
+    def texts(self) -> tuple[str, ...]:
+        """Every phrase the layout may look up, in the order it first does."""
+        return phrases(
+            self.routine,
+            verbosity=self.verbosity,
+            include_safety=self.include_safety,
+            messages=self.messages,
+        )
+
+    def warm(self) -> tuple[Draft, Mapping[str, Samples]] | None:
+        """The one-pass layout of a warm session, reading each levelled clip as it is
+        looked up; None if a clip would have to be made (or the synth keeps none)."""
+        if not isinstance(self.levels, CachedLevels):
+            return None
+        ready = _ReadyLengths(self.levels)
+        draft = self.layout(ready)
+        return (draft, ready.clips) if isinstance(draft, Draft) else None
+
+    def whole(self, made: Mapping[str, Samples]) -> Draft:
+        """The layout from the clips of every phrase ``texts`` lists: the one truth,
+        whatever played before."""
+        draft = self.layout({text: len(clip) for text, clip in made.items()})
+        assert isinstance(draft, Draft), "every phrase was made"
+        return draft
+
+    def finish(self, draft: Draft, made: Mapping[str, Samples]) -> Session:
+        # The closing line says how long the session took: known only now.
+        closing = self.levels.levelled([draft.closing])
+        timeline = draft.finish(len(closing[draft.closing]))
+        used = {e.text for e in timeline.events if e.kind == "speech"} - closing.keys()
+        # The mixer holds only the clips it plays.
+        clips = {**{text: made[text] for text in used}, **closing}
+        mixer = Mixer(timeline, clips, self.sounds)
+        return Session(self.routine, timeline, mixer, self.speech, self.levels, self.messages)
+
+
+def _plan(
+    routine: Routine,
+    voice: Voice | None,
+    verbosity: Verbosity | None,
+    include_safety: bool,
+    speech: Synth,
+    sounds: Mapping[str, Samples],
+    progression: Progression | None,
+    messages: Messages | None,
+) -> _Plan:
+    levels: LevelledSynth
+    if isinstance(speech, LevelledSynth):
+        levels = speech
+    else:
+        levels = InProcessLevels(speech, speech_target((voice or routine.voice).volume))
+    if messages is None:
+        from voicecoach.routine.catalogues import messages as catalogue
+
+        messages = catalogue(routine.language)
+    return _Plan(routine, speech, levels, sounds, verbosity, include_safety, progression, messages)
+
+
 def prepare(
     routine: Routine,
     *,
@@ -128,46 +207,138 @@ def prepare(
     levelled) before the layout: all but the closing line, made after it (see
     ``compiler.Draft``); it is not called when every levelled clip is cached.
     """
-    levels: LevelledSynth
-    if isinstance(speech, LevelledSynth):
-        levels = speech
-    else:
-        levels = InProcessLevels(speech, speech_target((voice or routine.voice).volume))
-    sound_lengths = {name: len(s) for name, s in sounds.items()}
-    if messages is None:
-        from voicecoach.routine.catalogues import messages as catalogue
+    plan = _plan(routine, voice, verbosity, include_safety, speech, sounds, progression, messages)
+    warm = plan.warm()
+    if warm is not None:
+        return plan.finish(*warm)
+    made = plan.levels.levelled(plan.texts(), progress)  # a cold clip: make them in a batch
+    return plan.finish(plan.whole(made), made)
 
-        messages = catalogue(routine.language)
-    words = messages
 
-    def layout(lengths: Mapping[str, int]) -> Draft:
-        return compile_routine(
-            routine,
-            lengths,
-            sound_lengths,
-            verbosity=verbosity,
-            include_safety=include_safety,
-            progression=progression,
-            messages=words,
-        )
+def prepare_live(
+    routine: Routine,
+    *,
+    voice: Voice | None = None,
+    verbosity: Verbosity | None = None,
+    include_safety: bool = True,
+    speech: Synth,
+    sounds: Mapping[str, Samples],
+    progress: Progress | None = None,
+    progression: Progression | None = None,
+    music: Music | None = None,
+    messages: Messages | None = None,
+) -> Session | Making:
+    """``prepare`` for the live run: a warm session at once; a cold one as a ``Making``,
+    its clips made on a thread while its start plays (``Making.made`` counts them).
+    Prepared the whole way first, counted by ``progress`` as ``prepare`` does: with a
+    synth that keeps no levelled cache (a test's fake), and with music, whose make-up
+    gain is solved over the whole session (``mix.Mixer``), so no start of it is final
+    before every clip is made."""
+    plan = _plan(routine, voice, verbosity, include_safety, speech, sounds, progression, messages)
+    warm = plan.warm()
+    if warm is None and isinstance(plan.levels, CachedLevels) and music is None:
+        return Making(plan, plan.levels)
+    if warm is None:
+        made = plan.levels.levelled(plan.texts(), progress)
+        warm = (plan.whole(made), made)
+    prepared = plan.finish(*warm)
+    return prepared if music is None else with_music(prepared, music)
 
-    draft: Draft | None = None
-    if isinstance(levels, CachedLevels):
-        ready = _ReadyLengths(levels)
-        with contextlib.suppress(_NotReady):  # a cold clip: list, then make them in a batch
-            draft = layout(ready)
-        made = ready.clips
-    if draft is None:
-        texts = phrases(routine, verbosity=verbosity, include_safety=include_safety, messages=words)
-        made = levels.levelled(texts, progress)
-        draft = layout({text: len(made[text]) for text in texts})
-    # The closing line says how long the session took: known only now.
-    closing = levels.levelled([draft.closing])
-    timeline = draft.finish(len(closing[draft.closing]))
-    used = {e.text for e in timeline.events if e.kind == "speech"} - closing.keys()
-    # The mixer holds only the clips it plays.
-    mixer = Mixer(timeline, {**{text: made[text] for text in used}, **closing}, sounds)
-    return Session(routine, timeline, mixer, speech, levels, words)
+
+class _Stopped(Exception):
+    """The live run gave up on a session being made (Ctrl-C, an error)."""
+
+
+class Making:
+    """A cold session being made: its phrases are synthesized on a thread, in the order
+    the layout first looks them up (the timeline's order), while what is laid out so far
+    plays (``ready``).
+
+    What plays early is exact. ``ready`` lays the session out from the clips made so far
+    (``compiler.compile_prefix``): the samples before its horizon are final, those the
+    whole session has there (``compiler.Prefix`` says why). The whole layout, made once
+    every clip is (``session``), stays the one truth: the live run goes on with it, and
+    the samples it fed early are the whole session's own.
+    """
+
+    def __init__(
+        self,
+        plan: _Plan,
+        levels: CachedLevels,
+    ) -> None:
+        import threading
+
+        self._plan = plan
+        self._ready = _ReadyLengths(levels)  # read on the caller's thread only
+        self._texts = plan.texts()
+        self._made: Mapping[str, Samples] | None = None
+        self._error: BaseException | None = None
+        self._stop = False
+        self._count = 0  # clips made so far, of ``_total`` to make
+        self._total = 0
+        self._seen = -1  # the count ``ready`` last laid out from
+        self._prefix: tuple[Mixer, int] | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._make, name="voicecoach-speech", daemon=True)
+        self._thread.start()
+
+    def _make(self) -> None:
+        def made(done: int, total: int) -> None:
+            if self._stop:
+                raise _Stopped
+            self._count, self._total = done, total
+
+        try:
+            self._made = self._plan.levels.levelled(self._texts, made)
+        except BaseException as err:  # given to the caller by ``session``
+            self._error = err
+        finally:
+            self._done.set()
+
+    @property
+    def routine(self) -> Routine:
+        return self._plan.routine
+
+    def made(self) -> tuple[int, int]:
+        """(clips made, clips to make) so far."""
+        return self._count, self._total
+
+    def wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for every clip; True when they are made."""
+        return self._done.wait(timeout)
+
+    def ready(self) -> tuple[Mixer, int]:
+        """A mixer of the session laid out so far, and the timeline position before
+        which its samples are final (0: nothing yet)."""
+        count = self._count
+        if self._prefix is None or count != self._seen:
+            self._seen = count
+            laid = self._plan.layout(self._ready)
+            if isinstance(laid, Draft):  # all but the closing line, made last
+                events, horizon = laid.events, laid.closing_at
+            else:
+                events, horizon = laid.events, laid.horizon
+            timeline = Timeline(self._plan.routine.title, events, ())
+            self._prefix = (Mixer(timeline, self._ready.clips, self._plan.sounds), horizon)
+        return self._prefix
+
+    def session(self) -> Session:
+        """The whole session, once every clip is made (waits for them); raises what
+        making them raised."""
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._made is not None
+        return self._plan.finish(self._plan.whole(self._made), self._made)
+
+    def stop(self) -> None:
+        """Give up: the thread stops after the clip it is making (each made clip is
+        kept in the cache)."""
+        self._stop = True
+        self._done.wait(_STOP_WAIT)
+
+
+_STOP_WAIT = 10.0  # seconds: at most this long for the clip being made when a run stops
 
 
 def with_music(session: Session, music: Music) -> Session:

@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voicecoach.app import checkin, history, player
-from voicecoach.app.env import Env, VoiceOptions, prepare_loaded
+from voicecoach.app.env import Env, VoiceOptions, prepare_live, prepare_loaded
+from voicecoach.app.headstart import play_while_made
 from voicecoach.app.ports import Playback
+from voicecoach.app.session import Making
 from voicecoach.core import coaching as say
 from voicecoach.core.ending import Progression, progression
 from voicecoach.core.model import Routine
@@ -106,15 +108,20 @@ def run_workout(
     # The tip for next time, from the last check-ins of this routine (a routine built in
     # memory has no history of its own).
     advice = _advice(env, loaded.digest) if routine is None else None
-    prepared = prepare_loaded(
-        env,
-        loaded,
-        options.voice,
-        include_safety=first_time,
-        speech=speech,
-        progress=progress,
-        progression=advice,
-    )
+    if start == 0:  # a cold session starts playing while the rest is made (headstart)
+        made = prepare_live(
+            env, loaded, options.voice, include_safety=first_time, speech=speech,
+            progress=progress, progression=advice,
+        )  # fmt: skip
+        if isinstance(made, Making):
+            prepared, out = play_while_made(made, out, SAMPLE_RATE)
+        else:
+            prepared = made
+    else:
+        prepared = prepare_loaded(
+            env, loaded, options.voice, include_safety=first_time, speech=speech,
+            progress=progress, progression=advice,
+        )  # fmt: skip
     count = max((e.index for e in prepared.timeline.events), default=-1) + 1
     if start >= count > 0:
         raise VoicecoachError("nothing to resume: the last run had reached the end")

@@ -326,3 +326,43 @@ def compile_routine(
     builder = _Builder(routine, lengths, sound_lengths, verbosity, messages)
     builder.progression = progression
     return builder.build(include_safety)
+
+
+class NotMade(Exception):
+    """Raised by a ``lengths`` mapping for a phrase whose clip is not made yet: the
+    layout stops there (``compile_prefix``). Not a KeyError: a missing key is a bug."""
+
+
+@dataclass(frozen=True, slots=True)
+class Prefix:
+    """The start of a layout that stopped at a phrase not made yet.
+
+    Exact: every cue is placed at or after the cursor (``Placer.busy``, the end of the
+    last cue placed; it only moves forward), and the layout is a pure function of the
+    lengths it has read so far. So ``events`` are the whole layout's first events, the
+    same, and every cue placed later starts at or after ``horizon``: the session's
+    samples before ``horizon`` are final."""
+
+    events: tuple[Event, ...]
+    horizon: int
+
+
+def compile_prefix(
+    routine: Routine,
+    lengths: Mapping[str, int],
+    sound_lengths: Mapping[str, int],
+    *,
+    verbosity: Verbosity | None = None,
+    include_safety: bool = True,
+    progression: Progression | None = None,
+    messages: Messages = ENGLISH,
+) -> Draft | Prefix:
+    """``compile_routine``, for lengths that may not all be known yet: the Draft if
+    ``lengths`` has every phrase, else the ``Prefix`` laid out before the first one it
+    raised ``NotMade`` for (the live run plays it while the rest is synthesized)."""
+    builder = _Builder(routine, lengths, sound_lengths, verbosity, messages)
+    builder.progression = progression
+    try:
+        return builder.build(include_safety)
+    except NotMade:
+        return Prefix(tuple(builder.events), builder.busy)
