@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,7 +15,17 @@ from voicecoach.app.session import Session
 
 @pytest.fixture(scope="session")
 def _suite_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One clip cache for the whole run: cold at its start, as on a clean machine."""
+    """One clip cache for the whole run: cold at its start, as on a clean machine.
+
+    Under pytest-xdist every worker has a base folder of its own inside the run's
+    folder; the cache goes in the run's folder, so the workers share it (a new one each
+    run: still cold at the start) and make each phrase once between them. The clip cache
+    is safe across processes (atomic renames, the synthesis lock: tests/test_speech.py)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        folder = base.parent / "clip-cache"
+        folder.mkdir(exist_ok=True)
+        return folder
     return tmp_path_factory.mktemp("clip-cache")
 
 
