@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from babel.messages.catalog import Catalog, Message
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
@@ -76,7 +77,7 @@ def _key(message: Message) -> str:
 # a translation may say each as {X}, {X_m} or {X_f} (core.messages). All the others hold text.
 NUMBERS = {"n", "set", "sets", "round", "rounds", "number", "count"}
 TEXTS = {"title", "exercise", "block", "side", "work", "duration", "minutes", "seconds",
-         "exercises", "effort", "comment", "tracks"}  # fmt: skip
+         "exercises", "effort", "comment", "tracks", "name"}  # fmt: skip
 
 
 def forms(placeholders: set[str]) -> set[str]:
@@ -478,3 +479,27 @@ def test_the_build_hook_compiles_each_catalogue_into_the_wheel(tmp_path: Path) -
     editable: dict[str, Any] = {"force_include": {}}
     hook.initialize("editable", editable)  # the loader compiles the .po in memory
     assert editable["force_include"] == {}
+
+
+def test_an_interval_timer_names_itself_in_the_coach_language(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`voicecoach intervals --language X`: its exercise ("Work") and title ("Intervals")
+    are the coach's words too, and a saved timer keeps the language."""
+    from voicecoach.routine import intervals
+
+    words = Catalogue(PSEUDO, compiled(pseudo_catalog()), None)
+    monkeypatch.setattr(catalogues, "messages", lambda tag: words if tag == PSEUDO else ENGLISH)
+    spec = intervals.Intervals(work=30, rest=10, rounds=8, language=PSEUDO)
+    assert (spec.title, spec.exercise) == (pseudo("Intervals"), pseudo("Work"))
+    named = intervals.Intervals(work=30, name="Plank", language=PSEUDO)
+    assert (named.title, named.exercise) == (
+        pseudo("{name} intervals").format(name="Plank"),
+        "Plank",
+    )
+    saved = intervals.to_yaml(spec)
+    assert f"language: {PSEUDO}\n" in saved and f"--language {PSEUDO}" in saved
+    assert f'name: "{pseudo("Work")}"' in saved
+    english = intervals.Intervals(work=30)
+    assert (english.title, english.exercise) == ("Intervals", "Work")
+    assert "language" not in intervals.to_yaml(english)

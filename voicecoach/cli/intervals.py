@@ -9,6 +9,7 @@ what ``audition`` and ``render`` do; ``--save FILE.yaml`` writes it as a routine
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -94,6 +95,9 @@ def intervals_cmd(
     from voicecoach.routine import intervals
 
     spec = intervals.parse(words, work=work, rest=rest, rounds=rounds, name=name, prepare=prepare)
+    options = voice_of(verbosity, voice, rate, volume)
+    # The timer's own words ("Work", "Intervals") in the coach's language.
+    spec = replace(spec, language=options.checked_language())
     actions = [a for a, on in (("--audition", show), ("--play", play or skim),
                                ("--render", render_to is not None)) if on]  # fmt: skip
     if len(actions) > 1:
@@ -107,7 +111,6 @@ def intervals_cmd(
         if not actions:
             return
     env = env_of(ctx)
-    options = voice_of(verbosity, voice, rate, volume)
     if not actions:
         from voicecoach.app.workout import RunOptions, run_workout
 

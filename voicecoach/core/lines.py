@@ -231,6 +231,15 @@ CHAPTER_SET_SIDE = N_("Set {set}, {side}")
 # is that exercise's chapter title.
 REST_BEFORE = N_("Rest before {exercise}")
 
+# -- `voicecoach intervals`: the timer's routine -------------------------------------------
+# Translators: the one exercise of an interval timer (`voicecoach intervals`) with no
+# --name: said as its name ("First: Work.", "Next up: Work.").
+INTERVAL_WORK = N_("Work")
+# Translators: the title of an interval timer with no --name ("Welcome to Intervals.").
+INTERVALS = N_("Intervals")
+# Translators: the title of an interval timer; {name} is its --name ("Plank intervals").
+NAMED_INTERVALS = N_("{name} intervals")
+
 # -- tags of a rendered file ---------------------------------------------------------------
 # Translators: a rendered file's comment tag, when the routine has no description.
 TAG_COMMENT = N_("A voice-guided workout, rendered by voicecoach.")

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from voicecoach.core.durations import format_duration, read_seconds
+from voicecoach.core.messages import Messages
 from voicecoach.core.model import Routine
 from voicecoach.errors import RoutineError, UsageError
 from voicecoach.routine.schema import MAX_DURATION, MAX_NAME, MAX_SETS
@@ -46,10 +47,29 @@ class Intervals:
     rounds: int = 1
     name: str = DEFAULT_NAME
     prepare: float = DEFAULT_PREPARE
+    language: str | None = None  # the coach's (--language; None: English)
 
     @property
     def title(self) -> str:
-        return "Intervals" if self.name == DEFAULT_NAME else f"{self.name} intervals"
+        from voicecoach.core import lines
+
+        if self.name == DEFAULT_NAME:
+            return self._words().gettext(lines.INTERVALS)
+        return self._words().gettext(lines.NAMED_INTERVALS).format(name=self.name)
+
+    @property
+    def exercise(self) -> str:
+        """The exercise's name: ``name``, else "Work" in the coach's language."""
+        from voicecoach.core import lines
+
+        return (
+            self._words().gettext(lines.INTERVAL_WORK) if self.name == DEFAULT_NAME else self.name
+        )
+
+    def _words(self) -> Messages:
+        from voicecoach.routine.catalogues import messages
+
+        return messages(self.language)
 
 
 def parse(
@@ -154,6 +174,8 @@ def command(spec: Intervals) -> str:
         words.append("--name " + json.dumps(spec.name, ensure_ascii=False))
     if spec.prepare != DEFAULT_PREPARE:
         words.append("--prepare " + format_duration(spec.prepare))
+    if spec.language is not None:
+        words.append("--language " + spec.language)
     return " ".join(words)
 
 
@@ -165,8 +187,9 @@ def to_yaml(spec: Intervals) -> str:
         + (f", {format_duration(spec.rest)} rest" if spec.rounds > 1 else "")
         + f": made by {command(spec)}",
         f"title: {json.dumps(spec.title, ensure_ascii=False)}",
+        *([f"language: {spec.language}"] if spec.language is not None else []),
         "exercises:",
-        f"  - name: {json.dumps(spec.name, ensure_ascii=False)}",
+        f"  - name: {json.dumps(spec.exercise, ensure_ascii=False)}",
         f"    time: {format_duration(spec.work)}",
     ]
     if spec.rounds > 1:
