@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gettext
 import io
+import json
 import re
 import string
 import subprocess
@@ -503,3 +504,22 @@ def test_an_interval_timer_names_itself_in_the_coach_language(
     english = intervals.Intervals(work=30)
     assert (english.title, english.exercise) == ("Intervals", "Work")
     assert "language" not in intervals.to_yaml(english)
+
+
+def test_the_get_up_line_reads_set_ups_in_the_language_then_in_english() -> None:
+    """Whether a session ends lying is read from the last set-up in the coach's language's
+    words, else English's (an English routine spoken with --language); never both at once
+    (English "stand" is inside German "Vierfüßlerstand", which is lying)."""
+    from voicecoach.core.ending import ends_lying
+
+    words = Catalogue(PSEUDO, compiled(pseudo_catalog()), None)
+
+    def ending(setup: str) -> Routine:
+        text = f"title: T\nexercises:\n  - {{name: A, time: 5, setup: {json.dumps(setup)}}}\n"
+        return loader.load_text(text, "t.yaml")
+
+    assert ends_lying(words, ending(pseudo("Lie on your back.")))
+    assert ends_lying(words, ending("Lie on your back."))  # English, said in another language
+    assert not ends_lying(words, ending("Stand tall."))
+    assert ends_lying(words, ending(pseudo("Lie on your back") + ", stand"))  # its own first
+    assert not ends_lying(ENGLISH, ending(pseudo("Lie on your back.")))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from voicecoach.core import lines as L
-from voicecoach.core.messages import Messages, nsay, say
+from voicecoach.core.messages import ENGLISH, Messages, nsay, say
 from voicecoach.core.model import Routine
 from voicecoach.core.records import SessionRecord
 
@@ -61,14 +61,18 @@ def _pained(session: SessionRecord) -> bool:
 def ends_lying(m: Messages, routine: Routine) -> bool:
     """Whether the session ends lying down (so the coach says how to get up): the last
     exercise whose set-up says where the body is, in ``m``'s words for it (pieces of
-    text, spaces and commas included: "sit " is not "sitting")."""
-    upright, lying = (tuple(say(m, words).split("|")) for words in (_UPRIGHT, _LYING))
+    text, spaces and commas included: "sit " is not "sitting"), else in English's (a
+    routine in English spoken with ``--language``). One language at a time: English's
+    "stand" is in German's "Vierfüßlerstand", which is lying."""
+    words = [m] if m.language == ENGLISH.language else [m, ENGLISH]
+    lists = [tuple(tuple(say(w, k).split("|")) for k in (_UPRIGHT, _LYING)) for w in words]
     for ex in reversed(routine.exercises):
         text = f" {(ex.setup or '').lower()} "
-        if any(word in text for word in upright):
-            return False
-        if any(word in text for word in lying):
-            return True
+        for upright, lying in lists:
+            if any(word in text for word in upright):
+                return False
+            if any(word in text for word in lying):
+                return True
     return False
 
 
