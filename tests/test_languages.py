@@ -47,6 +47,7 @@ DATA = Path(__file__).parent / "data"
 # Messages a language may leave as the English words, because they are its words too.
 # Each needs a reason; nothing else may stay English.
 SAME_AS_ENGLISH: dict[str, dict[str, str]] = {
+    "de": {"{n} minute": "German says eine Minute: the English word, capitalised"},
     "fr": {"{n} minute": "French says minute, minutes: the English words"},
     "nl": {
         "in": "Dutch breathes in and out as 'in' and 'uit': the faded breath in is 'in'",
