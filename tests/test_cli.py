@@ -362,15 +362,17 @@ def test_list_shows_every_bundled_routine(run: Callable[..., Result]) -> None:
     result = run("list")
     assert (result.exit_code, result.stderr) == (0, "")
     lines = result.stdout.splitlines()
-    assert len(lines) == len(BUNDLED) == 6
+    assert len(lines) == len(BUNDLED) == 8
     width = max(len(n) for n in BUNDLED)
+    spoken = {"back-strength-de": "de", "back-strength-es": "es"}  # the rest: English
     for name, line in zip(BUNDLED, lines, strict=True):
         title = routine.load(name).title
         default = "  (default)" if name == "back-strength" else ""
         minutes, seconds = golden_length(name).split(":")  # mm:ss.s in the transcript
         whole = divmod(round(int(minutes) * 60 + float(seconds)), 60)
         length = "{}:{:02d}".format(*whole)  # m:ss in the listing
-        assert line == f"{name:<{width}}  {length:>7}  en  {title}{default}"
+        language = spoken.get(name, "en")
+        assert line == f"{name:<{width}}  {length:>7}  {language}  {title}{default}"
 
 
 def test_list_shows_each_routines_language(

@@ -3,7 +3,8 @@
 One case per bundled routine (scripts/) plus the routines in tests/data/, which cover what
 the bundled ones don't (rounds, manual advance, custom lines with variables, minimal and
 full verbosity, right side first over several sets; lang-fr, -it, -pt and -nl: every kind
-of coaching line in that language). The clips come from the fake speech
+of coaching line in that language). back-strength-de and -es are German's and Spanish's
+(bundled). The clips come from the fake speech
 engine (a phrase's length follows its text), so a golden file changes only when what is
 said, or when, changes. Any compile warnings are appended to the file.
 
@@ -65,6 +66,8 @@ def test_the_cases() -> None:
     assert sorted(BUNDLED) == [
         "back-mobility",
         "back-strength",
+        "back-strength-de",
+        "back-strength-es",
         "desk-break",
         "five-minute-back",
         "lower-back-relief",

@@ -77,7 +77,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
 
 def test_the_wheel_holds_the_routines_and_sounds(installed: tuple[Path, Path]) -> None:
     wheel, _ = installed
-    assert len(ROUTINES) == 6 and len(SOUNDS) == 7
+    assert len(ROUTINES) == 8 and len(SOUNDS) == 7
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"voicecoach/scripts/{n}" for n in ROUTINES} <= names
     assert {f"voicecoach/sounds/{n}" for n in SOUNDS} <= names
@@ -116,7 +116,7 @@ def test_the_installed_package_is_used_and_finds_its_data(
     assert module == str(site / "voicecoach" / "__init__.py")
     assert scripts == str(site / "voicecoach" / "scripts")
     assert sounds == str(site / "voicecoach" / "sounds")
-    assert routines.split() == [n.removesuffix(".yaml") for n in ROUTINES]
+    assert routines.split() == sorted(n.removesuffix(".yaml") for n in ROUTINES)
     assert cues.split() == sorted(n.removesuffix(".wav") for n in SOUNDS)
 
 
