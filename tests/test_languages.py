@@ -12,6 +12,7 @@ from __future__ import annotations
 import gettext
 import io
 import json
+import os
 import re
 import string
 import subprocess
@@ -524,3 +525,40 @@ def test_the_get_up_line_reads_set_ups_in_the_language_then_in_english() -> None
     assert not ends_lying(words, ending("Stand tall."))
     assert ends_lying(words, ending(pseudo("Lie on your back") + ", stand"))  # its own first
     assert not ends_lying(ENGLISH, ending(pseudo("Lie on your back.")))
+
+
+def test_a_checkout_compiles_a_catalogue_once_and_keeps_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No .mo (a checkout): the .po is compiled and the .mo kept beside it, which the next
+    load reads with gettext alone; an edited .po (newer) is compiled again; a folder that
+    cannot be written still gives the catalogue."""
+    folder = tmp_path / "xx" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    po, mo = folder / "voicecoach.po", folder / "voicecoach.mo"
+    buffer = io.BytesIO()
+    write_po(buffer, pseudo_catalog())
+    po.write_bytes(buffer.getvalue())
+    monkeypatch.setattr(languages, "catalogue_folder", lambda language: folder)
+
+    def load() -> str:
+        catalogues.load.cache_clear()
+        return catalogues.load("xx").gettext("Let's begin.")
+
+    try:
+        assert load() == pseudo("Let's begin.") and mo.is_file()
+        made = mo.stat().st_mtime_ns
+        with monkeypatch.context() as patched:  # the .mo is current: Babel is not used
+            patched.setattr(catalogues, "compile_po", lambda source: 1 / 0)
+            assert load() == pseudo("Let's begin.")
+        po.write_bytes(buffer.getvalue().replace(b"L\xc3\xa9t", b"LET"))
+        os.utime(po, ns=(made + 10**10, made + 10**10))  # edited after the .mo was made
+        assert load() == pseudo("Let's begin.").replace("Lét", "LET")
+        assert mo.stat().st_mtime_ns != made
+        mo.unlink()
+        folder.chmod(0o500)  # read-only (the test may run as root: then it is kept anyway)
+        assert load() == pseudo("Let's begin.").replace("Lét", "LET")
+        assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []
+    finally:
+        folder.chmod(0o700)
+        catalogues.load.cache_clear()
