@@ -27,6 +27,7 @@ import argparse
 import compileall
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -268,9 +269,14 @@ def engines(caches: Path, env: dict[str, str]) -> None:
         shutil.rmtree(cache, ignore_errors=True)
         run_env = {**env, "VOICECOACH_CACHE_DIR": str(cache)}
         cmd = [*VOICECOACH, "render", ref, *args, "-o", str(caches / f"{name}.wav")]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         cold = timed(cmd, run_env)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # The render's CPU, its synthesis workers' included (reaped, they count).
+        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
         warm[name] = min(timed(cmd, run_env)[0] for _ in range(5))
-        print(f"{name:<8} five-minute-back  cold {cold[0]:6.2f} s (RSS {cold[1]:.0f} MB)  "
+        print(f"{name:<8} five-minute-back  cold {cold[0]:6.2f} s (CPU {cpu:.1f} s, "
+              f"RSS {cold[1]:.0f} MB, load {os.getloadavg()[0]:.1f})  "
               f"warm {warm[name]:5.2f} s", end="")  # fmt: skip
         if name == "piper":
             as_fast = warm[name] < 1.2 * warm["espeak"]

@@ -4,9 +4,13 @@ sample for sample what the whole session, compiled once from every length, has t
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -281,3 +285,53 @@ def test_stopped_while_made_the_sound_and_the_making_stop() -> None:
     assert made.wait(0)  # the thread stopped after the clip it was making
     assert made.made()[0] < len(levels.gated)
     assert all(p.stopped is not None for p in out.plays)  # silenced at once
+
+
+@pytest.mark.parametrize("quiet", [False, True], ids=["screen", "quiet"])
+def test_a_cold_run_plays_before_every_clip_is_made_and_shows_a_bar(
+    tmp_path: Path, quiet: bool
+) -> None:
+    """`voicecoach run` end to end: the head start, one stream equal to the render, the
+    bar counting the clips (Env.progress_bar), then the screen's place."""
+    from click.testing import CliRunner
+
+    from voicecoach.cli import cli
+    from voicecoach.cli.env import real_env
+
+    path = tmp_path / "short.yaml"
+    path.write_text(SHORT_ROUTINE)
+    loaded = loader.load(str(path))
+    levels = GatedLevels()
+    levels.gated = set(phrases(loaded))
+    counted: list[tuple[int, int]] = []
+    shown: list[str] = []
+
+    @contextlib.contextmanager
+    def bar(label: str) -> Iterator[Callable[[int, int], None]]:
+        shown.append(label)
+        yield lambda done, total: counted.append((done, total))
+
+    @contextlib.contextmanager
+    def no_keys() -> Iterator[None]:
+        yield None
+
+    with Releaser(levels) as releaser:
+        out = Watched(releaser.heard)
+        env = replace(
+            real_env(), speech=lambda voice: levels, sounds=lambda overrides: fake_sounds(),
+            output=lambda: out, keys=no_keys, status=lambda: None, progress_bar=bar,
+        )  # fmt: skip
+        args = ["run", str(path), *(["--quiet"] if quiet else [])]
+        result = CliRunner().invoke(cli, args, catch_exceptions=False, obj=env)
+    assert result.exit_code == 0, result.output
+    if quiet:  # nothing on the screen
+        assert shown == [] and counted == []
+    else:
+        assert shown == ["Preparing your session"]
+        assert counted[-1] == (len(levels.gated), len(levels.gated))
+        assert any(0 < done < total for done, total in counted)
+    (stream,) = out.plays  # started before the last clip was made, one stream to the end
+    np.testing.assert_array_equal(
+        stream.samples, the_truth(loaded).mixer.render(0, len(stream.samples))
+    )
+    assert len(stream.samples) == the_truth(loaded).timeline.length

@@ -61,6 +61,15 @@ class Env:
     # The music bed from a file or folder at a sample rate, shuffled or not (None: this
     # environment plays no music).
     music: Callable[[Path, int, bool], MusicSource] | None = None
+    # A bar counting the clips a cold session makes, labelled (None from it: not shown,
+    # e.g. not a terminal; None here: never).
+    progress_bar: Callable[[str], AbstractContextManager[Progress | None]] | None = None
+
+    def bar(self, label: str) -> AbstractContextManager[Progress | None]:
+        """``progress_bar(label)``, or nothing shown."""
+        from contextlib import nullcontext
+
+        return nullcontext() if self.progress_bar is None else self.progress_bar(label)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ Its adapters come from the injected ``Env``; what the user should read goes thro
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 from voicecoach.app import checkin, history, player
 from voicecoach.app.env import Env, VoiceOptions, prepare_live, prepare_loaded
 from voicecoach.app.headstart import play_while_made
-from voicecoach.app.ports import Playback
+from voicecoach.app.ports import Playback, Progress
 from voicecoach.app.session import Making
 from voicecoach.core import coaching as say
 from voicecoach.core.ending import Progression, progression
@@ -56,6 +57,18 @@ class RunOptions:
 def keys_line(has_safety: bool) -> str:
     where = "? where (again: safety note)" if has_safety else "? where"
     return f"Keys: space pause · n next · b back · {where} · p pain · q stop"
+
+
+def _both(first: Progress, second: Progress | None) -> Progress:
+    """A progress callback that tells ``first`` and then ``second`` (if any)."""
+    if second is None:
+        return first
+
+    def both(done: int, total: int) -> None:
+        first(done, total)
+        second(done, total)
+
+    return both
 
 
 QUICK_QUIT = 60.0  # seconds: a resumed session quit sooner gets no check-in
@@ -108,20 +121,24 @@ def run_workout(
     # The tip for next time, from the last check-ins of this routine (a routine built in
     # memory has no history of its own).
     advice = _advice(env, loaded.digest) if routine is None else None
-    if start == 0:  # a cold session starts playing while the rest is made (headstart)
-        made = prepare_live(
-            env, loaded, options.voice, include_safety=first_time, speech=speech,
-            progress=progress, progression=advice,
-        )  # fmt: skip
-        if isinstance(made, Making):
-            prepared, out = play_while_made(made, out, SAMPLE_RATE)
+    # A bar on a terminal while clips are made (not with --quiet: nothing on the
+    # screen); gone before the screen shows the session.
+    label = words.gettext(say.PREPARING).rstrip("…")
+    with contextlib.nullcontext() if options.quiet else env.bar(label) as bar:
+        if start == 0:  # a cold session starts playing while the rest is made (headstart)
+            made = prepare_live(
+                env, loaded, options.voice, include_safety=first_time, speech=speech,
+                progress=_both(progress, bar), progression=advice,
+            )  # fmt: skip
+            if isinstance(made, Making):
+                prepared, out = play_while_made(made, out, SAMPLE_RATE, progress=bar)
+            else:
+                prepared = made
         else:
-            prepared = made
-    else:
-        prepared = prepare_loaded(
-            env, loaded, options.voice, include_safety=first_time, speech=speech,
-            progress=progress, progression=advice,
-        )  # fmt: skip
+            prepared = prepare_loaded(
+                env, loaded, options.voice, include_safety=first_time, speech=speech,
+                progress=_both(progress, bar), progression=advice,
+            )  # fmt: skip
     count = max((e.index for e in prepared.timeline.events), default=-1) + 1
     if start >= count > 0:
         raise VoicecoachError("nothing to resume: the last run had reached the end")

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         HistoryRecorder,
         KeySource,
         MusicSource,
+        Progress,
         StatusSink,
         StreamingOut,
         Synth,
@@ -111,6 +112,12 @@ def files() -> AudioFiles:
     return AudioFiles()
 
 
+def progress_bar(label: str) -> AbstractContextManager[Progress | None]:
+    from voicecoach.adapters.progress import synthesis_bar
+
+    return synthesis_bar(label)
+
+
 def music(path: Path, rate: int, shuffle: bool) -> MusicSource:
     from voicecoach.adapters.clipcache import default_cache_dir
     from voicecoach.adapters.music import open_music
@@ -141,4 +148,5 @@ def real_env() -> Env:
         now=now,
         files=files,
         music=music,
+        progress_bar=progress_bar,
     )

@@ -189,7 +189,6 @@ def music_options(command: _F) -> _F:
 
 _ENGINE_KEY = "voicecoach.engine"
 _LANGUAGE_KEY = "voicecoach.language"
-_BAR = 30  # characters of the preparing bar
 
 
 def voice_of(
@@ -238,19 +237,11 @@ def prepare(
     options: VoiceOptions | None = None,
 ) -> Session:
     """Load a routine (path or bundled name; None: the default) and prepare its session,
-    counting the clips made on a terminal."""
+    a bar counting the clips made on a terminal."""
     from voicecoach.app.env import prepare_ref
+    from voicecoach.core import coaching as say
     from voicecoach.routine import resources
 
-    progress = None
-    if sys.stderr.isatty():
-
-        def progress(done: int, total: int) -> None:
-            # A bar: a cold Piper voice takes tens of seconds (eSpeak NG about one).
-            filled = done * _BAR // max(total, 1)
-            bar = "#" * filled + "-" * (_BAR - filled)
-            click.echo(
-                f"\rPreparing your session [{bar}] {done}/{total}", err=True, nl=done == total
-            )
-
-    return prepare_ref(env, ref or resources.DEFAULT_ROUTINE, options, progress=progress)
+    # A cold Piper voice takes tens of seconds (eSpeak NG about one).
+    with env.bar(say.PREPARING.rstrip("…")) as progress:
+        return prepare_ref(env, ref or resources.DEFAULT_ROUTINE, options, progress=progress)
