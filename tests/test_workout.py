@@ -72,18 +72,28 @@ def run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Ran]:
     def invoke(*args: str, script: list[tuple[float, str]] | None = None) -> Ran:
         clock = FakeClock()
         out, status = RecordingOut(clock), FakeStatus()
-        began, start = datetime.now(UTC), clock.now  # the history's clock is the real one
+        # The run's clock (the history's too): a fixed Wednesday noon, so a run's minutes
+        # never cross a day or an ISO week. With the real time the history stamped the
+        # session with the real clock and the summary counted "this week" on the fake one:
+        # a run begun on Sunday at 23:55 was left out of its own week.
+        began, start = datetime(2026, 12, 2, 12, 0, tzinfo=UTC), clock.now
 
         @contextlib.contextmanager
         def keys() -> Iterator[StartedKeys | None]:
             yield None if script is None else StartedKeys(script, clock)
+
+        def now() -> datetime:
+            return began + timedelta(seconds=clock.now - start)
+
+        from voicecoach.adapters.recorder import BackgroundRecorder
 
         run_env = replace(
             env,
             output=lambda: out,
             keys=keys,
             status=lambda: status,
-            now=lambda: began + timedelta(seconds=clock.now - start),
+            now=now,
+            recorder=lambda: BackgroundRecorder(now=now),  # one clock for the whole run
         )
         result = CliRunner().invoke(cli, ["run", *args], catch_exceptions=False, obj=run_env)
         return Ran(result, out, status)
