@@ -8,7 +8,6 @@ what ``audition`` and ``render`` do; ``--save FILE.yaml`` writes it as a routine
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -139,14 +138,10 @@ def intervals_cmd(
 
 def _prepare(env: Env, routine: Routine, options: VoiceOptions) -> Session:
     from voicecoach.app.env import prepare_loaded
+    from voicecoach.core import coaching as say
 
-    progress = None
-    if sys.stderr.isatty():
-
-        def progress(done: int, total: int) -> None:
-            click.echo(f"\rPreparing your session… {done}/{total}", err=True, nl=done == total)
-
-    return prepare_loaded(env, routine, options, progress=progress)
+    with env.bar(say.PREPARING.rstrip("…")) as progress:  # the bar run and render show
+        return prepare_loaded(env, routine, options, progress=progress)
 
 
 def _render(env: Env, session: Session, out: Path) -> None:
