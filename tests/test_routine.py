@@ -113,6 +113,15 @@ def test_a_language_without_a_catalogue_is_an_error_listing_the_ones_there_are()
     )
 
 
+def test_a_language_tag_with_a_newline_is_named_on_one_line() -> None:
+    """Found by the loader's fuzzing: YAML's "de\\nx" gave a two-line error."""
+    with pytest.raises(RoutineError) as caught:
+        routine('title: T\nlanguage: "de\\nx"\nexercises: [{name: A, time: 5}]\n')
+    assert str(caught.value) == (
+        'test.yaml:2:11: "de\\nx" is not a language tag such as de, en-gb or pt-br'
+    )
+
+
 def test_voice_id_wins_over_language() -> None:
     loaded = routine(
         "title: T\nvoice: {voice: gmw/en-us, language: en-gb}\nexercises: [{name: A, time: 5}]\n"

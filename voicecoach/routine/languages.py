@@ -58,13 +58,13 @@ def catalogue_for(tag: str) -> str:
     """
     want = normal(tag)
     if not _TAG.fullmatch(want):
-        raise UnknownLanguage(f'"{tag.strip()}" is not a language tag such as de, en-gb or pt-br')
+        raise UnknownLanguage(f"{_quoted(tag)} is not a language tag such as de, en-gb or pt-br")
     have = available()
     subtags = want.split("-")
     for n in range(len(subtags), 0, -1):  # "pt-br-x" -> "pt-br" -> "pt"
         if "-".join(subtags[:n]) in have:
             return "-".join(subtags[:n])
-    message = f'no coaching in language "{tag.strip()}" (there is: {", ".join(have)})'
+    message = f"no coaching in language {_quoted(tag)} (there is: {', '.join(have)})"
     import difflib  # only on this error
 
     # 0.6: "eng" finds "en" and "de-dx" finds "de", but "de" does not find "en" (0.5).
@@ -72,6 +72,14 @@ def catalogue_for(tag: str) -> str:
     if close:
         message += f'; did you mean "{close[0]}"?'
     raise UnknownLanguage(message)
+
+
+def _quoted(tag: str) -> str:
+    """The tag as the user wrote it, in double quotes, on one line: a newline or another
+    control character (YAML's "de\\nx") is shown escaped, so the error stays one line."""
+    import json
+
+    return json.dumps(tag.strip(), ensure_ascii=False)
 
 
 def schema_pattern() -> str:
