@@ -16,6 +16,11 @@ never a crash. Files are written to a temporary name in the same folder and rena
 into place, so another process never sees half a clip; no fsync is needed because a
 file emptied by a power cut fails the checks like any other corruption.
 
+The folder also keeps, as ``.cue`` sidecars, what the make-up gain of a session with
+music works out of each cue (``analysis``: ``makeup.CueAnalyses``), keyed by the digest
+of the cue's samples and of the settings that shape it, in the same checked header and
+atomic writes: a warm start with music reads them instead of filtering every clip.
+
 The cache is an optimisation: if its folder cannot be written, clips are still
 returned, just not kept.
 """
@@ -59,6 +64,11 @@ MAGIC = b"VCCLIP\x00\x01"
 # magic, sample rate, sample count, CRC-32 of the PCM bytes, sha256 digest of the key
 HEADER = struct.Struct("<8sIII32s")
 SUFFIX = ".clip"
+# A cue's analysis for the make-up gain (``analysis``): magic, payload size, CRC-32 of the
+# payload, sha256 digest of the key; the payload is the audio layer's (``makeup``).
+ANALYSIS_MAGIC = b"VCCUE\x00\x00\x01"
+ANALYSIS_HEADER = struct.Struct("<8sII32s")
+ANALYSIS_SUFFIX = ".cue"
 
 # How long to wait for another process synthesizing (a batch of) phrases. Past this
 # we synthesize anyway: both results are valid clips, the later rename wins.
@@ -169,14 +179,51 @@ class ClipCache:
 
         pcm = np.ascontiguousarray(samples, dtype="<i2").tobytes()
         header = HEADER.pack(MAGIC, SAMPLE_RATE, len(pcm) // 2, zlib.crc32(pcm), bytes.fromhex(key))
+        return self._write(key, self.path(key), header, pcm)
+
+    def analysis(self, key: str) -> bytes | None:
+        """The analysis kept under ``key`` (``makeup.CueAnalyses``: the make-up gain's
+        figures of a cue, keyed by its samples), or None if missing or corrupt (then
+        deleted). A sidecar beside the clips, in the same checked, atomic form."""
+        path = self._folder / f"{key}{ANALYSIS_SUFFIX}"
+        try:
+            with open(path, "rb") as f:
+                inode = os.fstat(f.fileno()).st_ino
+                data = f.read()
+        except OSError:
+            return None  # missing or unreadable: worked out again
+        if len(data) < ANALYSIS_HEADER.size:
+            self._discard(path, inode)
+            return None
+        magic, size, crc, digest = ANALYSIS_HEADER.unpack_from(data)
+        payload = memoryview(data)[ANALYSIS_HEADER.size :]
+        if not (
+            magic == ANALYSIS_MAGIC
+            and size == len(payload)
+            and digest == bytes.fromhex(key)
+            and zlib.crc32(payload) == crc
+        ):
+            self._discard(path, inode)
+            return None
+        return bytes(payload)
+
+    def keep_analysis(self, key: str, data: bytes) -> None:
+        """Keep ``data`` under ``key`` (best effort, atomically: see ``analysis``)."""
+        digest = bytes.fromhex(key)
+        header = ANALYSIS_HEADER.pack(ANALYSIS_MAGIC, len(data), zlib.crc32(data), digest)
+        self._write(key, self._folder / f"{key}{ANALYSIS_SUFFIX}", header, data)
+
+    def _write(self, key: str, path: Path, header: bytes, payload: bytes) -> bool:
+        """Write ``header`` and ``payload`` to ``path`` through a temporary name in the
+        folder, renamed into place. False if the folder cannot be written."""
         tmp: str | None = None
         try:
             self._prepare()
             fd, tmp = tempfile.mkstemp(prefix=f".{key[:16]}.", suffix=".tmp", dir=self._folder)
             with os.fdopen(fd, "wb") as f:
                 f.write(header)
-                f.write(pcm)
-            os.replace(tmp, self.path(key))
+                f.write(payload)
+            os.replace(tmp, path)
         except BaseException as err:  # Ctrl-C mid-write too: no stray temporary file
             if tmp is not None:
                 with contextlib.suppress(OSError):

@@ -81,23 +81,36 @@ class StepLimiter:
     def __init__(self, x: Floats, rate: int, ceiling_dbfs: float, max_scale: float) -> None:
         import numpy as np
 
-        self._ceiling = 10.0 ** (ceiling_dbfs / 20.0)
-        half = max(1, round(_LIMITER_RADIUS * rate / 2))
-        reach = max(1, half // STEP)
-        self._size = 2 * reach + 1
+        reach = self._start(rate, ceiling_dbfs)
         steps = step_peaks(x, self._ceiling / max_scale)
         # The samples a point's gain reaches are in the steps on either side of the
         # points within 2 reach of it: steps k - 2 reach - 1 .. k + 2 reach for point k.
         points = np.zeros(steps.size + 1)
         points[:-1] = steps
         np.maximum(points[1:], steps, out=points[1:])
-        self._peaks = running_max(points, 4 * reach + 1)
+        self.peaks = running_max(points, 4 * reach + 1)
+
+    def _start(self, rate: int, ceiling_dbfs: float) -> int:
+        self._ceiling = 10.0 ** (ceiling_dbfs / 20.0)
+        half = max(1, round(_LIMITER_RADIUS * rate / 2))
+        reach = max(1, half // STEP)
+        self._size = 2 * reach + 1
+        return reach
+
+    @classmethod
+    def of_peaks(cls, peaks: Floats, rate: int, ceiling_dbfs: float) -> StepLimiter:
+        """The limiter whose held peaks (``peaks``) were worked out before, e.g. kept on
+        disk (``makeup``): the same gains, without the clip's samples."""
+        limiter = cls.__new__(cls)
+        limiter._start(rate, ceiling_dbfs)
+        limiter.peaks = peaks
+        return limiter
 
     def gain(self, scale: float) -> Floats:
         """The limiter's gain at each point for the clip times ``scale``."""
         import numpy as np
 
-        held: Floats = self._peaks * scale
+        held: Floats = self.peaks * scale
         np.maximum(held, 1e-12, out=held)
         np.divide(self._ceiling, held, out=held)
         np.minimum(held, 1.0, out=held)

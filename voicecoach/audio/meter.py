@@ -42,8 +42,8 @@ if TYPE_CHECKING:
 
 _BLOCK = 0.4  # BS.1770 gating block, seconds
 _OVERLAP = 0.75
-_ABSOLUTE_GATE = -70.0  # LUFS
-_RELATIVE_GATE = -10.0  # LU below the absolutely gated loudness
+ABSOLUTE_GATE = -70.0  # LUFS
+RELATIVE_GATE = -10.0  # LU below the absolutely gated loudness
 FULL_SCALE = 32768.0
 OVERSAMPLE = 4
 IIR_TAIL = 0.14  # s: the sum of the K-weighting's impulse response after this is under 1e-12
@@ -167,11 +167,11 @@ def gate(mean_squares: Floats) -> float:
 
     with np.errstate(divide="ignore"):
         block_lufs = -0.691 + 10.0 * np.log10(mean_squares)
-    above = mean_squares[block_lufs >= _ABSOLUTE_GATE]
+    above = mean_squares[block_lufs >= ABSOLUTE_GATE]
     if above.size == 0:
         return -math.inf
-    relative = lufs(float(np.mean(above))) + _RELATIVE_GATE
-    kept = mean_squares[(block_lufs > relative) & (block_lufs > _ABSOLUTE_GATE)]
+    relative = lufs(float(np.mean(above))) + RELATIVE_GATE
+    kept = mean_squares[(block_lufs > relative) & (block_lufs > ABSOLUTE_GATE)]
     if kept.size == 0:
         return -math.inf
     return lufs(float(np.mean(kept)))
@@ -180,7 +180,7 @@ def gate(mean_squares: Floats) -> float:
 def _short(mean_square: float) -> float:
     # Shorter than one block: measured as one block of its own length.
     level = lufs(mean_square)
-    return level if level >= _ABSOLUTE_GATE else -math.inf
+    return level if level >= ABSOLUTE_GATE else -math.inf
 
 
 def weighted_loudness(weighted: Floats, rate: int) -> float:

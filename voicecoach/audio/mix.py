@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from voicecoach.audio.duck import DuckEnvelope, bed_gain
 from voicecoach.audio.levelling import CEILING_DBFS
-from voicecoach.audio.makeup import Key, Prediction
+from voicecoach.audio.makeup import CueAnalyses, Key, Prediction
 from voicecoach.core.model import MUSIC_LEVEL
 from voicecoach.core.timeline import Event, Timeline
 
@@ -72,6 +72,12 @@ class MusicSource(Protocol):
     def spread(self) -> tuple[float, ...]:
         """The power of the music's 400 ms blocks over its average, as equally likely
         values (for ``makeup``'s prediction; (1.0,): steady)."""
+        ...
+
+    @property
+    def analyses(self) -> CueAnalyses | None:
+        """Where the cues' analyses for ``makeup`` are kept between runs (None: not kept,
+        worked out each time)."""
         ...
 
     def samples(self, start: int, stop: int) -> Floats: ...
@@ -137,6 +143,7 @@ class Mixer:
                 music.level,
                 timeline.length,
                 music.source.spread,
+                music.source.analyses,
             ).make_up()
             self.makeup_db, self._made_up = made.gain_db, made.cues
 

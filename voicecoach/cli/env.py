@@ -119,7 +119,7 @@ def progress_bar(label: str) -> AbstractContextManager[Progress | None]:
 
 
 def music(path: Path, rate: int, shuffle: bool) -> MusicSource:
-    from voicecoach.adapters.clipcache import default_cache_dir
+    from voicecoach.adapters.clipcache import ClipCache, default_cache_dir
     from voicecoach.adapters.music import open_music
 
     # The sound device warming up on a thread may hold fd 2 (stream_out.settle): the
@@ -128,7 +128,9 @@ def music(path: Path, rate: int, shuffle: bool) -> MusicSource:
     if (stream_out := sys.modules.get("voicecoach.adapters.stream_out")) is not None:
         stream_out.settle()
     cache = default_cache_dir().parent / "music"  # beside the clips
-    return open_music(path, rate, shuffle, warn=_warn, cache=cache)
+    # The make-up gain's analysis of each cue is kept beside the clip it describes.
+    analyses = ClipCache(default_cache_dir())
+    return open_music(path, rate, shuffle, warn=_warn, cache=cache, analyses=analyses)
 
 
 def real_env() -> Env:
