@@ -16,8 +16,9 @@ from __future__ import annotations
 import bisect
 import functools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from voicecoach.audio.levelling import TARGET_LUFS
 from voicecoach.core.model import MUSIC_LEVEL
@@ -99,8 +100,25 @@ class DuckEnvelope:
         import numpy as np
 
         out = np.ones(max(0, stop - start), dtype=np.float32)
+        for lo, hi, value in self._pieces(start, stop):
+            out[lo:hi] = value
+        return out
+
+    def apply(self, x: Floats, start: int) -> None:
+        """``x`` (samples ``start`` on, float32) times the gain, in place: where the bed
+        is ducked only, the same products as ``x * gain(...)`` (elsewhere the gain is 1)
+        without a pass over every sample (two of the mix's passes, 0.03 s a 30 minutes)."""
+        for lo, hi, value in self._pieces(start, start + x.size):
+            x[lo:hi] *= value
+
+    def _pieces(self, start: int, stop: int) -> Iterator[tuple[int, int, Any]]:
+        """Where ``[start, stop)`` is ducked, as (first, end, float32 gain) relative to
+        ``start``: a region at full depth, or a ramp's slice."""
+        import numpy as np
+
         a = round(self.attack * self.rate)
         r = round(self.release * self.rate)
+        depth = np.float32(self.depth())
         # Regions (with ramps) never overlap after merging: those touching the span
         # start at most ``a`` samples after it ends and end at most ``r`` before it.
         starts = self._starts
@@ -109,14 +127,13 @@ class DuckEnvelope:
         for s, e in self.regions[first:last]:
             lo, hi = max(s, start), min(e, stop)
             if hi > lo:
-                out[lo - start : hi - start] = self.depth()
+                yield lo - start, hi - start, depth
             # The ramps, sliced from their shapes made once.
             down, up = _ramps(a, r, self.depth_db)
             for r0, r1, shape in ((s - a, s, down), (e, e + r, up)):
                 lo, hi = max(r0, start), min(r1, stop)
                 if hi > lo:
-                    out[lo - start : hi - start] = shape[lo - r0 : hi - r0]
-        return out
+                    yield lo - start, hi - start, shape[lo - r0 : hi - r0]
 
     def energy(self, cuts: Ints, length: int) -> Floats64:
         """The sum of the squared gain over each span between consecutive ``cuts``

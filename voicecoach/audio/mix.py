@@ -196,25 +196,28 @@ class Mixer:
         """``render`` with the music bed: mixed, made up and limited block by block."""
         import numpy as np
 
-        out = np.zeros(max(0, stop - start), dtype=np.float32)
         length = self._length
         end = min(stop, length)  # the session ends there: nothing after it
-        if end > start:
-            first, last = start // _BLOCK, -(-end // _BLOCK)
-            # A span more than the blocks' context: the bound of a context's first and
-            # last span looks at its neighbours.
-            lo = max(0, first * _BLOCK - _MARGIN - _SUB)
-            hi = min(length, last * _BLOCK + _MARGIN + _SUB)
-            x, bound = self._mixed(lo, hi)
-            for k in range(first, last):
-                b0, b1 = k * _BLOCK, min((k + 1) * _BLOCK, length)
-                w0, w1 = max(0, b0 - _MARGIN), min(length, b1 + _MARGIN)
-                core = x[b0 - lo : b1 - lo]
-                window = bound[(w0 - lo) // _SUB : -(-(w1 - lo) // _SUB)]
-                if float(np.max(window)) > _TRIGGER:
-                    core = self._limited(x[w0 - lo : w1 - lo], b0 - w0, b1 - w0)
-                a, b = max(b0, start), min(b1, end)
-                out[a - start : b - start] = core[a - b0 : b - b0]
+        if end <= start:
+            return np.zeros(max(0, stop - start), dtype=np.int16)
+        first, last = start // _BLOCK, -(-end // _BLOCK)
+        # A span more than the blocks' context: the bound of a context's first and
+        # last span looks at its neighbours.
+        lo = max(0, first * _BLOCK - _MARGIN - _SUB)
+        hi = min(length, last * _BLOCK + _MARGIN + _SUB)
+        x, bound = self._mixed(lo, hi)
+        limited = []  # written back once all are made: each window reads x unlimited
+        for k in range(first, last):
+            b0, b1 = k * _BLOCK, min((k + 1) * _BLOCK, length)
+            w0, w1 = max(0, b0 - _MARGIN), min(length, b1 + _MARGIN)
+            window = bound[(w0 - lo) // _SUB : -(-(w1 - lo) // _SUB)]
+            if window.max() > _TRIGGER:  # (the method: np.max costs 0.03 s of 30 minutes)
+                limited.append((b0, self._limited(x[w0 - lo : w1 - lo], b0 - w0, b1 - w0)))
+        for b0, core in limited:
+            x[b0 - lo : b0 - lo + core.size] = core
+        out = x[start - lo : end - lo]  # x is this call's own: rounded in place
+        if end < stop:
+            out = np.concatenate([out, np.zeros(stop - end, dtype=np.float32)])
         np.rint(out, out=out)
         np.clip(out, -32768, 32767, out=out)
         return out.astype(np.int16)
@@ -248,7 +251,7 @@ class Mixer:
         assert self.music is not None and self._duck is not None
         makeup = 10.0 ** (self.makeup_db / 20.0)
         bed = self._bed(start, stop)
-        bed *= self._duck.gain(start, stop)
+        self._duck.apply(bed, start)
         bed *= np.float32(32768.0 * bed_gain(self.music.level) * makeup)
         cues = self._cues(start, stop, made_up=True)
         cuts = np.arange(0, stop - start, _SUB)
