@@ -8,14 +8,16 @@ The "music" is a generated noise file, a few seconds long, written into the test
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 import soundfile as sf
+from click.testing import CliRunner
 
-from tests.fakes import SHORT_ROUTINE, FakeSpeech, fake_sounds
+from tests.fakes import SHORT_ROUTINE, FakeSpeech, fake_env, fake_sounds
 from voicecoach.adapters import music as music_mod
 from voicecoach.adapters.clipcache import ANALYSIS_SUFFIX, ClipCache
 from voicecoach.app import session as session_mod
@@ -23,6 +25,7 @@ from voicecoach.app.session import Session
 from voicecoach.audio import makeup, meter
 from voicecoach.audio.limiter import StepLimiter
 from voicecoach.audio.mix import Music
+from voicecoach.cli import cli
 from voicecoach.core.timeline import SAMPLE_RATE
 from voicecoach.routine import loader
 
@@ -43,7 +46,7 @@ def music(folder: Path, analyses: ClipCache | None) -> Music:
     path = folder / "noise.wav"
     if not path.exists():
         sf.write(str(path), np.random.default_rng(3).normal(0.0, 0.1, 20 * 32000), 32000)
-    return Music(music_mod.open_music(path, RATE, analyses=analyses))
+    return Music(music_mod.open_music(path, RATE), analyses=analyses)
 
 
 def mixed(session: Session, bed: Music) -> tuple[float, Samples]:
@@ -74,6 +77,30 @@ def test_kept_analyses_give_the_same_samples_and_spare_the_filtering(
     warm_gain, warm = mixed(plain, music(tmp_path, ClipCache(tmp_path / "clips")))
     assert warm_gain == gain
     np.testing.assert_array_equal(warm, fresh)
+
+
+def test_the_command_line_keeps_them_where_its_environment_says(
+    plain: Session, tmp_path: Path
+) -> None:
+    folder = tmp_path / "clips"
+    routine = tmp_path / "short.yaml"
+    routine.write_text(SHORT_ROUTINE)
+    music(tmp_path, None)  # writes the noise
+    env = fake_env(music=music_mod.open_music, cue_analyses=partial(ClipCache, folder))
+    result = CliRunner().invoke(
+        cli,
+        [
+            "render",
+            str(routine),
+            "-o",
+            str(tmp_path / "out.wav"),
+            "--music",
+            str(tmp_path / "noise.wav"),
+        ],
+        obj=env,
+    )
+    assert result.exit_code == 0, result.output
+    assert len(list(folder.glob(f"*{ANALYSIS_SUFFIX}"))) == distinct_cues(plain)
 
 
 def test_a_damaged_analysis_is_made_again(plain: Session, tmp_path: Path) -> None:

@@ -55,8 +55,6 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from voicecoach.audio.makeup import CueAnalyses
-
     Floats = npt.NDArray[np.float32]
     Pcm = npt.NDArray[np.int16]
 
@@ -372,17 +370,10 @@ class _CachedReader:
 class MusicBed:
     """The ``MusicSource`` port: looped, crossfaded tracks at the session's rate."""
 
-    def __init__(
-        self,
-        tracks: list[Track],
-        rate: int,
-        crossfade: float = CROSSFADE,
-        analyses: CueAnalyses | None = None,
-    ) -> None:
+    def __init__(self, tracks: list[Track], rate: int, crossfade: float = CROSSFADE) -> None:
         if not tracks:
             raise MusicError("no music tracks")
         self.rate = rate
-        self.analyses = analyses
         self._tracks = tracks
         self._crossfade = round(crossfade * rate)
         self._placed: list[_Placed] = []
@@ -495,12 +486,10 @@ def open_music(
     warn: Callable[[str], None] | None = None,
     seed: int | None = None,
     cache: Path | None = None,
-    analyses: CueAnalyses | None = None,
 ) -> MusicBed:
     """The music bed for ``path`` (a file or folder) at the session's ``rate``, decoded
-    tracks kept in the folder ``cache`` (None: none kept), pruned to its limit; the
-    make-up gain's analyses of the cues kept in ``analyses`` (the clip cache)."""
+    tracks kept in the folder ``cache`` (None: none kept), pruned to its limit."""
     tracks = find_tracks(path, rate, shuffle, warn, seed, cache)
     if cache is not None:
         prune(cache, [t.cache for t in tracks if t.cache is not None])
-    return MusicBed(tracks, rate, analyses=analyses)
+    return MusicBed(tracks, rate)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from voicecoach.app.ports import (
     AudioFiles,
+    CueAnalyses,
     HistoryRecorder,
     KeySource,
     MusicSource,
@@ -64,6 +65,8 @@ class Env:
     # A bar counting the clips a cold session makes, labelled (None from it: not shown,
     # e.g. not a terminal; None here: never).
     progress_bar: Callable[[str], AbstractContextManager[Progress | None]] | None = None
+    # Where a session with music keeps its cues' analyses between runs (None: nowhere).
+    cue_analyses: Callable[[], CueAnalyses] | None = None
 
     def bar(self, label: str) -> AbstractContextManager[Progress | None]:
         """``progress_bar(label)``, or nothing shown."""
@@ -224,4 +227,5 @@ def _music(env: Env, routine: Routine, options: VoiceOptions) -> Music | None:
     level = options.music_level
     if level is None:
         level = chosen.level if chosen is not None and chosen.level is not None else MUSIC_LEVEL
-    return Music(env.music(Path(path), SAMPLE_RATE, options.shuffle), level)
+    kept = env.cue_analyses() if env.cue_analyses is not None else None
+    return Music(env.music(Path(path), SAMPLE_RATE, options.shuffle), level, kept)

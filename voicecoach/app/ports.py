@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 # The music bed's port (the user's files: adapters.music) is declared beside the mixer
-# that takes it, audio.mix, a layer under this one; named here with the other ports.
+# that takes it, audio.mix, a layer under this one; named here with the other ports. So
+# is where the make-up gain keeps its cues' analyses (the clip cache: audio.makeup).
+from voicecoach.audio.makeup import CueAnalyses as CueAnalyses
 from voicecoach.audio.mix import MusicSource as MusicSource
 
 if TYPE_CHECKING:

@@ -31,6 +31,14 @@ Measured on the short routine with fake speech: a steady tone or noise lands at
 prediction, without the spread, gave -14.6..-16.8). The tests hold the prediction to
 the meter on the rendered output.
 
+Its cost is paid before the first sound of a live run, so it is kept small: each
+cue's analysis (its K-weighted energy per step, its limiter's held peaks, its peak) is
+a pure function of its samples, kept between runs beside the clips (``CueAnalyses``,
+``clipcache``) and read back warm; and the gating over the spread's factors is summed
+per block (``_gated``), not over a blocks-by-factors array. On the 2-hour bench routine
+(296 s of distinct cues, three gains) the prediction went from 0.44 s of CPU and a
+57 MB peak to 0.09 s and 20 MB.
+
 The gain is capped at ``MAX_MAKEUP_DB``: a session that is nearly all bed would need
 up to ``level`` dB and push the speech into the limiter; it is left under the target
 rather than squashed (the levelling's own cap on extra gain is the same 6 dB).

@@ -74,21 +74,17 @@ class MusicSource(Protocol):
         values (for ``makeup``'s prediction; (1.0,): steady)."""
         ...
 
-    @property
-    def analyses(self) -> CueAnalyses | None:
-        """Where the cues' analyses for ``makeup`` are kept between runs (None: not kept,
-        worked out each time)."""
-        ...
-
     def samples(self, start: int, stop: int) -> Floats: ...
 
 
 @dataclass(frozen=True, slots=True)
 class Music:
-    """A music bed: its source and its level, in LU under the speech."""
+    """A music bed: its source, its level in LU under the speech, and where the cues'
+    analyses for ``makeup`` are kept between runs (None: worked out each time)."""
 
     source: MusicSource
     level: float = MUSIC_LEVEL
+    analyses: CueAnalyses | None = None
 
 
 class Mixer:
@@ -143,7 +139,7 @@ class Mixer:
                 music.level,
                 timeline.length,
                 music.source.spread,
-                music.source.analyses,
+                music.analyses,
             ).make_up()
             self.makeup_db, self._made_up = made.gain_db, made.cues
 

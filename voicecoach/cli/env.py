@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from voicecoach.app.env import Env
     from voicecoach.app.ports import (
         AudioFiles,
+        CueAnalyses,
         HistoryRecorder,
         KeySource,
         MusicSource,
@@ -119,7 +120,7 @@ def progress_bar(label: str) -> AbstractContextManager[Progress | None]:
 
 
 def music(path: Path, rate: int, shuffle: bool) -> MusicSource:
-    from voicecoach.adapters.clipcache import ClipCache, default_cache_dir
+    from voicecoach.adapters.clipcache import default_cache_dir
     from voicecoach.adapters.music import open_music
 
     # The sound device warming up on a thread may hold fd 2 (stream_out.settle): the
@@ -128,9 +129,14 @@ def music(path: Path, rate: int, shuffle: bool) -> MusicSource:
     if (stream_out := sys.modules.get("voicecoach.adapters.stream_out")) is not None:
         stream_out.settle()
     cache = default_cache_dir().parent / "music"  # beside the clips
-    # The make-up gain's analysis of each cue is kept beside the clip it describes.
-    analyses = ClipCache(default_cache_dir())
-    return open_music(path, rate, shuffle, warn=_warn, cache=cache, analyses=analyses)
+    return open_music(path, rate, shuffle, warn=_warn, cache=cache)
+
+
+def cue_analyses() -> CueAnalyses:
+    """The make-up gain's analysis of each cue, kept beside the clips it describes."""
+    from voicecoach.adapters.clipcache import ClipCache, default_cache_dir
+
+    return ClipCache(default_cache_dir())
 
 
 def real_env() -> Env:
@@ -151,4 +157,5 @@ def real_env() -> Env:
         files=files,
         music=music,
         progress_bar=progress_bar,
+        cue_analyses=cue_analyses,
     )
