@@ -434,8 +434,8 @@ class MusicBed:
                     continue
                 used.add(i)
                 # float32, in as few passes as possible: this runs for every sample.
-                x = self._read(i, p, lo - p.start, hi - lo).astype(np.float32)
-                x *= np.float32(p.track.gain / 32768.0)
+                pcm = self._read(i, p, lo - p.start, hi - lo)
+                x = np.multiply(pcm, np.float32(p.track.gain / 32768.0), dtype=np.float32)
                 a, b = lo - p.start, hi - p.start  # offsets in the track
                 if a < p.fade_in:  # equal power: uncorrelated tracks keep their loudness
                     pos = np.arange(a, min(b, p.fade_in), dtype=np.float64)

@@ -263,7 +263,10 @@ class Mixer:
         cue_peaks[alone] = np.minimum(cue_peaks[alone], cap)
         peaks *= factor
         peaks += cue_peaks
-        bed += cues
+        # In float32 (``bed += cues`` would add in float64, 0.03 s of 30 minutes more):
+        # the same sums, as the cues' int32 sums are exact in float32 (under 2**24) and
+        # float64's 53 bits are enough for a float32 sum rounded twice to be rounded once.
+        np.add(bed, cues, out=bed, dtype=np.float32)
         return bed, peaks
 
     def _cues_alone(self, starts: Any, stops: Any) -> Any:
