@@ -64,7 +64,8 @@ class _Builder(WorkLayout):
             title = (
                 t_(m, L.CHAPTER_ROUND, exercise=ex.name, round=rnd) if block.rounds > 1 else ex.name
             )
-            self.label = {"block": block.name, "exercise": ex.name, "index": index}
+            block_name = self.say(L.MAIN_BLOCK) if block.implicit else block.name
+            self.label = {"block": block_name, "exercise": ex.name, "index": index}
             start = t
             parts, t = self.exercise(
                 ex, t + gap, first=index == 0, block=announce_block, rested=rested
@@ -77,7 +78,7 @@ class _Builder(WorkLayout):
                 seconds = block.round_rest if end_of_round else ex.rest
                 if seconds > 0:
                     # The rest belongs to the exercise, but to none of its sets or reps.
-                    self.label = {"block": block.name, "exercise": ex.name, "index": index}
+                    self.label = {"block": block_name, "exercise": ex.name, "index": index}
                     rest_start = t
                     t += AFTER_WORK
                     done = (rnd, block.rounds) if end_of_round else None

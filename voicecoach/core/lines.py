@@ -213,6 +213,9 @@ KEEP_REPS = NP_("Next time, keep it at {n} rep.", "Next time, keep it at {n} rep
 KEEP_SAME = N_("Next time, keep it as it was today.")
 
 # -- chapters (titles in the transcript, the rendered file's chapters and tracks) -------
+# Translators: the name of a routine's one part when it is not split into blocks:
+# shown in the transcript's heading ("== Main =="), never spoken.
+MAIN_BLOCK = N_("Main")
 # Translators: a chapter title: the welcome, up to the first exercise.
 CHAPTER_WELCOME = N_("Welcome")
 # Translators: a chapter title: a rest between exercises.

@@ -120,6 +120,10 @@ class Block:
     exercises: tuple[Exercise, ...]
     rounds: int = 1
     round_rest: float = 30.0  # rest between rounds
+    # The one block of a routine that lists ``exercises:`` without blocks: its name is
+    # the coach's word for it in the session's language (core.lines.MAIN_BLOCK), shown
+    # in the transcript and the timeline's JSON, never spoken.
+    implicit: bool = False
 
 
 # The music bed's level, in LU under the speech's loudness target (audio.duck uses it).

@@ -184,7 +184,9 @@ class _Builder(ExerciseBuilder):
         if "exercises" in top:
             key, value = top["exercises"]
             exercises = self._exercises(value, defaults)
-            blocks = blocks or (Block("Main", pos(key), exercises, 1, defaults.round_rest),)
+            blocks = blocks or (
+                Block("Main", pos(key), exercises, 1, defaults.round_rest, implicit=True),
+            )
         if "blocks" not in top and "exercises" not in top:
             r.error(real, "missing required key 'exercises' (or 'blocks')")
         if not r.problems:
