@@ -18,7 +18,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.fakes import SHORT_ROUTINE, FakeSpeech, RecordingOut, fake_sounds
+from tests.fakes import (
+    SHORT_ROUTINE,
+    FakeClock,
+    FakeRecorder,
+    FakeSpeech,
+    RecordingOut,
+    fake_sounds,
+)
 from tests.strategies import routines
 from voicecoach.app import player, session
 from voicecoach.app.headstart import Continuing, play_while_made
@@ -335,3 +342,56 @@ def test_a_cold_run_plays_before_every_clip_is_made_and_shows_a_bar(
         stream.samples, the_truth(loaded).mixer.render(0, len(stream.samples))
     )
     assert len(stream.samples) == the_truth(loaded).timeline.length
+
+
+def test_the_history_begins_with_the_head_starts_first_sound() -> None:
+    """The recorder hears the session start at the first sound, and the exercise the
+    head start reached counts from its own start, not from the handover (it was short
+    by the making time). The fake clock moves only as far as the stream was fed."""
+    levels = GatedLevels()
+    made, loaded = making(levels)
+    truth = the_truth(loaded)
+    bridge = next(c for c in truth.timeline.chapters if c.index == 0)
+    clock = FakeClock()
+    out = RecordingOut(clock=clock)
+    recorder = FakeRecorder()
+    began: list[float] = []
+
+    def on_sound(early: object) -> None:
+        began.append(clock())
+        recorder.started(early)  # type: ignore[arg-type]
+
+    def step(done: int, total: int) -> None:
+        # Play on as far as was fed, up to 8 s in (inside Bridge), then let a clip through.
+        if out.plays:
+            stream = out.plays[0]
+            edge = stream.started + len(stream.samples) / SAMPLE_RATE - 0.05
+            clock.now = max(clock.now, min(edge, stream.started + 8.0))
+        levels.gate.release()
+
+    whole, continuing = play_while_made(
+        made, out, SAMPLE_RATE, step, on_sound=on_sound, clock=clock
+    )
+    assert isinstance(continuing, Continuing)
+    assert began == [out.plays[0].started] == [continuing.heard[0][1]]
+    assert continuing.heard[-1][0] > bridge.start + 2 * SAMPLE_RATE  # well into Bridge
+    result = player.play_session(
+        whole, out=continuing, keys=None, status=None, recorder=recorder, clock=clock,
+        heard=continuing.heard,
+    )  # fmt: skip
+    assert result.completed
+    assert recorder.named("started") == [("started",)]  # once: at the first sound
+    assert recorder.calls[:2] == [("started",), ("begin", 0)]
+    (done,) = [c for c in recorder.named("done") if c[1] == 0]
+    length = (bridge.end - bridge.start) / SAMPLE_RATE
+    assert done[2] == pytest.approx(length, abs=0.2)  # from Bridge's first sound
+    assert ("set", 1, 1, "left") in recorder.calls  # the rest as before
+
+
+def test_without_a_head_start_the_player_begins_the_history() -> None:
+    session_ = the_truth(loader.load_text(SHORT_ROUTINE, "short.yaml"))
+    clock = FakeClock()
+    recorder = FakeRecorder()
+    out = RecordingOut(clock=clock)
+    player.play_session(session_, out=out, keys=None, status=None, recorder=recorder, clock=clock)
+    assert recorder.named("started") == [("started",)]

@@ -12,10 +12,20 @@ always does, the samples already fed are dropped (they are the whole session's o
 The head start stops at the first manual wait (where the player must listen for a key)
 and never goes past what is laid out: a device that would run dry only waits, silent,
 for the next clip (``Feed`` counts what it hands over, so positions stay exact).
+
+The history counts from the first sound, not from the handover: ``on_sound`` hears the
+session start with it (``Early``: the routine and what is laid out so far), and the
+stream's ``heard`` log (position reached, clock time) lets the player report the
+exercises the head start played as they were heard (``player.play_session``'s
+``heard``), so the first exercise's time is not short by the making time.
+Keys are not read here yet: they act from the handover on.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from voicecoach.app.playback import AHEAD, BLOCK
@@ -24,20 +34,41 @@ from voicecoach.app.ports import Feed, Playback, Progress, StreamingOut
 if TYPE_CHECKING:
     from voicecoach.app.session import Making, Session
     from voicecoach.audio.mix import Samples
+    from voicecoach.core.model import Routine
+    from voicecoach.core.timeline import Timeline
 
 POLL = 0.02  # seconds between looks at the clips made (a clip takes longer than this)
+Heard = tuple[tuple[int, float], ...]  # (timeline position reached, clock time), in order
+
+
+@dataclass(frozen=True, slots=True)
+class Early:
+    """The session as the head start's first sound found it, for the history
+    (``ports.RecordedSession``): its routine, and its timeline laid out so far."""
+
+    routine: Routine
+    timeline: Timeline
 
 
 def play_while_made(
-    making: Making, out: StreamingOut, rate: int, progress: Progress | None = None
+    making: Making,
+    out: StreamingOut,
+    rate: int,
+    progress: Progress | None = None,
+    *,
+    on_sound: Callable[[Early], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> tuple[Session, StreamingOut]:
     """Play the session's start as its clips are made; when all are, the whole session
-    and an output whose first stream goes on from where the head start got to.
-    ``progress(done, total)`` hears how many clips are made. Stopped (Ctrl-C, an
-    error), the thread is told to stop and the sound ends at once."""
+    and an output whose first stream goes on from where the head start got to (a
+    ``Continuing``, whose ``heard`` says when each position was reached on ``clock``).
+    ``progress(done, total)`` hears how many clips are made; ``on_sound`` is called
+    once, at the first sound. Stopped (Ctrl-C, an error), the thread is told to stop
+    and the sound ends at once."""
     feed: Feed | None = None
     fed = 0
     told = (-1, -1)
+    heard: list[tuple[int, float]] = []
     try:
         while True:
             finished = making.wait(POLL)
@@ -54,6 +85,12 @@ def play_while_made(
                 nxt = min(fed + block, stop)
                 feed.feed(mixer.render(fed, nxt))
                 fed = nxt
+            if feed is not None:
+                if not heard and on_sound is not None:
+                    on_sound(Early(making.routine, mixer.timeline))
+                reached = feed.played()
+                if not heard or reached != heard[-1][0]:
+                    heard.append((reached, clock()))
             if finished:
                 break
         session = making.session()
@@ -62,18 +99,21 @@ def play_while_made(
         if feed is not None:
             feed.stop(wait=False)
         raise
-    return session, out if feed is None else Continuing(out, feed, fed)
+    return session, out if feed is None else Continuing(out, feed, fed, tuple(heard))
 
 
 class Continuing:
     """``out``, whose first stream is ``feed``, already fed the session's first ``fed``
     samples: the player's first stream (from the session's start) drops those as it
-    feeds them again. Every other stream and sound goes to ``out``."""
+    feeds them again. Every other stream and sound goes to ``out``. ``heard``: the
+    positions the head start's sound reached, and when (its first entry: the first
+    sound)."""
 
-    def __init__(self, out: StreamingOut, feed: Feed, fed: int) -> None:
+    def __init__(self, out: StreamingOut, feed: Feed, fed: int, heard: Heard = ()) -> None:
         self._out = out
         self._feed: Feed | None = feed
         self._fed = fed
+        self.heard = heard
 
     def play(self, samples: Samples, rate: int) -> Playback:
         self._feed = None  # the player stopped the head start's stream to say something

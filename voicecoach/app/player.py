@@ -11,7 +11,7 @@ carries out each move. Nothing is timed by sleeping.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 
@@ -103,6 +103,7 @@ def play_session(
     on_exercise: Callable[[int], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
     respeak: Respeak | None = None,
+    heard: Sequence[tuple[int, float]] = (),
 ) -> PlayResult:
     """Play ``session`` live from exercise ``start_index`` (0: from the very beginning).
 
@@ -111,8 +112,13 @@ def play_session(
     (for ``--resume``). ``respeak(level)`` prepares the session again at another speech
     rate (the [ and ] keys; None: the rate cannot change). Ctrl-C stops the sound at
     once and re-raises KeyboardInterrupt.
+
+    ``heard``: a head start (app/headstart.py) played the session's start already, on
+    ``clock``: the positions it reached and when, from its first sound (which began the
+    history: the recorder is not told again). They are reported as they were heard
+    before anything else, so the exercise the head start reached counts from its start.
     """
-    player = _Player(session, out, keys, status, recorder, on_exercise, clock)
+    player = _Player(session, out, keys, status, recorder, on_exercise, clock, heard)
     player.respeak = respeak
     start = 0 if start_index <= 0 else player.guide.start_of(start_index)
     return player.run(start)
@@ -139,15 +145,20 @@ class _Player:
         recorder: Recorder | None,
         on_exercise: Callable[[int], None] | None,
         clock: Callable[[], float],
+        heard: Sequence[tuple[int, float]] = (),
     ) -> None:
         self.status = status
         self.clock = clock
+        self._heard = tuple(heard)  # reported at the first _track
+        self._when: float | None = None  # the clock time the books read, while reporting it
         timeline = session.timeline
         self.length = timeline.length
         self.m = session.messages  # every confirmation is said in the session's language
         self.guide = Guide(timeline, self.m)
-        self.books = Accounting(self.guide, recorder, on_exercise, clock)
-        self.deck = Deck(session, out, keys, lambda: self.books.started(session))
+        self.books = Accounting(self.guide, recorder, on_exercise, self._books_clock)
+        # The first sound begins the history, unless a head start's did.
+        started = (lambda: None) if heard else (lambda: self.books.started(session))
+        self.deck = Deck(session, out, keys, started)
         self.has_keys = keys is not None
         self.waits = self._waits(session)
         self.respeak: Respeak | None = None
@@ -450,8 +461,38 @@ class _Player:
         if self.status is not None:
             self.status.show(self.guide.glance(pos, state))
 
+    def _books_clock(self) -> float:
+        return self.clock() if self._when is None else self._when
+
     def _track(self, pos: int) -> None:
-        began = self.books.track(pos, self.deck.sounded)
+        if self._heard:
+            heard, self._heard = self._heard, ()
+            self._replay(heard)
+            pos = max(pos, heard[-1][0])  # the player starts again from 0: no going back
+        self._tracked(pos, self.deck.sounded)
+
+    def _replay(self, heard: Sequence[tuple[int, float]]) -> None:
+        """Report what the head start played, each position at the clock time it was
+        reached. Its stream went on without a pause, so a chapter or set boundary
+        between two looks was reached as long before the later look as the samples
+        between them last (never before the earlier look)."""
+        marks = sorted(
+            {c.start for c in self.guide.chapters}
+            | {p.end for parts in self.guide.parts.values() for p in parts}
+        )
+        rate = self.guide.rate
+        last, then = -1, heard[0][1]
+        for reached, when in heard:
+            for mark in (m for m in marks if last < m < reached):
+                self._when = max(then, when - (reached - mark) / rate)
+                self._tracked(mark, sounded=True)
+            self._when = when
+            self._tracked(reached, sounded=True)
+            last, then = reached, when
+        self._when = None
+
+    def _tracked(self, pos: int, sounded: bool) -> None:
+        began = self.books.track(pos, sounded)
         if began is not None:
             nxt = self.guide.next_target(pos)
             if nxt is not None and nxt[0] is not None:
