@@ -13,6 +13,17 @@ from tests.pulse import PulseServer, start_pulse, stop_pulse
 from voicecoach.app.session import Session
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, the modules with slow tests first (each keeps its order): tools/dev
+    hands out whole files in this order (``--dist loadfile --no-loadscope-reorder``), so
+    the long ones start early and the run does not end with one worker on a flagship
+    render while the other waits. A plain run keeps the collection order."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)  # stable: files stay whole
+
+
 @pytest.fixture(scope="session")
 def _suite_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One clip cache for the whole run: cold at its start, as on a clean machine.
