@@ -130,6 +130,28 @@ def test_put_leaves_no_temporary_files(tmp_path: Path) -> None:
     assert all(name.endswith(".clip") and not name.startswith(".") for name in names)
 
 
+def test_ctrl_c_as_the_temporary_file_is_made_leaves_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C that lands just after the temporary file is created (before the cache
+    knows its name, as tempfile.mkstemp had it) must not leave it behind."""
+    cache = ClipCache(tmp_path)
+    cache.put(key(text="first"), samples(seed=1))  # the folder is prepared
+    real_open = os.open
+
+    def open_then_interrupt(path: str, flags: int, mode: int = 0o777) -> int:
+        os.close(real_open(path, flags, mode))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "open", open_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        cache.put(key(text="second"), samples(seed=2))
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [
+        f"{key(text='first')}.clip"
+    ]
+
+
 def _truncate(data: bytes) -> bytes:
     return data[: len(data) // 2]
 

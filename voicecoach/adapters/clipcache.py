@@ -33,7 +33,6 @@ import json
 import math
 import os
 import struct
-import tempfile
 import time
 import zlib
 from collections.abc import Iterator
@@ -41,6 +40,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voicecoach.core.timeline import SAMPLE_RATE
+
+_O_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 
 if TYPE_CHECKING:
     import numpy as np
@@ -219,7 +220,11 @@ class ClipCache:
         tmp: str | None = None
         try:
             self._prepare()
-            fd, tmp = tempfile.mkstemp(prefix=f".{key[:16]}.", suffix=".tmp", dir=self._folder)
+            # The name is chosen before the file exists (not tempfile.mkstemp, which
+            # returns it only after creating the file): a Ctrl-C between the two left a
+            # stray temporary no one knew the name of (seen under load in test_faults).
+            tmp = str(self._folder / f".{key[:16]}.{os.urandom(6).hex()}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o600)
             with os.fdopen(fd, "wb") as f:
                 f.write(header)
                 f.write(payload)
