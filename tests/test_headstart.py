@@ -9,7 +9,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,12 +23,15 @@ from tests.fakes import (
     FakeClock,
     FakeRecorder,
     FakeSpeech,
+    FakeStatus,
     RecordingOut,
+    ScriptedKeys,
     fake_sounds,
 )
 from tests.strategies import routines
 from voicecoach.app import player, session
-from voicecoach.app.headstart import Continuing, play_while_made
+from voicecoach.app.headstart import Growing
+from voicecoach.app.playback import CONFIRM_GAP
 from voicecoach.app.ports import CachedLevels
 from voicecoach.app.session import InProcessLevels, Making, Session
 from voicecoach.audio.levelling import SPEECH_LUFS
@@ -232,11 +235,17 @@ class Releaser:
 
 
 class Watched(RecordingOut):
-    """Sets ``heard`` once a stream holds samples."""
+    """Sets ``heard`` once a stream holds samples, and calls ``first`` then."""
 
-    def __init__(self, heard: threading.Event) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        heard: threading.Event,
+        clock: FakeClock | None = None,
+        first: Callable[[], None] = lambda: None,
+    ) -> None:
+        super().__init__(clock=clock or FakeClock())
         self.heard = heard
+        self.first = first
 
     def stream(self, rate: int):  # type: ignore[no-untyped-def]
         feed = super().stream(rate)
@@ -244,62 +253,230 @@ class Watched(RecordingOut):
 
         def feed_and_tell(samples: Samples) -> None:
             real(samples)
+            if not self.heard.is_set():
+                self.first()
             self.heard.set()
 
         feed.feed = feed_and_tell  # type: ignore[method-assign]
         return feed
 
 
-def test_the_player_goes_on_in_the_same_stream_without_a_seam() -> None:
+@dataclass
+class TimedRecorder(FakeRecorder):
+    """Also notes the clock's time when the session is started."""
+
+    clock: FakeClock = field(default_factory=FakeClock)
+    began: list[float] = field(default_factory=list)
+
+    def started(self, session: Session) -> None:
+        self.began.append(self.clock())
+        super().started(session)
+
+
+def test_the_player_plays_it_as_it_is_made_in_one_stream() -> None:
+    """From the first sound the player plays the session as far as it is made (keys
+    None: straight through), in one stream equal to the render; the history begins at
+    that first sound and the first exercise counts from its own start."""
     levels = GatedLevels()
     made, loaded = making(levels)
+    truth = the_truth(loaded)
+    clock = FakeClock()
+    recorder = TimedRecorder(clock=clock)
+    made_at_first_feed: list[int] = []
     with Releaser(levels) as releaser:
-        out = Watched(releaser.heard)
-        whole, continuing = play_while_made(made, out, SAMPLE_RATE)
-    assert isinstance(continuing, Continuing)
-    fed_early = len(out.plays[0].samples)
-    assert 0 < fed_early < whole.timeline.length
-    result = player.play_session(whole, out=continuing, keys=None, status=None)
+        out = Watched(releaser.heard, clock, lambda: made_at_first_feed.append(made.made()[0]))
+        growing = Growing(made)
+        result = player.play_session(
+            growing.session, out=out, keys=None, status=None, recorder=recorder, clock=clock,
+            growing=growing,
+        )  # fmt: skip
     assert result.completed
+    assert made_at_first_feed[0] < len(levels.gated)  # it began before the making ended
     (stream,) = out.plays  # one stream from the first sample to the last
-    truth = the_truth(loaded).mixer.render(0, whole.timeline.length)
-    np.testing.assert_array_equal(stream.samples, truth)
+    np.testing.assert_array_equal(stream.samples, truth.mixer.render(0, truth.timeline.length))
+    assert recorder.began == [stream.started]  # the history began with the first sound
+    bridge = next(c for c in truth.timeline.chapters if c.index == 0)
+    (done,) = [c for c in recorder.named("done") if c[1] == 0]
+    assert done[2] == pytest.approx((bridge.end - bridge.start) / SAMPLE_RATE, abs=0.2)
+
+
+class Keys(ScriptedKeys):
+    """Scripted keys that tell ``on_key`` each key as it is pressed."""
+
+    def __init__(
+        self, script: list[tuple[float, str]], clock: FakeClock, on_key: Callable[[str], None]
+    ) -> None:
+        super().__init__(script, clock, clock.sleep)
+        self.on_key = on_key
+
+    def get(self, timeout: float) -> str | None:
+        key = super().get(timeout)
+        if key is not None:
+            self.on_key(key)
+        return key
+
+
+def made_until(levels: GatedLevels, made: Making, seconds: float) -> int:
+    """Let clips through one at a time until the session is laid out past ``seconds``;
+    its horizon then."""
+    while True:
+        _, horizon = made.ready()
+        if horizon > seconds * SAMPLE_RATE:
+            return horizon
+        count = made.made()[0]
+        levels.gate.release()
+        until(lambda count=count: made.made()[0] > count)
+
+
+def growing_run(
+    script: list[tuple[float, str]], made_to: float, release_on: int
+) -> tuple[player.PlayResult, RecordingOut, FakeRecorder, FakeStatus, Session, list[int], int]:
+    """A live run with keys, begun with the session laid out to ``made_to`` seconds;
+    every other clip is let through when the script's key ``release_on`` (its index) is
+    pressed: the keys up to it are pressed in the head start."""
+    levels = GatedLevels()
+    made, loaded = making(levels)
+    horizon = made_until(levels, made, made_to)
+    clock = FakeClock()
+    made_at: list[int] = []  # clips made when each key was pressed
+
+    def on_key(key: str) -> None:
+        made_at.append(made.made()[0])
+        if len(made_at) == release_on + 1:
+            for _ in levels.gated:
+                levels.gate.release()
+
+    t0 = clock()
+    keys = Keys([(t0 + at, key) for at, key in script], clock, on_key)
+    out, recorder, status = RecordingOut(clock=clock), FakeRecorder(), FakeStatus()
+    growing = Growing(made)
+    result = player.play_session(
+        growing.session, out=out, keys=keys, status=status, recorder=recorder, clock=clock,
+        growing=growing,
+    )  # fmt: skip
+    assert made.wait(5)  # the making ended (or stopped) with the run
+    assert max(made_at[: release_on + 1]) < len(levels.gated)  # pressed in the head start
+    return result, out, recorder, status, the_truth(loaded), made_at, horizon
+
+
+def test_pause_during_the_head_start_pauses_at_once_and_resumes_where_it_was() -> None:
+    script = [(1.0, "space"), (3.0, "space"), (12.0, "q")]
+    result, out, recorder, status, truth, _, _ = growing_run(script, 6.0, 1)
+    first, paused, resumed, stopping = out.plays
+    at = first.heard
+    assert at == round(1.0 * SAMPLE_RATE)  # silent at the key
+    np.testing.assert_array_equal(first.samples[:at], truth.mixer.render(0, at))
+    np.testing.assert_array_equal(paused.samples, truth.say("Paused."))
+    lead = len(truth.say("Resuming.")) + CONFIRM_GAP
+    np.testing.assert_array_equal(
+        resumed.samples[: len(truth.say("Resuming."))], truth.say("Resuming.")
+    )
+    after = resumed.samples[lead:]
+    np.testing.assert_array_equal(after, truth.mixer.render(at, at + len(after)))
+    np.testing.assert_array_equal(stopping.samples, truth.say("Stopping. Well done."))
+    assert not result.completed and result.pauses == 1
+    assert [c[0] for c in recorder.calls][:4] == ["started", "paused", "resumed", "begin"]
+    assert any(line.startswith("Paused") for line in status.lines)
+    assert any(line.startswith("Preparing ") for line in status.lines)  # the count
+
+
+def test_quit_during_the_head_start_stops_cleanly() -> None:
+    result, out, recorder, _, truth, _, _ = growing_run([(5.0, "q")], 8.0, 0)
+    first, stopping = out.plays
+    assert first.heard == round(5.0 * SAMPLE_RATE)
+    np.testing.assert_array_equal(stopping.samples, truth.say("Stopping. Well done."))
+    assert not result.completed and result.exercise == 0
+    assert result.position == first.heard
+    bridge = next(c for c in truth.timeline.chapters if c.index == 0)
+    seconds = round((first.heard - bridge.start) / SAMPLE_RATE, 1)
+    assert recorder.calls == [
+        ("started",), ("begin", 0), ("done", 0, seconds, False, False, True), ("finished", False),
+    ]  # fmt: skip
+
+
+def test_a_skip_past_what_is_made_waits_for_it_then_goes_there() -> None:
+    script = [(1.0, "n"), (4.0, "n"), (11.0, "q")]
+    result, out, recorder, status, truth, _, horizon = growing_run(script, 6.0, 1)
+    bird_dog = next(c for c in truth.timeline.chapters if c.index == 1)
+    assert horizon < bird_dog.start  # Bird-dog was not laid out yet at the second n
+    skipping = truth.say("Skipping to Bird-dog.")
+    (there,) = [p for p in out.plays if np.array_equal(p.samples[: len(skipping)], skipping)]
+    after = there.samples[len(skipping) + CONFIRM_GAP :]
+    assert len(after) > SAMPLE_RATE
+    np.testing.assert_array_equal(
+        after, truth.mixer.render(bird_dog.start, bird_dog.start + len(after))
+    )
+    assert any(line.startswith("Waiting for the rest to be made") for line in status.lines)
+    (bridge_done,) = [c for c in recorder.named("done") if c[1] == 0]
+    assert bridge_done[3]  # skipped
+    assert result.skips == 2 and result.exercise == 1
+
+
+def test_a_new_speech_rate_in_the_head_start_waits_for_the_whole_session() -> None:
+    levels = GatedLevels()
+    made, loaded = making(levels)
+    made_until(levels, made, 6.0)
+    clock = FakeClock()
+    out = RecordingOut(clock=clock)
+
+    def release(key: str) -> None:
+        for _ in levels.gated:
+            levels.gate.release()
+
+    keys = Keys([(clock() + 1.0, "]"), (clock() + 8.0, "q")], clock, release)
+    asked: list[tuple[int, bool]] = []
+
+    def respeak(level: int) -> Session:
+        asked.append((level, made.wait(0)))
+        return the_truth(loaded)
+
+    growing = Growing(made)
+    result = player.play_session(
+        growing.session, out=out, keys=keys, status=None, growing=growing, respeak=respeak
+    )
+    assert asked == [(1, True)]  # laid out anew once every clip was made
+    truth = the_truth(loaded)
+    faster = truth.say("Faster.")  # leads the stream that goes on
+    assert [p for p in out.plays if np.array_equal(p.samples[: len(faster)], faster)]
+    assert not result.completed
 
 
 def test_the_head_start_stops_at_the_first_manual_wait() -> None:
+    loaded = loader.load_text(SHORT_ROUTINE, "short.yaml")
+    wait = next(e for e in the_truth(loaded).timeline.events if e.kind == "wait")
+    result, out, _, _, truth, _, horizon = growing_run(
+        [(wait.start / SAMPLE_RATE + 5.0, "q")], wait.start / SAMPLE_RATE + 1.0, 0
+    )
+    assert horizon > wait.start  # laid out past the wait, not every clip made
+    first = out.plays[0]
+    assert first.ended and len(first.samples) == wait.start  # its stream ends at the wait
+    np.testing.assert_array_equal(first.samples, truth.mixer.render(0, wait.start))
+    assert result.position == wait.start and not result.completed
+
+
+def test_ctrl_c_during_the_head_start_stops_sound_and_making() -> None:
     levels = GatedLevels()
     made, _ = making(levels)
-    for _ in levels.gated:
-        levels.gate.release()
-    out = RecordingOut()
-    whole, _ = play_while_made(made, out, SAMPLE_RATE)
-    wait = next(e for e in whole.timeline.events if e.kind == "wait")
-    assert len(out.plays[0].samples) <= wait.start
-
-
-def test_stopped_while_made_the_sound_and_the_making_stop() -> None:
-    levels = GatedLevels()
-    made, _ = making(levels)
-    out = RecordingOut()
-
-    def interrupt(done: int, total: int) -> None:
-        if done >= 2:
-            raise KeyboardInterrupt
-
+    made_until(levels, made, 6.0)
+    clock = FakeClock()
+    out = RecordingOut(clock=clock)
+    keys = ScriptedKeys([(clock() + 2.0, "ctrl-c")], clock, clock.sleep)
+    growing = Growing(made)
     with Releaser(levels, every=0.02) as releaser, pytest.raises(KeyboardInterrupt):
-        releaser.heard.set()  # every clip let through, one each 20 ms
-        play_while_made(made, out, SAMPLE_RATE, progress=interrupt)
+        releaser.heard.set()  # the other clips let through, one each 20 ms
+        player.play_session(growing.session, out=out, keys=keys, status=None, growing=growing)
     assert made.wait(0)  # the thread stopped after the clip it was making
     assert made.made()[0] < len(levels.gated)
     assert all(p.stopped is not None for p in out.plays)  # silenced at once
 
 
 @pytest.mark.parametrize("quiet", [False, True], ids=["screen", "quiet"])
-def test_a_cold_run_plays_before_every_clip_is_made_and_shows_a_bar(
+def test_a_cold_run_plays_before_every_clip_is_made_and_counts_them_on_screen(
     tmp_path: Path, quiet: bool
 ) -> None:
-    """`voicecoach run` end to end: the head start, one stream equal to the render, the
-    bar counting the clips (Env.progress_bar), then the screen's place."""
+    """`voicecoach run` end to end: the head start, one stream equal to the render; the
+    status line counts the clips as they are made (not the bar, Env.progress_bar: it
+    and the status line cannot both hold the terminal)."""
     from click.testing import CliRunner
 
     from voicecoach.cli import cli
@@ -322,76 +499,26 @@ def test_a_cold_run_plays_before_every_clip_is_made_and_shows_a_bar(
     def no_keys() -> Iterator[None]:
         yield None
 
+    status = FakeStatus()
     with Releaser(levels) as releaser:
         out = Watched(releaser.heard)
         env = replace(
             real_env(), speech=lambda voice: levels, sounds=lambda overrides: fake_sounds(),
-            output=lambda: out, keys=no_keys, status=lambda: None, progress_bar=bar,
+            output=lambda: out, keys=no_keys, status=lambda: status, progress_bar=bar,
         )  # fmt: skip
         args = ["run", str(path), *(["--quiet"] if quiet else [])]
         result = CliRunner().invoke(cli, args, catch_exceptions=False, obj=env)
     assert result.exit_code == 0, result.output
+    assert counted == []  # the bar (opened while the session is prepared) counts none
+    counts = [line.split(" · ")[0] for line in status.lines if line.startswith("Preparing ")]
     if quiet:  # nothing on the screen
-        assert shown == [] and counted == []
+        assert status.lines == []
     else:
-        assert shown == ["Preparing your session"]
-        assert counted[-1] == (len(levels.gated), len(levels.gated))
-        assert any(0 < done < total for done, total in counted)
+        total = len(levels.gated)
+        assert any(f"Preparing {n}/{total}" in counts for n in range(1, total))
+        assert status.summaries  # the screen's summary at the end
     (stream,) = out.plays  # started before the last clip was made, one stream to the end
     np.testing.assert_array_equal(
         stream.samples, the_truth(loaded).mixer.render(0, len(stream.samples))
     )
     assert len(stream.samples) == the_truth(loaded).timeline.length
-
-
-def test_the_history_begins_with_the_head_starts_first_sound() -> None:
-    """The recorder hears the session start at the first sound, and the exercise the
-    head start reached counts from its own start, not from the handover (it was short
-    by the making time). The fake clock moves only as far as the stream was fed."""
-    levels = GatedLevels()
-    made, loaded = making(levels)
-    truth = the_truth(loaded)
-    bridge = next(c for c in truth.timeline.chapters if c.index == 0)
-    clock = FakeClock()
-    out = RecordingOut(clock=clock)
-    recorder = FakeRecorder()
-    began: list[float] = []
-
-    def on_sound(early: object) -> None:
-        began.append(clock())
-        recorder.started(early)  # type: ignore[arg-type]
-
-    def step(done: int, total: int) -> None:
-        # Play on as far as was fed, up to 8 s in (inside Bridge), then let a clip through.
-        if out.plays:
-            stream = out.plays[0]
-            edge = stream.started + len(stream.samples) / SAMPLE_RATE - 0.05
-            clock.now = max(clock.now, min(edge, stream.started + 8.0))
-        levels.gate.release()
-
-    whole, continuing = play_while_made(
-        made, out, SAMPLE_RATE, step, on_sound=on_sound, clock=clock
-    )
-    assert isinstance(continuing, Continuing)
-    assert began == [out.plays[0].started] == [continuing.heard[0][1]]
-    assert continuing.heard[-1][0] > bridge.start + 2 * SAMPLE_RATE  # well into Bridge
-    result = player.play_session(
-        whole, out=continuing, keys=None, status=None, recorder=recorder, clock=clock,
-        heard=continuing.heard,
-    )  # fmt: skip
-    assert result.completed
-    assert recorder.named("started") == [("started",)]  # once: at the first sound
-    assert recorder.calls[:2] == [("started",), ("begin", 0)]
-    (done,) = [c for c in recorder.named("done") if c[1] == 0]
-    length = (bridge.end - bridge.start) / SAMPLE_RATE
-    assert done[2] == pytest.approx(length, abs=0.2)  # from Bridge's first sound
-    assert ("set", 1, 1, "left") in recorder.calls  # the rest as before
-
-
-def test_without_a_head_start_the_player_begins_the_history() -> None:
-    session_ = the_truth(loader.load_text(SHORT_ROUTINE, "short.yaml"))
-    clock = FakeClock()
-    recorder = FakeRecorder()
-    out = RecordingOut(clock=clock)
-    player.play_session(session_, out=out, keys=None, status=None, recorder=recorder, clock=clock)
-    assert recorder.named("started") == [("started",)]

@@ -20,8 +20,19 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from voicecoach.app.ports import Feed, KeySource, Playback, StreamingOut
+from voicecoach.app.ports import DIGITS, Feed, KeySource, Playback, StreamingOut
+from voicecoach.core import coaching as say
 from voicecoach.core.timeline import to_samples
+from voicecoach.core.transport import (
+    HINT,
+    KEYS_HELP,
+    LOUDER,
+    PAUSED,
+    REMINDER,
+    RESUMING,
+    SOFTER,
+    STOPPING,
+)  # fmt: skip
 
 if TYPE_CHECKING:
     from voicecoach.app.session import Session
@@ -59,6 +70,9 @@ class Deck:
         self.seg_stop = 0  # timeline position where the buffer's session audio ends
         self._feed: Feed | None = None  # the session's stream, while samples are left to feed
         self._next = 0  # the timeline position to render next into it
+        # The segment's stop is where the session is made up to (the head start): the
+        # stream stays open there, silent if it runs dry, until ``extend``.
+        self.more = False
         self._block = round(BLOCK * self.rate)
         self._ahead = round(AHEAD * self.rate)
         self.gain = 1.0  # the volume keys' factor, for all that is mixed or said from now on
@@ -89,7 +103,7 @@ class Deck:
 
     def play(self, samples: Samples) -> Playback:
         self.silence()
-        self._feed = None
+        self._feed, self.more = None, False
         return self._started(self.out.play(samples, self.rate))
 
     def _started(self, handle: Playback) -> Playback:
@@ -124,11 +138,13 @@ class Deck:
         """How long ``text`` takes to say (synthesizing it now if need be)."""
         return len(self.session.say(text)) / self.rate
 
-    def segment(self, pos: int, stop: int, prefix: str | None) -> None:
-        """Play the session from ``pos`` to ``stop`` in one stream, led by ``prefix``."""
+    def segment(self, pos: int, stop: int, prefix: str | None, more: bool = False) -> None:
+        """Play the session from ``pos`` to ``stop`` in one stream, led by ``prefix``
+        (``more``: the stream goes on past ``stop`` once ``extend`` says how far)."""
         import numpy as np
 
         self.silence()
+        self.more = more
         head = self.session.say(prefix) if prefix else np.zeros(0, dtype=np.int16)
         self._seg_lead = len(head) + (CONFIRM_GAP if prefix else 0)
         self._seg_pos = self._next = pos
@@ -152,8 +168,15 @@ class Deck:
         if stop > self._next:
             feed.feed(self._level(self.session.mixer.render(self._next, stop)))
             self._next = stop
-        if self._next >= self.seg_stop:
+        if self._next >= self.seg_stop and not self.more:
             feed.end()
+            self._feed = None
+
+    def extend(self, stop: int, more: bool) -> None:
+        """More of the session is made: the segment playing goes on to ``stop``."""
+        self.seg_stop, self.more = stop, more
+        if self._feed is not None and self._next >= stop and not more:
+            self._feed.end()
             self._feed = None
 
     def position(self) -> int:
@@ -164,6 +187,7 @@ class Deck:
     def stop_segment(self) -> int:
         """Stop the session stream; the timeline position the sound really reached."""
         self._feed = None
+        self.more = False
         played = self.handle.stop() if self.handle is not None else 0
         return min(self.seg_stop, self._seg_pos + max(0, played - self._seg_lead))
 
@@ -187,3 +211,24 @@ class Deck:
     def wait_for(handle: Playback) -> None:
         while not handle.wait(POLL * 2):
             pass
+
+
+def key_phrases(session: Session, keys: bool, waits: bool, safety: str | None) -> list[str]:
+    """The phrases a key may need (``keys``: keys are read; ``waits``: manual waits stop
+    playback; ``safety``: the routine's note), to synthesize while the session plays."""
+
+    m = session.messages
+    tr = m.gettext
+    warm = [tr(PAUSED), tr(RESUMING), tr(STOPPING)]
+    reminders = session.timeline.reminders
+    warm.extend(dict.fromkeys(f"{tr(RESUMING)} {r}" for r in reminders if r))
+    if keys:
+        warm.extend(map(tr, (say.PAIN, say.PAIN_NEXT, say.PAIN_LAST, say.PAIN_STOP)))
+        if waits:
+            warm.append(tr(REMINDER))
+        if safety:
+            warm.append(safety)
+        warm.extend(map(tr, (say.CHECKIN, say.CHECKIN_REMINDER, say.CHECKIN_NO_ANSWER)))
+        warm.extend(say.checkin_thanks(m, int(d)) for d in DIGITS)
+        warm.extend(map(tr, (HINT, LOUDER, SOFTER, KEYS_HELP)))
+    return warm

@@ -11,26 +11,22 @@ carries out each move. Nothing is timed by sleeping.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 
 from voicecoach.app.accounting import Accounting
 from voicecoach.app.playback import CONFIRM_GAP as CONFIRM_GAP
-from voicecoach.app.playback import Deck
-from voicecoach.app.ports import DIGITS, KeySource, Recorder, StatusSink, StreamingOut
+from voicecoach.app.playback import POLL, Deck, key_phrases
+from voicecoach.app.ports import KeySource, Recorder, StatusSink, StreamingOut
 from voicecoach.core import coaching as say
 from voicecoach.core import live_lines as LL
 from voicecoach.core.status import Guide
 from voicecoach.core.timeline import Event
 from voicecoach.core.transport import (
-    HINT,
-    KEYS_HELP,
-    LOUDER,
     PAUSED,
     REMINDER,
     RESUMING,
-    SOFTER,
     STOPPING,
     Action,
     Go,
@@ -61,6 +57,7 @@ from voicecoach.core.transport import (
 )
 
 if TYPE_CHECKING:
+    from voicecoach.app.headstart import Growing
     from voicecoach.app.session import Session
 
 __all__ = [
@@ -103,7 +100,7 @@ def play_session(
     on_exercise: Callable[[int], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
     respeak: Respeak | None = None,
-    heard: Sequence[tuple[int, float]] = (),
+    growing: Growing | None = None,
 ) -> PlayResult:
     """Play ``session`` live from exercise ``start_index`` (0: from the very beginning).
 
@@ -113,12 +110,11 @@ def play_session(
     rate (the [ and ] keys; None: the rate cannot change). Ctrl-C stops the sound at
     once and re-raises KeyboardInterrupt.
 
-    ``heard``: a head start (app/headstart.py) played the session's start already, on
-    ``clock``: the positions it reached and when, from its first sound (which began the
-    history: the recorder is not told again). They are reported as they were heard
-    before anything else, so the exercise the head start reached counts from its start.
+    ``growing``: ``session`` is still being made (app/headstart.py): it plays as far as
+    it is made, and goes on as it grows.
     """
-    player = _Player(session, out, keys, status, recorder, on_exercise, clock, heard)
+    player = _Player(session, out, keys, status, recorder, on_exercise, clock)
+    player.growing = growing
     player.respeak = respeak
     start = 0 if start_index <= 0 else player.guide.start_of(start_index)
     return player.run(start)
@@ -145,20 +141,17 @@ class _Player:
         recorder: Recorder | None,
         on_exercise: Callable[[int], None] | None,
         clock: Callable[[], float],
-        heard: Sequence[tuple[int, float]] = (),
     ) -> None:
         self.status = status
         self.clock = clock
-        self._heard = tuple(heard)  # reported at the first _track
-        self._when: float | None = None  # the clock time the books read, while reporting it
         timeline = session.timeline
         self.length = timeline.length
         self.m = session.messages  # every confirmation is said in the session's language
         self.guide = Guide(timeline, self.m)
-        self.books = Accounting(self.guide, recorder, on_exercise, self._books_clock)
-        # The first sound begins the history, unless a head start's did.
-        started = (lambda: None) if heard else (lambda: self.books.started(session))
-        self.deck = Deck(session, out, keys, started)
+        self.books = Accounting(self.guide, recorder, on_exercise, clock)
+        self.deck = Deck(session, out, keys, lambda: self.books.started(session))
+        self.growing: Growing | None = None  # the session is being made (the head start)
+        self._at = 0  # the position last tracked: the sets before it were reported
         self.has_keys = keys is not None
         self.waits = self._waits(session)
         self.respeak: Respeak | None = None
@@ -170,19 +163,8 @@ class _Player:
         self.safety = safety.strip() if safety and safety.strip() else None
         self._safety_until = 0.0  # ? before this clock time says the safety note
         # Phrases a key may need, synthesized while the session plays.
-        warm = self.deck.warm
-        tr = self.m.gettext
-        warm.extend(map(tr, (PAUSED, RESUMING, STOPPING)))
-        warm.extend(dict.fromkeys(f"{tr(RESUMING)} {r}" for r in timeline.reminders if r))
-        if keys is not None:
-            warm.extend(map(tr, (say.PAIN, say.PAIN_NEXT, say.PAIN_LAST, say.PAIN_STOP)))
-            if self.waits:
-                warm.append(tr(REMINDER))
-            if self.safety:
-                warm.append(self.safety)
-            warm.extend(map(tr, (say.CHECKIN, say.CHECKIN_REMINDER, say.CHECKIN_NO_ANSWER)))
-            warm.extend(say.checkin_thanks(self.m, int(d)) for d in DIGITS)
-            warm.extend(map(tr, (HINT, LOUDER, SOFTER, KEYS_HELP)))
+        keyed = keys is not None
+        self.deck.warm.extend(key_phrases(session, keyed, bool(self.waits), self.safety))
 
     def _waits(self, session: Session) -> tuple[Event, ...]:
         # Waits only stop playback when someone can press a key; otherwise they are the
@@ -198,6 +180,8 @@ class _Player:
             prefix: str | None = None
             while True:
                 if self._rate != self._respoken:
+                    if self.growing is not None:  # laid out anew from the whole session
+                        self._await_whole(pos)
                     pos = self._respeak(pos)
                 self._track(pos)
                 if pos >= self.length and prefix is None:
@@ -213,11 +197,15 @@ class _Player:
             self.books.end_exercise(stopped=True)
         except BaseException:  # Ctrl-C above all: silence first, then tell and re-raise
             self.deck.cut()
+            if self.growing is not None:
+                self.growing.stop()
             if self.status is not None:
                 self.status.clear()
             self.books.end_exercise(stopped=True)
             self.books.finished(False)
             raise
+        if self.growing is not None:  # stopped with q before every clip was made
+            self.growing.stop()
         if self.status is not None:
             self.status.clear()
         self.books.finished(completed)
@@ -243,12 +231,14 @@ class _Player:
 
     def _segment(self, pos: int, stop: int, prefix: str | None) -> Next:
         deck = self.deck
-        deck.segment(pos, stop, prefix)
+        stop, more = self.growing.bound(pos, stop) if self.growing else (stop, False)
+        deck.segment(pos, stop, prefix, more)
         while True:
             deck.top_up()
             now = deck.position()
             self._track(now)
-            self._show(now)
+            dry = (g := self.growing) is not None and now >= g.horizon  # waiting for clips
+            self._show(now, g.note(waiting=True) if dry and g else None)
             act = self._key()
             if act is None:
                 if deck.segment_ended():
@@ -270,6 +260,8 @@ class _Player:
             case Go(pos, words, ends):
                 if ends == "skipped":
                     self.books.skipped()
+                    if self.growing is not None and pos >= self.growing.horizon:
+                        pos = self._when_made(pos)
                 elif ends == "restarted":
                     self.books.restarted()
                 return pos, words
@@ -340,9 +332,8 @@ class _Player:
         """Lay the session out again at the new rate; where ``pos`` is in it: the start
         of the next cue (the one starting at ``pos``, or the first after it)."""
         assert self.respeak is not None
-        saying = self.deck.say(
-            self.m.gettext(MOMENT)
-        )  # synthesizing can take a while (a cold cache)
+        # Synthesizing can take a while (a cold cache).
+        saying = self.deck.say(self.m.gettext(MOMENT))
         session = self.respeak(self._rate)
         self._respoken = self._rate
         old, new = self.deck.session.timeline, session.timeline
@@ -355,12 +346,48 @@ class _Player:
         else:
             at = new.length
         self.deck.wait_for(saying)
-        self.deck.use(session)
-        self.length = new.length
-        self.guide = Guide(new, self.m)
-        self.waits = self._waits(session)
-        self.books.retimed(self.guide, at)
+        self._use(session, at)
         return at
+
+    def _use(self, session: Session, pos: int) -> None:  # laid out anew, or further
+        self.deck.use(session)
+        self.length = session.timeline.length
+        self.guide = Guide(session.timeline, self.m)
+        self.waits = self._waits(session)
+        self.books.retimed(self.guide, pos)
+
+    # -- the head start: the session is still being made (app/headstart.py) ---------------
+
+    def _grow(self) -> bool:
+        """Take in what was made since the last look (``Growing.look``); True if a clip
+        came while the stream was about to run dry (look again before the keys)."""
+        growing = self.growing
+        assert growing is not None
+        came, changed = growing.look(self.deck.position(), self.deck.more)
+        if changed:
+            self._use(growing.session, self._at)
+            if growing.done:
+                self.growing = None
+            if self.deck.more:
+                end = self.deck.seg_stop
+                self.deck.extend(*growing.bound(end, self._next_stop(end)))
+        return came
+
+    def _when_made(self, pos: int) -> int:
+        """A skip to ``pos``, past what is made: where it goes in the whole session."""
+        target = self.guide.exercise_at(pos)  # None: the finish
+        self._await_whole(pos)
+        # The finish is the whole timeline's last chapter (compiler.Draft.finish).
+        return self.guide.start_of(target) if target is not None else self.guide.chapters[-1].start
+
+    def _await_whole(self, pos: int) -> None:
+        """Wait, silent, until every clip is made; q and Ctrl-C are answered meanwhile."""
+        while self.growing is not None:
+            self._show(pos, self.growing.note(waiting=True))
+            self.growing.making.wait_more(POLL)  # a test's keys poll without waiting
+            act = self._key()
+            if act in ("quit", "interrupt"):
+                self._answer(press(_PLAYING, act, pos, self.guide))
 
     def _where(self, pos: int) -> str:
         """The ? answer: where we are, offering the safety note; again soon after: the note."""
@@ -455,44 +482,18 @@ class _Player:
     # -- keys, status, bookkeeping ---------------------------------------------------------
 
     def _key(self) -> Action | None:
+        if self.growing is not None and self._grow():
+            return None
         return action(self.deck.poll())
 
     def _show(self, pos: int, state: str | None = None) -> None:
-        if self.status is not None:
-            self.status.show(self.guide.glance(pos, state))
-
-    def _books_clock(self) -> float:
-        return self.clock() if self._when is None else self._when
+        if self.status is not None:  # while the session is made, its count leads the line
+            note = self.growing.note() if self.growing and state is None else state
+            self.status.show(self.guide.glance(pos, note))
 
     def _track(self, pos: int) -> None:
-        if self._heard:
-            heard, self._heard = self._heard, ()
-            self._replay(heard)
-            pos = max(pos, heard[-1][0])  # the player starts again from 0: no going back
-        self._tracked(pos, self.deck.sounded)
-
-    def _replay(self, heard: Sequence[tuple[int, float]]) -> None:
-        """Report what the head start played, each position at the clock time it was
-        reached. Its stream went on without a pause, so a chapter or set boundary
-        between two looks was reached as long before the later look as the samples
-        between them last (never before the earlier look)."""
-        marks = sorted(
-            {c.start for c in self.guide.chapters}
-            | {p.end for parts in self.guide.parts.values() for p in parts}
-        )
-        rate = self.guide.rate
-        last, then = -1, heard[0][1]
-        for reached, when in heard:
-            for mark in (m for m in marks if last < m < reached):
-                self._when = max(then, when - (reached - mark) / rate)
-                self._tracked(mark, sounded=True)
-            self._when = when
-            self._tracked(reached, sounded=True)
-            last, then = reached, when
-        self._when = None
-
-    def _tracked(self, pos: int, sounded: bool) -> None:
-        began = self.books.track(pos, sounded)
+        self._at = pos
+        began = self.books.track(pos, self.deck.sounded)
         if began is not None:
             nxt = self.guide.next_target(pos)
             if nxt is not None and nxt[0] is not None:

@@ -245,6 +245,38 @@ def prepare_live(
     return prepared if music is None else with_music(prepared, music)
 
 
+GUESS_SECONDS = (0.3, 0.065)  # a phrase not made yet: 0.3 s and 65 ms a character
+
+
+class _Guessed(Mapping[str, int]):
+    """Phrase -> the length of its clip if made (``_ReadyLengths``), else a guess: a
+    layout from it is the whole one before the horizon (the guesses are read only
+    after it) and a likely one after, for the screen's time left."""
+
+    def __init__(self, ready: _ReadyLengths) -> None:
+        self._ready = ready
+
+    def __getitem__(self, text: str) -> int:
+        try:
+            return self._ready[text]
+        except NotMade:
+            return guess(text)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ready)
+
+    def __len__(self) -> int:
+        return len(self._ready)
+
+
+def guess(text: str) -> int:
+    """A guessed clip length for ``text`` (samples), before it is made."""
+    from voicecoach.core.timeline import to_samples
+
+    base, per_char = GUESS_SECONDS
+    return to_samples(base + per_char * len(text))
+
+
 class _Stopped(Exception):
     """The live run gave up on a session being made (Ctrl-C, an error)."""
 
@@ -278,7 +310,9 @@ class Making:
         self._total = 0
         self._seen = -1  # the count ``ready`` last laid out from
         self._prefix: tuple[Mixer, int] | None = None
+        self._known: tuple[int, Session] | None = None  # (count, ``known`` from it)
         self._done = threading.Event()
+        self._more = threading.Event()  # set as each clip is made
         self._thread = threading.Thread(target=self._make, name="voicecoach-speech", daemon=True)
         self._thread.start()
 
@@ -287,6 +321,7 @@ class Making:
             if self._stop:
                 raise _Stopped
             self._count, self._total = done, total
+            self._more.set()
 
         try:
             self._made = self._plan.levels.levelled(self._texts, made)
@@ -294,6 +329,7 @@ class Making:
             self._error = err
         finally:
             self._done.set()
+            self._more.set()
 
     @property
     def routine(self) -> Routine:
@@ -321,6 +357,29 @@ class Making:
             timeline = Timeline(self._plan.routine.title, events, ())
             self._prefix = (Mixer(timeline, self._ready.clips, self._plan.sounds), horizon)
         return self._prefix
+
+    def wait_more(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for another clip (or the end); True if one came."""
+        came = self._more.wait(timeout)
+        self._more.clear()
+        return came
+
+    def known(self) -> tuple[Session, int]:
+        """The session as far as it is known, and its horizon (``ready``). Its timeline
+        is laid out with a guess for each phrase not made yet (``guess``): before the
+        horizon it is the whole session's own, every cue, chapter, set and wait; after
+        it, the routine's whole shape (its exercises, their names and sets) at guessed
+        times. Its mixer plays what is made, up to the horizon."""
+        mixer, horizon = self.ready()
+        count = self._seen
+        if self._known is None or self._known[0] != count:
+            plan = self._plan
+            draft = plan.layout(_Guessed(self._ready))
+            assert isinstance(draft, Draft), "a guessed layout never stops"
+            timeline = draft.finish(guess(draft.closing))
+            found = Session(plan.routine, timeline, mixer, plan.speech, plan.levels, plan.messages)
+            self._known = (count, found)
+        return self._known[1], horizon
 
     def session(self) -> Session:
         """The whole session, once every clip is made (waits for them); raises what

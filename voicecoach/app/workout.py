@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from voicecoach.app import checkin, history, player
 from voicecoach.app.env import Env, VoiceOptions, prepare_live, prepare_loaded
-from voicecoach.app.headstart import Continuing, Heard, play_while_made
+from voicecoach.app.headstart import Growing
 from voicecoach.app.ports import Playback, Progress
 from voicecoach.app.session import Making
 from voicecoach.core import coaching as say
@@ -124,18 +124,16 @@ def run_workout(
     # A bar on a terminal while clips are made (not with --quiet: nothing on the
     # screen); gone before the screen shows the session.
     label = words.gettext(say.PREPARING).rstrip("…")
-    heard: Heard = ()  # what a head start played, and when
+    growing: Growing | None = None  # a cold session, made while it plays
     with contextlib.nullcontext() if options.quiet else env.bar(label) as bar:
         if start == 0:  # a cold session starts playing while the rest is made (headstart)
             made = prepare_live(
                 env, loaded, options.voice, include_safety=first_time, speech=speech,
                 progress=_both(progress, bar), progression=advice,
             )  # fmt: skip
-            if isinstance(made, Making):  # the history begins with its first sound
-                prepared, out = play_while_made(
-                    made, out, SAMPLE_RATE, progress=bar, on_sound=history.started
-                )
-                heard = out.heard if isinstance(out, Continuing) else ()
+            if isinstance(made, Making):  # played as it is made, from the first sound
+                growing = Growing(made)
+                prepared = growing.session  # the routine's shape, exact where it plays
             else:
                 prepared = made
         else:
@@ -176,7 +174,7 @@ def run_workout(
             began = env.now() if last is not None else None
             result = player.play_session(
                 prepared, out=out, keys=key_source, status=shown, start_index=start,
-                recorder=history, on_exercise=remember, respeak=respeak, heard=heard,
+                recorder=history, on_exercise=remember, respeak=respeak, growing=growing,
             )  # fmt: skip
             remember(result.exercise, result.completed)
             # Quitting a resumed session at once means "not now": no question then.
