@@ -243,7 +243,8 @@ class _Player:
             if act is None:
                 if deck.segment_ended():
                     return deck.seg_stop, None
-                deck.warm_up()
+                if self.growing is None:  # else the making's thread has the speech engine
+                    deck.warm_up()
                 continue
             move = press(_PLAYING, act, deck.position(), self.guide)
             if isinstance(move, Interrupt):
@@ -359,8 +360,7 @@ class _Player:
     # -- the head start: the session is still being made (app/headstart.py) ---------------
 
     def _grow(self) -> bool:
-        """Take in what was made since the last look (``Growing.look``); True if a clip
-        came while the stream was about to run dry (look again before the keys)."""
+        """Take in what was made (``Growing.look``); True: a clip came, look again first."""
         growing = self.growing
         assert growing is not None
         came, changed = growing.look(self.deck.position(), self.deck.more)
@@ -374,10 +374,10 @@ class _Player:
         return came
 
     def _when_made(self, pos: int) -> int:
-        """A skip to ``pos``, past what is made: where it goes in the whole session."""
+        """A skip to ``pos``, past what is made: where it goes in the whole session (the
+        finish: its last chapter, compiler.Draft.finish)."""
         target = self.guide.exercise_at(pos)  # None: the finish
         self._await_whole(pos)
-        # The finish is the whole timeline's last chapter (compiler.Draft.finish).
         return self.guide.start_of(target) if target is not None else self.guide.chapters[-1].start
 
     def _await_whole(self, pos: int) -> None:

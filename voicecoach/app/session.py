@@ -255,12 +255,18 @@ class _Guessed(Mapping[str, int]):
 
     def __init__(self, ready: _ReadyLengths) -> None:
         self._ready = ready
+        self._past = False  # a phrase was not made: what follows is guessed anyway
 
     def __getitem__(self, text: str) -> int:
-        try:
-            return self._ready[text]
-        except NotMade:
-            return guess(text)
+        clip = self._ready.clips.get(text)
+        if clip is not None:
+            return len(clip)
+        if not self._past:  # the cache is looked at only up to the horizon (no I/O after)
+            try:
+                return self._ready[text]
+            except NotMade:
+                self._past = True
+        return guess(text)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._ready)
