@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
 from collections.abc import Iterator
 from typing import TextIO
 
@@ -40,9 +41,27 @@ def synthesis_bar(label: str, out: TextIO | None = None) -> Iterator[Progress | 
         transient=True,
     )
     task = bar.add_task(label, total=None)
+    # Drawn from the first clip that must be made, not at once: a warm session (nothing
+    # to make) and a cold run whose head start takes over the screen show no empty bar
+    # for a blink. Calls after the block (the head start's making thread) draw nothing.
+    state = {"started": False, "closed": False}
+    lock = threading.Lock()  # the head start calls from its making thread
 
     def progress(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
+        with lock:
+            if state["closed"]:
+                return
+            if not state["started"]:
+                if done >= total:
+                    return
+                bar.start()
+                state["started"] = True
+            bar.update(task, completed=done, total=total)
 
-    with bar:
+    try:
         yield progress
+    finally:
+        with lock:
+            state["closed"] = True
+            if state["started"]:
+                bar.stop()
