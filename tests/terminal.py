@@ -59,6 +59,21 @@ class Terminal:
         os.close(slave)
         self._screen: list[bytes] = []
         threading.Thread(target=self._read, daemon=True).start()
+        # stderr is drained as it comes: a command that writes more than a pipe holds
+        # (64 KiB) would otherwise block, and a test wait for its screen in vain.
+        self._err: list[bytes] = []
+        self._err_reader = threading.Thread(target=self._read_err, daemon=True)
+        self._err_reader.start()
+
+    def _read_err(self) -> None:
+        assert self.proc.stderr is not None
+        fd = self.proc.stderr.fileno()
+        while chunk := os.read(fd, 4096):
+            self._err.append(chunk)
+
+    @property
+    def stderr(self) -> str:
+        return b"".join(self._err).decode("utf-8", "replace")
 
     def _read(self) -> None:
         while True:
@@ -88,7 +103,11 @@ class Terminal:
         deadline = time.monotonic() + timeout
         while text not in self.screen:
             if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise AssertionError(f"{text!r} never shown; the screen: {self.screen!r}")
+                state = "running" if self.proc.poll() is None else f"exit {self.proc.returncode}"
+                raise AssertionError(
+                    f"{text!r} never shown ({state}); the screen: {self.screen!r}; "
+                    f"stderr: {self.stderr[-2000:]!r}"
+                )
             time.sleep(0.02)
 
     def type(self, keys: bytes) -> None:
@@ -97,15 +116,16 @@ class Terminal:
     def finish(self, timeout: float = 120) -> tuple[int, str, bool]:
         """Exit code, stderr, and whether the terminal's settings are as they were."""
         try:
-            _, err = self.proc.communicate(timeout=timeout)
+            self.proc.wait(timeout=timeout)
         finally:
             if self.proc.poll() is None:
                 self.proc.kill()
                 self.proc.wait()
+        self._err_reader.join(timeout=10)  # to the end of stderr (the pipe is closed)
         restored = termios.tcgetattr(self._keep) == self.before
         os.close(self._keep)
         os.close(self.master)
-        return self.proc.returncode, err.decode("utf-8", "replace"), restored
+        return self.proc.returncode, self.stderr, restored
 
 
 def set_immutable(folder: Path, on: bool) -> None:
