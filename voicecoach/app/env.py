@@ -158,7 +158,7 @@ def prepare_loaded(
     from voicecoach.app import session
 
     routine, voice, options, music = _settled(env, routine, options)
-    prepared = session.prepare(
+    return session.prepare(
         routine,
         voice=voice,
         verbosity=options.verbosity,
@@ -167,8 +167,8 @@ def prepare_loaded(
         sounds=env.sounds(routine.sounds),
         progress=progress,
         progression=progression,
+        music=music,
     )
-    return prepared if music is None else session.with_music(prepared, music)
 
 
 def prepare_live(

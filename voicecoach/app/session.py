@@ -194,9 +194,11 @@ def prepare(
     sounds: Mapping[str, Samples],
     progress: Progress | None = None,
     progression: Progression | None = None,
+    music: Music | None = None,
     messages: Messages | None = None,
 ) -> Session:
-    """Synthesize what the routine says and lay it out exactly.
+    """Synthesize what the routine says and lay it out exactly (with ``music``: its bed
+    mixed under it, see ``with_music``).
 
     ``messages``: the coach's words (None: the catalogue of the routine's ``language``).
 
@@ -208,11 +210,7 @@ def prepare(
     ``compiler.Draft``); it is not called when every levelled clip is cached.
     """
     plan = _plan(routine, voice, verbosity, include_safety, speech, sounds, progression, messages)
-    warm = plan.warm()
-    if warm is not None:
-        return plan.finish(*warm)
-    made = plan.levels.levelled(plan.texts(), progress)  # a cold clip: make them in a batch
-    return plan.finish(plan.whole(made), made)
+    return _finished(plan, plan.warm(), progress, music)
 
 
 def prepare_live(
@@ -238,6 +236,17 @@ def prepare_live(
     warm = plan.warm()
     if warm is None and isinstance(plan.levels, CachedLevels) and music is None:
         return Making(plan, plan.levels)
+    return _finished(plan, warm, progress, music)
+
+
+def _finished(
+    plan: _Plan,
+    warm: tuple[Draft, Mapping[str, Samples]] | None,
+    progress: Progress | None,
+    music: Music | None,
+) -> Session:
+    """The session of ``plan``: from ``warm`` (``plan.warm()``), else with its cold clips
+    made first, in a batch counted by ``progress``; ``music`` mixed under it."""
     if warm is None:
         made = plan.levels.levelled(plan.texts(), progress)
         warm = (plan.whole(made), made)
