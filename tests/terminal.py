@@ -58,7 +58,8 @@ class Terminal:
         )  # fmt: skip
         os.close(slave)
         self._screen: list[bytes] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
         # stderr is drained as it comes: a command that writes more than a pipe holds
         # (64 KiB) would otherwise block, and a test wait for its screen in vain.
         self._err: list[bytes] = []
@@ -76,14 +77,17 @@ class Terminal:
         return b"".join(self._err).decode("utf-8", "replace")
 
     def _read(self) -> None:
-        while True:
-            try:
-                data = os.read(self.master, 4096)
-            except OSError:
-                return
-            if not data:
-                return
-            self._screen.append(data)
+        # The reader owns the master end and closes it when the terminal is gone. Closed
+        # by ``finish`` instead, its number could be reused by the next test's terminal
+        # before this loop's next read: that read then took the next command's screen
+        # (a test saw an empty screen from a run that exited 0).
+        try:
+            while data := os.read(self.master, 4096):
+                self._screen.append(data)
+        except OSError:
+            pass  # EIO: every slave end is closed
+        finally:
+            os.close(self.master)
 
     @property
     def screen(self) -> str:
@@ -123,8 +127,8 @@ class Terminal:
                 self.proc.wait()
         self._err_reader.join(timeout=10)  # to the end of stderr (the pipe is closed)
         restored = termios.tcgetattr(self._keep) == self.before
-        os.close(self._keep)
-        os.close(self.master)
+        os.close(self._keep)  # the last slave end: the reader reads to the end, then stops
+        self._reader.join(timeout=10)
         return self.proc.returncode, self.stderr, restored
 
 
