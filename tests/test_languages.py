@@ -55,6 +55,7 @@ SAME_AS_ENGLISH: dict[str, dict[str, str]] = {
         "Set {set}": "Dutch gyms count 'sets' (a chapter title)",
         "Set {set}, {side}": "Dutch gyms count 'sets' (a chapter title; the side is Dutch)",
         "{work}, {n} set": "Dutch gyms count 'sets': its plural form is the English one",
+        "set {set}/{sets}": "Dutch gyms count 'sets' (the status line: 'set 2/3')",
     },
 }
 
@@ -77,10 +78,12 @@ def _key(message: Message) -> str:
 
 
 # The placeholders that hold a number (in words, or in digits where the comment says so):
-# a translation may say each as {X}, {X_m} or {X_f} (core.messages). All the others hold text.
-NUMBERS = {"n", "set", "sets", "round", "rounds", "number", "count"}
+# a translation may say each as {X}, {X_m} or {X_f} (core.messages). All the others hold text
+# (the screen's "time" and "elapsed" are clocks, "done", "skipped", "pained" counted phrases).
+NUMBERS = {"n", "set", "sets", "round", "rounds", "number", "count", "rep", "reps", "total"}
 TEXTS = {"title", "exercise", "block", "side", "work", "duration", "minutes", "seconds",
-         "exercises", "effort", "comment", "tracks", "name"}  # fmt: skip
+         "exercises", "effort", "comment", "tracks", "name",
+         "time", "elapsed", "done", "skipped", "pained"}  # fmt: skip
 
 
 def forms(placeholders: set[str]) -> set[str]:

@@ -22,6 +22,8 @@ import shutil
 from typing import TYPE_CHECKING, TextIO
 
 from voicecoach.app.history import summary_lines
+from voicecoach.core import screen_lines as SL
+from voicecoach.core.coaching import side_phrase
 from voicecoach.core.records import Summary
 from voicecoach.core.status import FINISH, Glance, clock
 
@@ -45,7 +47,7 @@ FONT: dict[str, tuple[str, str, str]] = {
     "9": ("█▀█", "▀▀█", "▀▀▀"),
     ":": (" ", "▀", "▀"),
 }
-_TIMER_NAMES = {"hold": "Hold", "rest": "Rest", "work": "Work"}
+_TIMER_NAMES = {"hold": SL.HOLD, "rest": SL.REST, "work": SL.WORK}  # message ids
 
 
 def big(text: str) -> tuple[str, str, str]:
@@ -62,37 +64,41 @@ def is_dumb(environ: dict[str, str] | None = None) -> bool:
 
 
 def panel_rows(glance: Glance) -> list[str]:
-    """The panel's text, row by row (plain text: what a glance should catch)."""
+    """The panel's text, row by row (plain text: what a glance should catch), in the
+    session's language (``glance.words``)."""
+    m = glance.words
     if glance.phase == "note":
         return [glance.state or ""]
     if glance.phase == "welcome":
-        head = "Welcome" + (f" · first up: {glance.next}" if glance.next else "")
+        first = glance.next
+        head = SL.show(m, SL.WELCOME_FIRST, exercise=first) if first else SL.show(m, SL.WELCOME)
     elif glance.phase == "rest":
-        head = "Rest"
+        head = SL.show(m, SL.REST)
     elif glance.phase == "finish":
-        head = "Finish · well done"
+        head = SL.show(m, SL.FINISH_WELL_DONE)
     else:
         head = f"{glance.number}/{glance.count}  {glance.exercise}"
         if glance.side:
-            head += f" · {glance.side} side"
+            head += f" · {side_phrase(m, glance.side)}"
         if glance.set is not None and glance.sets > 1:
-            head += f" · set {glance.set} of {glance.sets}"
+            head += " · " + SL.show(m, SL.PANEL_SET, set=glance.set, sets=glance.sets)
     rows = [head]
     if glance.state:
         rows.append(glance.state)
     rows.append("")
     if glance.timer is not None and glance.left is not None:
         digits = big(clock(glance.left))
-        label = _TIMER_NAMES[glance.timer]
+        label = SL.show(m, _TIMER_NAMES[glance.timer])
         rows += [f"  {digits[0]}", f"  {digits[1]}   {label}", f"  {digits[2]}"]
     else:
         rows += ["", "", ""]
-    reps = glance.rep_count
-    rows.append(f"  Rep {reps}" if reps else "")
+    counted = glance.rep is not None and glance.reps  # as ``Glance.rep_count``
+    rows.append("  " + SL.show(m, SL.REP, rep=glance.rep, reps=glance.reps) if counted else "")
     rows.append("")
     if glance.phase != "finish":
-        nxt = f"Next: {glance.next}" if glance.next and glance.next != FINISH else "Next: the end"
-        times = f"{clock(glance.elapsed)} done · {clock(glance.remaining)} left"
+        upcoming = glance.next and glance.next != FINISH
+        nxt = SL.show(m, SL.NEXT, exercise=glance.next) if upcoming else SL.show(m, SL.NEXT_END)
+        times = SL.show(m, SL.CLOCK, elapsed=clock(glance.elapsed), time=clock(glance.remaining))
         rows.append(f"{nxt}   {times}")
     return rows
 
@@ -195,7 +201,8 @@ class TerminalStatus:
     # -- the end ---------------------------------------------------------------------------
 
     def summary(self, summary: Summary) -> None:
-        """What was done, left on the screen (after the live display is gone)."""
+        """What was done, left on the screen (after the live display is gone), in the
+        session's language (``summary.words``)."""
         self.clear()
         lines = summary_lines(summary)
         if not self._wide():

@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING
 from voicecoach.app.playback import POLL
 from voicecoach.app.ports import DIGITS, AudioOut, KeySource, StatusSink
 from voicecoach.core import coaching as say
+from voicecoach.core import live_lines as LL
 from voicecoach.core.status import Glance
 
 if TYPE_CHECKING:
     from voicecoach.app.session import Session
 
 WAIT = 10.0  # seconds of silence before the reminder, and after it before giving up
-PROMPT = "How hard was that? Press 1 (easy) to 5 (very hard), q: skip"
+PROMPT = LL.CHECKIN_PROMPT  # on the screen meanwhile, in the session's language
 
 
 def check_in(
@@ -41,14 +42,14 @@ def check_in(
     """
     rate = session.timeline.sample_rate
     m = session.messages
-    question = m.gettext(say.CHECKIN)
+    question, prompt = m.gettext(say.CHECKIN), m.gettext(PROMPT)
     handle = out.play(session.say(question), rate)
     reminded = False
     quiet_since: float | None = None  # when the last phrase ended
     try:
         while True:
             if status is not None:
-                status.show(Glance.note(PROMPT))
+                status.show(Glance.note(prompt))
             key = keys.get(POLL)
             if key == "ctrl-c":
                 raise KeyboardInterrupt

@@ -29,12 +29,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from voicecoach.app.playback import BLOCK, POLL
+from voicecoach.core import live_lines as LL
+from voicecoach.core.messages import say
 
 if TYPE_CHECKING:
     from voicecoach.app.session import Making
 
-MAKING = "Preparing"  # on the screen while the session is made: "Preparing 12/29"
-WAITING = "Waiting for the rest to be made"  # while a skip waits, or the stream ran dry
+MAKING = LL.SCREEN_PREPARING  # on the screen while the session is made: "Preparing 12/29"
+WAITING = LL.SCREEN_MADE_WAIT  # while a skip waits, or the stream ran dry
 
 
 class Growing:
@@ -87,9 +89,10 @@ class Growing:
         return max(pos, self.horizon), True
 
     def note(self, *, waiting: bool = False) -> str:
-        """What the screen says of the making: how many clips are made, of how many."""
+        """What the screen says of the making: how many clips are made, of how many (in
+        the session's language)."""
         done, total = self.making.made()
-        return f"{WAITING if waiting else MAKING} {done}/{total}"
+        return say(self.session.messages, WAITING if waiting else MAKING, number=done, count=total)
 
     def stop(self) -> None:
         """The run ends before every clip is made: the thread stops (``Making.stop``)."""

@@ -15,6 +15,8 @@ from datetime import date, datetime, timedelta, tzinfo
 from pathlib import PurePath
 from typing import Any
 
+from voicecoach.core import screen_lines as SL
+from voicecoach.core.messages import ENGLISH, Messages
 from voicecoach.core.records import SessionRecord, Summary, stamp
 
 TABLE_LIMIT = 10  # sessions the table shows unless --limit says otherwise
@@ -281,12 +283,14 @@ def summary(
     warning: str | None,
     effort: int | None,
     tz: tzinfo | None = None,
+    words: Messages = ENGLISH,
 ) -> Summary:
     """What the screen says at the end of a workout, from the session as saved (``record``;
-    None if it could not be saved: then the counts are zero and ``warning`` says why)."""
+    None if it could not be saved: then the counts are zero and ``warning`` says why), in
+    the session's language (``words``; a warning stays English, as the CLI's errors do)."""
     if record is None:
         return Summary(title, 0.0, total, 0, 0, 0, effort, streak(sessions, now, tz),
-                       week_seconds(sessions, now, tz), warning or "not saved")  # fmt: skip
+                       week_seconds(sessions, now, tz), warning or "not saved", words)  # fmt: skip
     return Summary(
         title=title,
         seconds=record.seconds,
@@ -298,18 +302,26 @@ def summary(
         streak=streak(sessions, now, tz),
         week_seconds=week_seconds(sessions, now, tz),
         saved=warning,
+        words=words,
     )
 
 
 def summary_lines(s: Summary) -> list[str]:
-    """The end-of-workout summary, line by line (the first is its title)."""
-    effort = "no answer, saved without effort" if s.effort is None else f"{s.effort} of 5"
-    saved = "Saved to your history." if s.saved is None else s.saved
+    """The end-of-workout summary, line by line (the first is its title), in the
+    session's language (``s.words``); each count takes its plural form from the catalogue."""
+    m = s.words
+    effort = (
+        SL.show(m, SL.EFFORT_NONE) if s.effort is None else SL.show(m, SL.EFFORT, effort=s.effort)
+    )
+    exercises = SL.show(
+        m, SL.EXERCISES, done=SL.count(m, SL.DONE, s.done, total=s.total),
+        skipped=SL.count(m, SL.SKIPPED, s.skipped), pained=SL.count(m, SL.PAINED, s.pained),
+    )  # fmt: skip
     return [
-        f"Workout over: {s.title}",
-        f"Time: {format_length(s.seconds)}",
-        f"Exercises: {s.done} of {s.total} done, {s.skipped} skipped, {s.pained} with pain",
-        f"Effort: {effort}",
-        f"Streak: {_plural(s.streak, 'day')} · This week: {format_total(s.week_seconds)}",
-        saved,
+        SL.show(m, SL.WORKOUT_OVER, title=s.title),
+        SL.show(m, SL.TIME, time=format_length(s.seconds)),
+        exercises,
+        effort,
+        SL.count(m, SL.STREAK, s.streak, time=format_total(s.week_seconds)),
+        SL.show(m, SL.SAVED) if s.saved is None else s.saved,
     ]

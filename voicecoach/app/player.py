@@ -408,7 +408,7 @@ class _Player:
         """Wait, silent, for the key that ends the pause (q stops from here)."""
         self.deck.say(self.m.gettext(PAUSED))
         while True:
-            self._show(pos, "Paused (space: resume, q: stop)")
+            self._show(pos, self.m.gettext(LL.SCREEN_PAUSED))
             act = self._key()
             if act is None:
                 continue
@@ -427,7 +427,7 @@ class _Player:
         last = self.clock()
         while True:
             self._track(pos)
-            self._show(pos, "Press space when done")
+            self._show(pos, self.m.gettext(LL.SCREEN_WAITING))
             act = self._key()
             if act is None:
                 if not self.deck.playing() and self.clock() - last >= REMINDER_EVERY:
@@ -457,7 +457,7 @@ class _Player:
         self.deck.say(self.m.gettext(say.PAIN), state.offer)
         last = self.clock()
         while True:
-            self._show(pos, "Pain: rest (n: next, q: stop)")
+            self._show(pos, self.m.gettext(LL.SCREEN_PAIN))
             act = self._key()
             if act is None:
                 if not self.deck.playing() and self.clock() - last >= REMINDER_EVERY:

@@ -20,6 +20,7 @@ from voicecoach.app.ports import Playback, Progress
 from voicecoach.app.session import Making
 from voicecoach.core import coaching as say
 from voicecoach.core.ending import Progression, progression
+from voicecoach.core.messages import Messages
 from voicecoach.core.model import Routine
 from voicecoach.core.records import LastRun, SessionRecord, Summary, resume_point
 from voicecoach.core.timeline import SAMPLE_RATE
@@ -189,17 +190,18 @@ def run_workout(
         if history.warning and shown is None:
             tell(history.warning)
     if shown is not None:
-        shown.summary(_summary(env, loaded, count, history.warning, effort))
+        shown.summary(_summary(env, loaded, count, history.warning, effort, words))
     if not result.completed and result.exercise < count and routine is None:
         name = next(e.exercise for e in prepared.timeline.events if e.index == result.exercise)
         tell(f"Stopped. `voicecoach run --resume` starts again at {name}.")
 
 
 def _summary(
-    env: Env, routine: Routine, count: int, warning: str | None, effort: int | None
-) -> Summary:
+    env: Env, routine: Routine, count: int, warning: str | None, effort: int | None,
+    words: Messages,
+) -> Summary:  # fmt: skip
     """The end-of-workout summary, from the history as saved (this session is its latest
-    of this routine; unless saving failed, when ``warning`` says so)."""
+    of this routine; unless saving failed, when ``warning`` says so), in ``words``."""
     sessions: Sequence[SessionRecord] = ()
     if warning is None:  # else the history is not to be trusted, or read, now
         try:
@@ -210,5 +212,5 @@ def _summary(
     record = max(mine, key=lambda s: s.id) if mine and warning is None else None
     return history.summary(
         record, sessions, env.now(), title=routine.title, total=count, warning=warning,
-        effort=effort,
+        effort=effort, words=words,
     )  # fmt: skip

@@ -1,5 +1,6 @@
 """What the coach says in a live run only, outside the timeline: the keys' confirmations,
-the where-am-I answer, the safety note's offer, the pain key and the check-in.
+the where-am-I answer, the safety note's offer, the pain key and the check-in; and the
+states the screen shows meanwhile (the rest of the screen: ``core.screen_lines``).
 
 Message ids, English (see ``core.messages``); ``transport``, ``status`` and the app's
 player and check-in say them in the session's language.
@@ -118,3 +119,19 @@ CHECKIN_NO_ANSWER = N_("No answer, saved without effort.")
 # Translators: the check-in's answer confirmed; {effort} is the answer in words,
 # capitalised ("Three"), as counted (no {effort_f}).
 CHECKIN_THANKS = N_("Thank you. {effort} out of five.")
+
+# -- on the screen: what the run waits for (keys keep their names: space, n, q) ----------
+# Translators: the screen while paused: the keys that go on (space) or stop (q).
+SCREEN_PAUSED = N_("Paused (space: resume, q: stop)")
+# Translators: the screen at an own-pace exercise, waiting for the space key.
+SCREEN_WAITING = N_("Press space when done")
+# Translators: the screen after the pain key: the keys that go on (n) or stop (q).
+SCREEN_PAIN = N_("Pain: rest (n: next, q: stop)")
+# Translators: the screen while a cold run plays as its phrases are made: {number} of
+# {count} made, in digits ("Preparing 12/29").
+SCREEN_PREPARING = N_("Preparing {number}/{count}")
+# Translators: the screen while a skip waits for the phrases still to be made (or the
+# sound ran ahead of them): {number} of {count} made, in digits.
+SCREEN_MADE_WAIT = N_("Waiting for the rest to be made {number}/{count}")
+# Translators: the screen during the check-in: the digit keys answer, q skips it.
+CHECKIN_PROMPT = N_("How hard was that? Press 1 (easy) to 5 (very hard), q: skip")

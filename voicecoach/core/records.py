@@ -4,10 +4,11 @@ point (kept by ``adapters.last_run``, used by ``app.workout``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+from voicecoach.core.messages import ENGLISH, Messages
 from voicecoach.errors import VoicecoachError
 
 Status = Literal["running", "completed", "stopped"]
@@ -92,6 +93,7 @@ class Summary:
     streak: int  # days in a row with a completed session
     week_seconds: float  # time spent this week
     saved: str | None  # None: saved to the history; else why not (one line)
+    words: Messages = field(default=ENGLISH, compare=False, repr=False)  # shown in its language
 
 
 # -- the last live run (``voicecoach run --resume``) ---------------------------------------

@@ -11,11 +11,12 @@ as one line (``Glance.line``) where there is no room.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from voicecoach.core import live_lines as LL
-from voicecoach.core.coaching import side_phrase
+from voicecoach.core import screen_lines as SL
+from voicecoach.core.coaching import side_phrase, side_word
 from voicecoach.core.messages import ENGLISH, Count, Messages, nsay, say
 from voicecoach.core.timeline import Chapter, Event, Timeline
 
@@ -55,7 +56,8 @@ class Glance:
     ``next``: the exercise after this one ("Finish" after the last); ``elapsed`` and
     ``remaining``: seconds of the session's timeline. ``state`` is what the player is
     doing if not just playing ("Paused (space: resume, q: stop)"); a ``note`` phase
-    carries only a ``state`` (a question, a preview's line).
+    carries only a ``state`` (a question, a preview's line). ``words``: the session's
+    language, in which the screen shows it (``line``, the terminal's panel).
     """
 
     phase: Phase
@@ -73,6 +75,7 @@ class Glance:
     next: str | None = None
     elapsed: float = 0.0
     remaining: float = 0.0
+    words: Messages = field(default=ENGLISH, compare=False, repr=False)
 
     @classmethod
     def note(cls, text: str) -> Glance:
@@ -88,32 +91,33 @@ class Glance:
 
     def line(self) -> str:
         """One line: "2/5 Bird-dog · set 2/3 · left · rep 4/10 · 6:12 left"."""
+        m = self.words
         fields: list[str] = [self.state] if self.state else []
-        left = f"{clock(self.remaining)} left"
+        left = SL.show(m, SL.TIME_LEFT, time=clock(self.remaining))
         if self.phase == "note":
             pass
         elif self.phase == "finish":
-            fields.append("Finish")
+            fields.append(SL.show(m, SL.FINISH))
         elif self.phase == "welcome":
-            fields += ["Welcome", left]
+            fields += [SL.show(m, SL.WELCOME), left]
         elif self.phase == "rest":
-            fields.append("Rest")
+            fields.append(SL.show(m, SL.REST))
             if self.next is not None and self.next != FINISH:
-                fields.append(f"next: {self.next}")
+                fields.append(SL.show(m, SL.LINE_NEXT, exercise=self.next))
             fields.append(left)
         else:
             fields.append(f"{self.number}/{self.count} {self.exercise}")
             if self.set is not None and self.sets > 1:
-                fields.append(f"set {self.set}/{self.sets}")
+                fields.append(SL.show(m, SL.LINE_SET, set=self.set, sets=self.sets))
             if self.side:
-                fields.append(self.side)
+                fields.append(side_word(m, self.side))
             if self.rep is not None and self.reps:
-                fields.append(f"rep {self.rep}/{self.reps}")
+                fields.append(SL.show(m, SL.LINE_REP, rep=self.rep, reps=self.reps))
             fields.append(left)
         return " · ".join(fields)
 
 
-FINISH = "Finish"  # what comes after the last exercise
+FINISH = "Finish"  # what comes after the last exercise (``Glance.next``; never shown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,7 +315,7 @@ class Guide:
         rate = self.rate
         at = Glance(
             "finish", state=state, count=self.count, elapsed=min(pos, self.length) / rate,
-            remaining=max(0, self.length - pos) / rate,
+            remaining=max(0, self.length - pos) / rate, words=self.m,
         )  # fmt: skip
         found = self.chapter_at(pos)
         if found is None or pos >= self.length or found[1] == "finish":
