@@ -467,3 +467,33 @@ def test_missing_espeak_library_from_the_api(tmp_path: Path) -> None:
         "eSpeak NG is not installed: install the libespeak-ng1 package "
         "(sudo apt-get install libespeak-ng1)"
     )
+
+
+def test_synthesis_on_a_thread_leaves_stdout_alone(capfd: pytest.CaptureFixture[str]) -> None:
+    """A cold run makes its phrases on a thread while it plays: meanwhile ``sys.stdout``
+    must stay the terminal (the screen looks at it), and the driver's "Audio saved to"
+    must not reach it. Redirecting stdout during each phrase broke the first: a live run
+    found a StringIO there and showed no screen."""
+    import threading
+
+    from voicecoach.adapters.espeak import EspeakEngine
+
+    voice = EspeakEngine(None, 175)
+    stdout = sys.stdout
+    seen: set[int] = set()
+    done = threading.Event()
+
+    def make() -> None:
+        try:
+            for n in range(40):
+                voice.synthesize(f"Phrase number {n}, hold it.")
+        finally:
+            done.set()
+
+    maker = threading.Thread(target=make)
+    maker.start()
+    while not done.is_set():
+        seen.add(id(sys.stdout))
+    maker.join()
+    assert seen == {id(stdout)}
+    assert "Audio saved" not in capfd.readouterr().out

@@ -11,8 +11,12 @@ pyttsx3 2.99's eSpeak driver has quirks this module works around (all measured):
   what the loop would call) and we wait for its ``finished-utterance`` notification,
   which the driver sends from eSpeak's thread after the WAV is written.
 - ``say()`` shells out to ``aplay``; we only ever use ``save_to_file()``.
-- The driver prints "Audio saved to ..." from eSpeak's thread: stdout is redirected
-  while a phrase is synthesized so the user never sees it.
+- The driver prints "Audio saved to ..." from eSpeak's thread. Its module's ``print``
+  is replaced by one that prints nothing, so the user never sees it. Not by
+  redirecting ``sys.stdout`` while a phrase is made (as before): that is process-wide,
+  and a cold run makes its phrases on a thread while it plays. Its screen, looking at
+  ``sys.stdout`` in that window, found a StringIO and was not shown (a live test saw an
+  empty terminal in 4 runs of 5 under load).
 - ``engine.setProperty`` is unsafe: failures are swallowed (reported on the ``error``
   topic), and eSpeak queues a rate or volume change in its own FIFO, where the
   ``stop()`` inside a ``runAndWait()`` Cancel()s it, so the change is lost
@@ -142,6 +146,10 @@ def quote(text: str, limit: int = 60) -> str:
     return f'"{flat}"'
 
 
+def _silent(*_: object, **__: object) -> None:
+    """``print`` for pyttsx3's eSpeak driver module: it prints nothing."""
+
+
 class Engine:
     """The process's one pyttsx3 engine. Synthesis is serialized by a lock."""
 
@@ -170,6 +178,9 @@ class Engine:
 
             engine = pyttsx3.init("espeak")
             from pyttsx3.drivers import _espeak
+            from pyttsx3.drivers import espeak as driver
+
+            driver.print = _silent  # its "Audio saved to ...": see above
         except (OSError, RuntimeError, ImportError) as err:
             if "espeak" in str(err).lower():
                 raise SpeechError(NOT_INSTALLED) from None
@@ -233,22 +244,18 @@ class Engine:
             self._completed = False
             self._done.clear()
             try:
-                # The driver prints "Audio saved to ..." (from eSpeak's thread) before it
-                # reports the end.
-                with contextlib.redirect_stdout(io.StringIO()):
-                    try:
-                        self._driver.save_to_file(text, buffer)
-                        self._driver._start_synthesis(text)
-                        finished = self._done.wait(timeout)
-                    except BaseException:
-                        finished = False
-                        raise
-                    finally:
-                        if not finished or self._errors:
-                            # Interrupted (Ctrl-C), failed or timed out: stop eSpeak
-                            # before stdout is restored, so the driver's print cannot
-                            # reach the user; the next phrase starts clean.
-                            self._abandon()
+                try:
+                    self._driver.save_to_file(text, buffer)
+                    self._driver._start_synthesis(text)
+                    finished = self._done.wait(timeout)
+                except BaseException:
+                    finished = False
+                    raise
+                finally:
+                    if not finished or self._errors:
+                        # Interrupted (Ctrl-C), failed or timed out: stop eSpeak, so
+                        # the next phrase starts clean.
+                        self._abandon()
             except BaseException as err:
                 if isinstance(err, Exception):
                     msg = f"eSpeak NG failed on {quote(text)}: {_one_line(err)}"
