@@ -29,6 +29,13 @@ def _controlling_tty() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
+def _pty_number(master: int) -> int:
+    """The number of the pty whose master end is ``master`` (TIOCGPTN)."""
+    got = array.array("I", [0])
+    fcntl.ioctl(master, 0x80045430, got, True)
+    return got[0]
+
+
 class Terminal:
     """A command in a pseudo-terminal: keys typed, the screen read, stderr kept apart.
 
@@ -47,6 +54,7 @@ class Terminal:
         size: tuple[int, int] | None = None,
     ) -> None:
         self.master, slave = os.openpty()
+        self._pty = os.ttyname(slave)  # which pty: a failure says if the fd changed hands
         if size is not None:  # (rows, columns): a window of that size, as a terminal has
             rows, columns = size
             fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
@@ -57,13 +65,23 @@ class Terminal:
             preexec_fn=_controlling_tty if controlling else None,
         )  # fmt: skip
         os.close(slave)
+        self._started = time.monotonic()
+        try:  # what the command got as stdin and stdout (Popen returns after its exec)
+            self._fds = [os.readlink(f"/proc/{self.proc.pid}/fd/{n}") for n in (0, 1)]
+        except OSError as e:
+            self._fds = [repr(e)]
         self._screen: list[bytes] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._read_error: BaseException | None = None
+        self._reader = threading.Thread(
+            target=self._read, daemon=True, name=f"pty reader fd {self.master} {self._pty}"
+        )
         self._reader.start()
         # stderr is drained as it comes: a command that writes more than a pipe holds
         # (64 KiB) would otherwise block, and a test wait for its screen in vain.
         self._err: list[bytes] = []
-        self._err_reader = threading.Thread(target=self._read_err, daemon=True)
+        self._err_reader = threading.Thread(
+            target=self._read_err, daemon=True, name=f"stderr reader of {self.proc.pid}"
+        )
         self._err_reader.start()
 
     def _read_err(self) -> None:
@@ -84,8 +102,8 @@ class Terminal:
         try:
             while data := os.read(self.master, 4096):
                 self._screen.append(data)
-        except OSError:
-            pass  # EIO: every slave end is closed
+        except OSError as e:
+            self._read_error = e  # EIO: every slave end is closed
         finally:
             os.close(self.master)
 
@@ -108,11 +126,28 @@ class Terminal:
         while text not in self.screen:
             if time.monotonic() > deadline or self.proc.poll() is not None:
                 state = "running" if self.proc.poll() is None else f"exit {self.proc.returncode}"
+                if self.proc.poll() is not None:
+                    self._err_reader.join(timeout=2)  # the whole of stderr
                 raise AssertionError(
                     f"{text!r} never shown ({state}); the screen: {self.screen!r}; "
-                    f"stderr: {self.stderr[-2000:]!r}"
+                    f"stderr: {self.stderr[-2000:]!r}; {self._reader_state()}"
                 )
             time.sleep(0.02)
+
+    def _reader_state(self) -> str:
+        """For a failure: the reader's thread, what it read, and the pty behind its fd."""
+        try:
+            now = f"/dev/pts/{_pty_number(self.master)}"
+        except OSError as e:
+            now = repr(e)
+        alive = self._reader.is_alive()
+        return (
+            f"reader alive={alive} error={self._read_error!r} chunks={len(self._screen)} "
+            f"pty={self._pty} master fd {self.master} -> {now}; "
+            f"{time.monotonic() - self._started:.1f} s since the start; "
+            f"the command's stdin, stdout: {self._fds}; "
+            f"threads: {[t.name for t in threading.enumerate()]}"
+        )
 
     def type(self, keys: bytes) -> None:
         os.write(self.master, keys)
