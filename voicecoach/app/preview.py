@@ -11,7 +11,9 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from voicecoach.app.ports import AudioOut, KeySource, Playback, StatusSink
+from voicecoach.core import screen_lines as SL
 from voicecoach.core import transcript
+from voicecoach.core.messages import Messages
 from voicecoach.core.skim import SkimPlan
 from voicecoach.core.status import Glance
 from voicecoach.core.timeline import SAMPLE_RATE
@@ -32,11 +34,12 @@ def play_preview(session: Session, speed: float, *, out: AudioOut) -> float:
     samples = np.concatenate([*mixer.chunks(), np.zeros(0, dtype=np.int16)])
     seconds = len(samples) / timeline.sample_rate
     if sys.stderr.isatty():
-        print(
-            f"Preview: {transcript.clock(timeline.duration)} "
-            f"(the session is {transcript.clock(session.timeline.duration)}). Ctrl-C stops.",
-            file=sys.stderr,
-        )
+        length, whole = timeline.duration, session.timeline.duration
+        line = SL.show(
+            session.messages, SL.PREVIEW,
+            time=transcript.clock(length), duration=transcript.clock(whole),
+        )  # fmt: skip
+        print(line, file=sys.stderr)
     playback = out.play(samples, timeline.sample_rate)
     try:
         while not playback.wait(0.1):
@@ -50,7 +53,13 @@ def play_preview(session: Session, speed: float, *, out: AudioOut) -> float:
 # -- the skim (``audition --play --skim``) ------------------------------------------------
 
 POLL = 0.05  # seconds between looks at the keys (and status line updates)
-SKIM_KEYS = "Keys: space pause · n next exercise · b previous exercise · q stop"
+SKIM_KEYS = SL.SKIM_KEYS  # printed before the skim (English; ``skim_keys``: translated)
+
+
+def skim_keys(m: Messages) -> str:
+    """The keys line printed before the skim, in ``m``'s language (the keys keep their
+    names)."""
+    return SL.show(m, SKIM_KEYS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +105,7 @@ def play_skim(
         while part < len(skim_plan.parts):
             samples = part_samples(part)
             playback = out.play(samples[offset:], rate)
-            where = partial(_line, skim_plan, part, total=total)
+            where = partial(_line, skim_plan, part, total=total, m=session.messages)
             move = _wait(playback, keys, status, where, played_before + offset / rate)
             heard = playback.stop() if move != "end" else len(samples) - offset
             played_before += heard / rate
@@ -108,7 +117,8 @@ def play_skim(
                 if at < 3 * rate:  # near its start: the previous one
                     part = _prev_part(skim_plan, part)
             elif move == "pause":
-                if _paused(keys, status, where(played_before)) == "q":
+                paused = f"{where(played_before)} · {SL.show(session.messages, SL.SKIM_PAUSED)}"
+                if _paused(keys, status, paused) == "q":
                     stopped = True
                     break
                 offset = at
@@ -135,10 +145,16 @@ def _prev_part(plan: SkimPlan, part: int) -> int:
     return max(earlier) if earlier else part
 
 
-def _line(plan: SkimPlan, part: int, seconds: float, *, total: float) -> str:
+def _line(plan: SkimPlan, part: int, seconds: float, *, total: float, m: Messages) -> str:
+    """The status line: how far the skim is, and in which part (in ``m``'s language; the
+    part's title, a chapter's, is in it already)."""
     p = plan.parts[part]
-    where = f"exercise {p.index + 1} of {plan.exercises}: {p.title}" if p.index >= 0 else p.title
-    return f"Skim {transcript.clock(seconds)[:-2]} / {transcript.clock(total)[:-2]} · {where}"
+    at = {"elapsed": transcript.clock(seconds)[:-2], "time": transcript.clock(total)[:-2]}
+    if p.index < 0:  # the welcome or the finish
+        return SL.show(m, SL.SKIM_AT, **at, title=p.title)
+    return SL.show(
+        m, SL.SKIM_AT_EXERCISE, **at, number=p.index + 1, count=plan.exercises, title=p.title
+    )
 
 
 def _wait(
@@ -169,9 +185,9 @@ def _wait(
 
 
 def _paused(keys: KeySource | None, status: StatusSink | None, line: str) -> str:
-    """Paused until space again ("resume") or q ("q")."""
+    """Paused until space again ("resume") or q ("q"); ``line`` says so."""
     if status is not None:
-        status.show(Glance.note(f"{line} · paused (space resumes)"))
+        status.show(Glance.note(line))
     while keys is not None:
         key = keys.get(POLL * 4)
         if key == "ctrl-c":

@@ -19,6 +19,7 @@ from voicecoach.app.headstart import Growing
 from voicecoach.app.ports import Playback, Progress
 from voicecoach.app.session import Making
 from voicecoach.core import coaching as say
+from voicecoach.core import screen_lines as SL
 from voicecoach.core.ending import Progression, progression
 from voicecoach.core.messages import Messages
 from voicecoach.core.model import Routine
@@ -31,8 +32,6 @@ from voicecoach.routine.catalogues import messages as catalogue_messages
 
 if TYPE_CHECKING:
     from voicecoach.app.session import Session
-
-NOTICE = "Preparing your session…"
 
 
 def _advice(env: Env, digest: str) -> Progression | None:
@@ -55,9 +54,9 @@ class RunOptions:
     voice: VoiceOptions = field(default_factory=VoiceOptions)
 
 
-def keys_line(has_safety: bool) -> str:
-    where = "? where (again: safety note)" if has_safety else "? where"
-    return f"Keys: space pause · n next · b back · {where} · p pain · q stop"
+def keys_line(has_safety: bool, words: Messages) -> str:
+    """The keys, printed before a live run, in the session's language (``words``)."""
+    return SL.show(words, SL.KEYS_RUN_SAFETY if has_safety else SL.KEYS_RUN)
 
 
 def _both(first: Progress, second: Progress | None) -> Progress:
@@ -102,15 +101,15 @@ def run_workout(
         if options.resume and last is None:
             last = resume_point(env.load_last_run(path), loaded.digest, routine=ref)
         start = resume_point(last, loaded.digest).exercise if last else 0
-    voice = options.voice.apply(loaded)
-    tell(NOTICE)
+    voice = options.voice.apply(loaded)  # raises first if --language has no catalogue
+    words = catalogue_messages(options.voice.checked_language() or loaded.language)
+    tell(words.gettext(say.PREPARING))  # printed at once; said too if clips must be made
     history = env.recorder()  # opens nothing yet; saving runs on its own thread
     # A quick look (a millisecond or two) decides whether the safety note is said.
     first_time = not history.has_run(loaded.digest)
     out = env.output()
     speech = env.speech(voice)
     notice: list[Playback] = []
-    words = catalogue_messages(options.voice.checked_language() or loaded.language)
 
     def progress(done: int, total: int) -> None:
         # Called only when clips must be synthesized (a cold cache): say so at once, so
@@ -171,7 +170,7 @@ def run_workout(
     try:
         with env.keys() as key_source:
             if key_source is not None and shown is not None:
-                tell(keys_line(bool(loaded.safety)))
+                tell(keys_line(bool(loaded.safety), words))
             began = env.now() if last is not None else None
             result = player.play_session(
                 prepared, out=out, keys=key_source, status=shown, start_index=start,
@@ -193,7 +192,7 @@ def run_workout(
         shown.summary(_summary(env, loaded, count, history.warning, effort, words))
     if not result.completed and result.exercise < count and routine is None:
         name = next(e.exercise for e in prepared.timeline.events if e.index == result.exercise)
-        tell(f"Stopped. `voicecoach run --resume` starts again at {name}.")
+        tell(SL.show(words, SL.STOPPED, exercise=name))
 
 
 def _summary(

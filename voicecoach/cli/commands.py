@@ -121,13 +121,13 @@ def hint_on_no_sound(ref: str | None) -> Iterator[None]:
 
 def skim_with_keys(env: Env, session: Session) -> None:
     """Play the skim with the keys and the status line (on a terminal)."""
-    from voicecoach.app.preview import SKIM_KEYS, play_skim
+    from voicecoach.app.preview import play_skim, skim_keys
 
     out = env.output()
     status = env.status()
     with env.keys() as keys:
         if keys is not None and status is not None:
-            click.echo(SKIM_KEYS, err=True)
+            click.echo(skim_keys(session.messages), err=True)
         play_skim(session, out=out, keys=keys, status=status)
 
 

@@ -1,9 +1,11 @@
 """What the live screen shows, in the session's language: the status line, the panel and
 the end-of-workout summary (the states a key leaves, "Paused (space: resume, q: stop)",
-are in ``core.live_lines``).
+are in ``core.live_lines``); the keys line and the stopped line printed around a live run;
+and the screen of ``audition --play`` and ``--skim``.
 
 Message ids, English (see ``core.messages``); ``core.status.Glance`` (the status line),
-``adapters.terminal`` (the panel) and ``app.history.summary_lines`` show them. Read at a
+``adapters.terminal`` (the panel), ``app.history.summary_lines``, ``app.workout`` and
+``app.preview`` show them. Read at a
 glance from the mat: a translation stays as short as the English. Numbers here are
 digits, not words ("set 2/3", "6:12 left"); the keys (space, n, q) are the keys' own
 names in every language.
@@ -73,6 +75,35 @@ EFFORT_NONE = N_("Effort: no answer, saved without effort")
 STREAK = NP_("Streak: {n} day · This week: {time}", "Streak: {n} days · This week: {time}")
 # Translators: the summary's last line: the session is in the history.
 SAVED = N_("Saved to your history.")
+
+# -- printed before and after a live run (the CLI's own messages stay English) --------------
+# Translators: printed before a live run: what each key does. The keys keep their names
+# (space, n, b, ?, p, q); one short line.
+KEYS_RUN = N_("Keys: space pause · n next · b back · ? where · p pain · q stop")
+# Translators: as the line above, for a routine with a safety note: pressing ? again
+# says the note once more.
+KEYS_RUN_SAFETY = N_(
+    "Keys: space pause · n next · b back · ? where (again: safety note) · p pain · q stop"
+)
+# Translators: printed when a live run stops before its end; {exercise} is the name of the
+# exercise it starts again at. The command is typed as it is: keep it untranslated.
+STOPPED = N_("Stopped. `voicecoach run --resume` starts again at {exercise}.")
+
+# -- audition --play (silences shortened) and --skim ---------------------------------------
+# Translators: printed as the preview starts: {time} is its length, {duration} the
+# session's, both clocks ("2:26", "19:21"); Ctrl-C is the key that stops it.
+PREVIEW = N_("Preview: {time} (the session is {duration}). Ctrl-C stops.")
+# Translators: printed before the skim: what each key does (the keys keep their names:
+# space, n, b, q).
+SKIM_KEYS = N_("Keys: space pause · n next exercise · b previous exercise · q stop")
+# Translators: the skim's status line in the welcome or the finish: {elapsed} played of
+# {time}, clocks ("01:23 / 06:47"); {title} is the part's heading ("Welcome", "Finish").
+SKIM_AT = N_("Skim {elapsed} / {time} · {title}")
+# Translators: the skim's status line in an exercise: {elapsed} played of {time}, clocks;
+# exercise {number} of {count}, in digits; {title} its heading (the exercise's name).
+SKIM_AT_EXERCISE = N_("Skim {elapsed} / {time} · exercise {number} of {count}: {title}")
+# Translators: added to the skim's status line while it is paused (space goes on).
+SKIM_PAUSED = N_("paused (space resumes)")
 
 
 def show(m: Messages, message: str, **values: object) -> str:
