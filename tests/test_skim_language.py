@@ -280,3 +280,27 @@ def test_a_run_prints_its_lines_in_its_language(
     language: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert run_stopped(language, tmp_path, monkeypatch) == STOPPED_RUN[language]
+
+
+@pytest.mark.parametrize(
+    ("language", "label"), [("de", "Dein Training wird vorbereitet"), ("en", None)]
+)
+def test_audition_and_render_label_their_bar_in_the_routines_language(
+    tmp_path: Path, language: str, label: str | None
+) -> None:
+    """The bar shown while a cold session's clips are made says the catalogue's words."""
+    path = tmp_path / f"back-{language}.yaml"
+    path.write_text(routine_text(language))
+    labels: list[str] = []
+
+    @contextlib.contextmanager
+    def bar(text: str) -> Iterator[None]:
+        labels.append(text)
+        yield None
+
+    env = fake_env(progress_bar=bar)
+    for args in (["audition", str(path)], ["render", str(path), "-o", str(tmp_path / "a.wav")]):
+        result = CliRunner().invoke(cli, args, obj=env)
+        assert result.exit_code == 0, result.output
+    expected = label or "Preparing your session"
+    assert labels == [expected, expected]

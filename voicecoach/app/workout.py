@@ -123,7 +123,7 @@ def run_workout(
     advice = _advice(env, loaded.digest) if routine is None else None
     # A bar on a terminal while clips are made (not with --quiet: nothing on the
     # screen); gone before the screen shows the session.
-    label = words.gettext(say.PREPARING).rstrip("…")
+    label = words.gettext(say.PREPARING).rstrip("… ")
     growing: Growing | None = None  # a cold session, made while it plays
     with contextlib.nullcontext() if options.quiet else env.bar(label) as bar:
         if start == 0:  # a cold session starts playing while the rest is made (headstart)

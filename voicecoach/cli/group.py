@@ -238,10 +238,13 @@ def prepare(
 ) -> Session:
     """Load a routine (path or bundled name; None: the default) and prepare its session,
     a bar counting the clips made on a terminal."""
-    from voicecoach.app.env import prepare_ref
+    from voicecoach.app.env import prepare_loaded
     from voicecoach.core import coaching as say
-    from voicecoach.routine import resources
+    from voicecoach.routine import catalogues, loader, resources
 
+    routine = loader.load(ref or resources.DEFAULT_ROUTINE)
+    language = (options.checked_language() if options else None) or routine.language
+    label = catalogues.messages(language).gettext(say.PREPARING).rstrip("… ")
     # A cold Piper voice takes tens of seconds (eSpeak NG about one).
-    with env.bar(say.PREPARING.rstrip("…")) as progress:
-        return prepare_ref(env, ref or resources.DEFAULT_ROUTINE, options, progress=progress)
+    with env.bar(label) as progress:
+        return prepare_loaded(env, routine, options, progress=progress)
