@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,6 +12,17 @@ import pytest
 from tests.fakes import SHORT_ROUTINE, FakeSpeech, fake_sounds
 from tests.pulse import PulseServer, start_pulse, stop_pulse
 from voicecoach.app.session import Session
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C as in a terminal, even when the suite was started where SIGINT is ignored
+    (a shell's background job: `cmd &` ignores it, and every process it starts inherits
+    that): the tests that press Ctrl-C on a command, or on themselves, need it. A Python
+    handler here also gives the commands the tests start the default back (exec resets
+    a handled signal; an ignored one stays ignored). Seen: six Ctrl-C tests failed in a
+    clean-clone run started with `&`."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
