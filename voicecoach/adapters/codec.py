@@ -10,6 +10,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from voicecoach import __version__
@@ -32,6 +33,19 @@ class Format:
 # limiter's ceiling once decoded; at 0.4 the overshoot is about 0.6 dB, so decoded peaks
 # stay under -1 dBFS, for 25 kbps instead of 20 (mono, 22050 Hz; measured on a real session).
 VORBIS_LEVEL = 0.4
+# With music the speech is made up and limited hard (``makeup``: up to +6 dB), and at 0.4
+# it overshot more. Decoded by ffmpeg as float: SHORT_ROUTINE with real speech over a
+# generated bed gave -0.94 dBFS (a tone), -0.95 (a chord), -1.20 (white noise), -1.64
+# (pink), -1.20 (chords and hats), where the same session without music gives -1.67; at
+# 0.2 the same gave -1.88, -1.90, -1.98, -1.71, -1.73 (-2.11 without music), for about
+# 25% more bytes. Speech-like noise bursts (tests/test_music_formats.py, 57 s) over a
+# chord and over noise gave -0.79 and -0.18 dBFS at 0.4, -1.18 and -1.47 at 0.2, -1.51
+# and -1.30 at 0.1, -1.58 and -1.59 at 0.0 (31.6 kbps on the flagship, 20.5 at 0.4).
+# So a Vorbis file decoding over the net is encoded again at these levels in turn until
+# it does not (``encode``); a session that needs none keeps its bytes. The check decodes
+# the file once: 0.4 s of CPU for 20 minutes of speech, whose encoding took 2.2 s.
+VORBIS_DENSE_LEVELS = (0.2, 0.0)
+VORBIS_NET_DBFS = -1.2  # as Opus's net: -1 dBFS less 0.2 dB for other decoders
 
 
 def mp3_level(rate: int) -> float:
@@ -165,6 +179,7 @@ class Job:
     out_rate: int
     tags: Tags
     bitrate: int | None = None  # kbps, for the lossy formats; None: the format's default
+    level: float | None = None  # libsndfile's compression level, if not the bit rate's
 
 
 @contextlib.contextmanager
@@ -230,6 +245,7 @@ def encode_stream(
         options = {"bitrate_mode": "CONSTANT", "compression_level": level}
     elif fmt.ext == "ogg":
         level = VORBIS_LEVEL if job.bitrate is None else vorbis_level_for(job.bitrate)
+        level = level if job.level is None else job.level
         options = {"compression_level": level}
     sink = Sink(f, base)
     written = 0
@@ -296,3 +312,19 @@ def counted(chunks: Iterable[Samples], total: int) -> Iterable[Samples]:
         yield chunk
     if seen != total:
         raise ValueError(f"the chunks hold {seen} samples, not total={total}")
+
+
+def decoded_peak(path: Path) -> float:
+    """The peak (dBFS) of the file at ``path`` decoded by libsndfile as float (a lossy
+    codec's overshoot kept, not clipped), a block at a time."""
+    import math
+
+    import numpy as np
+    import soundfile as sf
+
+    peak = 0.0
+    with sf.SoundFile(str(path)) as snd:
+        for block in snd.blocks(1 << 16, dtype="float32"):
+            if len(block):
+                peak = max(peak, float(np.max(np.abs(block))))
+    return 20.0 * math.log10(max(peak, 1e-12))

@@ -20,6 +20,10 @@ session. The format comes from the extension.
   0.3 dB of the session (16 kbps loses 2.2 dB of it: the top of the voice and the cues'
   clicks dull). ``--bitrate`` sets any of the lossy formats.
   A long MP3 is encoded in pieces on all cores and joined exactly (see ``mp3``).
+- Peaks: a Vorbis or Opus file that decodes over -1.2 dBFS (music under the coach makes
+  it likely: ``codec``, ``opus``) is encoded again from ``seek`` (more bits for Vorbis,
+  the blocks over dipped for Opus); without ``seek`` (a split track) Opus falls back to
+  its header gain and Vorbis stays as encoded.
 - Tags and chapters: see ``tagging``.
 - The file is written atomically (``outfile``): nothing appears at the target until
   it is complete, and OS errors become one-line ``OutputError``s.
@@ -28,11 +32,12 @@ session. The format comes from the extension.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from voicecoach.adapters import codec, mp3, opus, outfile, tagging
 from voicecoach.adapters.codec import Format
@@ -173,6 +178,9 @@ def write_audio(
         # A RIFF WAV file cannot pass 4 GiB (a day at 48 kHz): RF64 is WAV's big sibling.
         form = replace(form, container="RF64")
     job = codec.Job(form, rate, final_rate, tags, bitrate)
+    again = None  # the same samples again, for an encoding whose peaks are over the net
+    if seek is not None:
+        again = functools.partial(_again, seek, total)
     workers = threads if threads is not None else (os.cpu_count() or 1)
     with outfile.atomic(path) as (file, tgt):
         if form.ext == "mp3":
@@ -185,18 +193,41 @@ def write_audio(
                 if form.ext == "opus":
                     kbps = bitrate or OPUS_KBPS
                     frames = opus.encode(
-                        f, job, source, kbps, progress or codec.no_progress, tgt.shown
+                        f, job, source, kbps, progress or codec.no_progress, tgt.shown, again
                     )
                 else:
                     frames = codec.encode_stream(
                         f, 0, job, source, None, progress or codec.no_progress
                     )
+                    if form.ext == "ogg" and again and bitrate is None and not tgt.direct:
+                        frames = _vorbis_net(f, file, job, again, frames)
             if form.ext in ("ogg", "opus", "flac") and not tgt.direct:
                 _vorbis_comments(file, tgt, form.ext, tags, chapters, rate)
         size = 0
         with contextlib.suppress(OSError):
             size = file.stat().st_size
     return Written(path, form.ext, job.out_rate, frames, size)
+
+
+def _again(seek: Seek, total: int) -> Iterable[Samples]:
+    return codec.counted(seek(0, total), total)
+
+
+def _vorbis_net(
+    f: BinaryIO, file: Path, job: codec.Job, again: Callable[[], Iterable[Samples]], frames: int
+) -> int:
+    """While the Vorbis file at ``file`` (written through ``f``) decodes over
+    ``codec.VORBIS_NET_DBFS``, encode the session again at the next of
+    ``codec.VORBIS_DENSE_LEVELS`` (``codec`` has the figures); the samples written."""
+    for level in codec.VORBIS_DENSE_LEVELS:
+        f.flush()
+        if codec.decoded_peak(file) <= codec.VORBIS_NET_DBFS:
+            break
+        f.seek(0)
+        f.truncate()
+        dense = replace(job, level=level)
+        frames = codec.encode_stream(f, 0, dense, again(), None, codec.no_progress)
+    return frames
 
 
 def _vorbis_comments(
