@@ -209,3 +209,22 @@ def test_runs_live_without_touching_the_last_run(
 def test_the_documented_file_is_what_save_writes() -> None:
     docs = (Path(__file__).parent.parent / "docs" / "routines.md").read_text(encoding="utf-8")
     assert intervals.to_yaml(intervals.parse(["30s", "10s", "x8"])) in docs
+
+
+@pytest.mark.parametrize(("language", "label"), [("es", "Preparando tu sesión"), (None, None)])
+def test_the_bar_says_preparing_in_the_coachs_language(
+    tmp_path: Path, language: str | None, label: str | None
+) -> None:
+    labels: list[str] = []
+
+    @contextlib.contextmanager
+    def bar(text: str) -> Iterator[None]:
+        labels.append(text)
+        yield None
+
+    args = ["intervals", "20s", "10s", "x2", "--audition"]
+    result = vc(
+        *args, *(["--language", language] if language else []), env=fake_env(progress_bar=bar)
+    )
+    assert result.exit_code == 0, result.output
+    assert labels == [label or "Preparing your session"]

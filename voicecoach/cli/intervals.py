@@ -139,8 +139,11 @@ def intervals_cmd(
 def _prepare(env: Env, routine: Routine, options: VoiceOptions) -> Session:
     from voicecoach.app.env import prepare_loaded
     from voicecoach.core import coaching as say
+    from voicecoach.routine import catalogues
 
-    with env.bar(say.PREPARING.rstrip("…")) as progress:  # the bar run and render show
+    words = catalogues.messages(options.checked_language() or routine.language)
+    label = words.gettext(say.PREPARING).rstrip("… ")
+    with env.bar(label) as progress:  # the bar run and render show
         return prepare_loaded(env, routine, options, progress=progress)
 
 
