@@ -134,3 +134,25 @@ def test_every_format_with_music_keeps_the_targets_chapters_and_tags(
     assert music_tags == plain_tags and plain_tags["title"] == "Test"
     captions = [files[n].with_suffix(".vtt").read_text(encoding="utf-8") for n in files]
     assert captions[0] == captions[1] and "Plank" in captions[0]
+
+
+@pytest.mark.parametrize("ext", ["ogg", "opus"])
+def test_split_tracks_with_music_keep_their_peaks_under_the_ceiling(
+    plain: session_mod.Session, tmp_path: Path, ext: str
+) -> None:
+    """Each track of ``render --split`` is encoded again from its own span when its
+    peaks are over the net, as a whole render is (before, a split Opus track took the
+    header gain and a Vorbis track stayed over -1 dBFS)."""
+    music = write_music(tmp_path / "noise.wav", "noise")
+    mixed = session_mod.with_music(plain, Music(music_mod.open_music(music, SAMPLE_RATE)))
+    result = render.render_split(mixed, tmp_path / "tracks", ext, files=AudioFiles())
+    tracks = sorted((tmp_path / "tracks").glob(f"*.{ext}"))
+    assert len(tracks) == len(result.tracks) >= 2
+    whole = np.concatenate([decode_float(t)[0] for t in tracks])
+    rate = decode_float(tracks[0])[1]
+    for track in tracks:
+        x, _ = decode_float(track)
+        assert peak_dbfs(x) <= -1.0, f"{track.name}: peak {peak_dbfs(x):.2f} dBFS"
+        if ext == "opus":
+            assert struct.unpack("<h", track.read_bytes()[44:46]) == (0,), track.name
+    assert abs(integrated_loudness(whole, rate) + 16.0) <= 1.0

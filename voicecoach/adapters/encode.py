@@ -22,8 +22,9 @@ session. The format comes from the extension.
   A long MP3 is encoded in pieces on all cores and joined exactly (see ``mp3``).
 - Peaks: a Vorbis or Opus file that decodes over -1.2 dBFS (music under the coach makes
   it likely: ``codec``, ``opus``) is encoded again from ``seek`` (more bits for Vorbis,
-  the blocks over dipped for Opus); without ``seek`` (a split track) Opus falls back to
-  its header gain and Vorbis stays as encoded.
+  the blocks over dipped for Opus; each split track from its own span); written to a
+  pipe, or without ``seek``, Opus falls back to its header gain and Vorbis stays as
+  encoded.
 - Tags and chapters: see ``tagging``.
 - The file is written atomically (``outfile``): nothing appears at the target until
   it is complete, and OS errors become one-line ``OutputError``s.

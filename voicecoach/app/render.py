@@ -258,6 +258,10 @@ def render_split(
             tags=session_tags(session, (t.number, len(tracks)), t.title),
             progress=report,
             fmt=form,
+            # The track again, for a lossy encoding whose peaks are over the net.
+            seek=lambda start, stop: _cancellable(
+                mixer.chunks(t.start + start, t.start + stop), cancel
+            ),
             threads=1,
             bitrate=bitrate,
         )
