@@ -23,10 +23,21 @@ atomic writes: a warm start with music reads them instead of filtering every cli
 
 The cache is an optimisation: if its folder cannot be written, clips are still
 returned, just not kept.
+
+Every voice, rate, language, engine and routine edit adds clips, so the folder is kept
+under a limit (``prune``, when a command that used it exits, at most once a day),
+least recently used first: a file's use is its mtime, set again when it is read and
+older than a day (``REFRESH_SECONDS``: a warm start does not write ~300 times a run;
+access times are not kept on relatime or noatime mounts). A file touched within the
+hour (``IN_USE_SECONDS``) is never removed: another process may have listed it and be
+about to read it; one removed anyway is only a miss, made again (every reader treats a
+vanished file as missing). A warm start reads levelled clips only, so the raw clips
+behind them age and go first: they are needed again only at a new level or volume.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import json
@@ -35,7 +46,7 @@ import os
 import struct
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -76,6 +87,18 @@ ANALYSIS_SUFFIX = ".cue"
 LOCK_TIMEOUT = 60.0
 # Temporary files older than this were left by a killed process.
 STALE_TEMP_SECONDS = 3600.0
+
+# Pruning (``prune``). The default limit: a clip is 44 KB a second of speech, a phrase
+# ~100 KB with its levelled twin and its ``.cue`` (this dev machine: 850 MB in 8965
+# files), a routine at one voice and rate ~10-30 MB, so 1 GB keeps dozens of routine,
+# voice, rate and language sets warm, yet stays small beside a user cache folder.
+LIMIT = 1024 * 1024 * 1024  # bytes
+LIMIT_ENV = "VOICECOACH_CLIP_CACHE_MB"  # another limit, in MB (0: keep nothing old)
+PRUNE_TO = 0.8  # of the limit, so the next scan is not due after one more session
+PRUNE_EVERY = 86400.0  # seconds between scans (stat of every file: ~10k on a used cache)
+PRUNED = ".pruned"  # marker file: its mtime is the last scan
+REFRESH_SECONDS = 86400.0  # a file read is marked used if its mtime is older than this
+IN_USE_SECONDS = 3600.0  # a file touched this recently is never pruned
 
 
 def default_cache_dir() -> Path:
@@ -152,15 +175,16 @@ class ClipCache:
         path = self.path(key)
         try:
             with open(path, "rb") as f:
-                inode = os.fstat(f.fileno()).st_ino
+                st = os.fstat(f.fileno())
                 data = f.read()
         except FileNotFoundError:
-            return None
+            return None  # never made, or pruned since it was listed
         except OSError:
             return None  # unreadable: behave as a miss, the clip is synthesized again
         if not _valid(data, key):
-            self._discard(path, inode)
+            self._discard(path, st.st_ino)
             return None
+        _refresh(path, st)
         # A read-only view over the bytes: no copy, and nobody can alter a shared clip.
         pcm = np.frombuffer(data, dtype="<i2", offset=HEADER.size)
         clip: Clip = pcm.astype(np.int16, copy=False)
@@ -189,12 +213,12 @@ class ClipCache:
         path = self._folder / f"{key}{ANALYSIS_SUFFIX}"
         try:
             with open(path, "rb") as f:
-                inode = os.fstat(f.fileno()).st_ino
+                st = os.fstat(f.fileno())
                 data = f.read()
         except OSError:
-            return None  # missing or unreadable: worked out again
+            return None  # missing (or pruned) or unreadable: worked out again
         if len(data) < ANALYSIS_HEADER.size:
-            self._discard(path, inode)
+            self._discard(path, st.st_ino)
             return None
         magic, size, crc, digest = ANALYSIS_HEADER.unpack_from(data)
         payload = memoryview(data)[ANALYSIS_HEADER.size :]
@@ -204,8 +228,9 @@ class ClipCache:
             and digest == bytes.fromhex(key)
             and zlib.crc32(payload) == crc
         ):
-            self._discard(path, inode)
+            self._discard(path, st.st_ino)
             return None
+        _refresh(path, st)
         return bytes(payload)
 
     def keep_analysis(self, key: str, data: bytes) -> None:
@@ -291,6 +316,98 @@ class ClipCache:
         with contextlib.suppress(OSError):
             if os.stat(path).st_ino == inode:
                 path.unlink()
+
+
+def _refresh(path: Path, st: os.stat_result) -> None:
+    """Mark a file read as used now (for ``prune``), if its mark is over a day old: a
+    warm start then costs one comparison a file (its fstat was made anyway)."""
+    if st.st_mtime < time.time() - REFRESH_SECONDS:
+        with contextlib.suppress(OSError):
+            os.utime(path)
+
+
+def limit() -> int:
+    """The clip folder's limit in bytes: ``$VOICECOACH_CLIP_CACHE_MB`` megabytes, else
+    ``LIMIT`` (also for a value that is no whole number of at least 0)."""
+    with contextlib.suppress(ValueError):
+        megabytes = int(os.environ.get(LIMIT_ENV, ""))
+        if megabytes >= 0:
+            return megabytes * 1024 * 1024
+    return LIMIT
+
+
+def prune(folder: Path, limit_bytes: int | None = None) -> int:
+    """Keep ``folder`` under ``limit_bytes`` (None: ``limit()``), at most once a day
+    (``PRUNED``'s mtime): if its clips and ``.cue`` files are over it, remove the least
+    recently used down to ``PRUNE_TO`` of it, never a file touched within the hour nor
+    a temporary file (a write in progress). Returns the bytes removed. A folder that
+    cannot be listed or written is left as it is: the cache is an optimisation."""
+    marker = folder / PRUNED
+    try:
+        if time.time() - marker.stat().st_mtime < PRUNE_EVERY:
+            return 0
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return 0
+    try:
+        marker.touch()  # first, so a second process starting now does not scan too
+    except OSError:
+        return 0
+    wanted = limit() if limit_bytes is None else limit_bytes
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    total = 0
+    old: list[list[tuple[Path, os.stat_result]]] = []
+    in_use = time.time() - IN_USE_SECONDS
+    for entry in entries:
+        if not entry.name.endswith((SUFFIX, ANALYSIS_SUFFIX)):
+            continue  # temporaries (".*.tmp"), the marker, the locks
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue  # pruned by another process meanwhile
+        total += st.st_size
+        if st.st_mtime < in_use:
+            old.append([(Path(entry.path), st)])
+    if total <= wanted:
+        return 0
+    return evict(old, total, int(wanted * PRUNE_TO))
+
+
+def evict(groups: Iterable[Sequence[tuple[Path, os.stat_result]]], total: int, target: int) -> int:
+    """Remove ``groups`` of files, least recently used first (a group's use: its newest
+    mtime), while the folder's ``total`` bytes less those removed exceed ``target``.
+    Returns the bytes removed; a file that cannot be removed is left (the clip cache's
+    ``prune``, the music cache's: ``musiccache.prune``)."""
+    removed = 0
+    for group in sorted(groups, key=lambda files: max(st.st_mtime for _, st in files)):
+        if total - removed <= target:
+            break
+        for path, st in group:
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed += st.st_size
+    return removed
+
+
+_at_exit: set[Path] = set()
+
+
+def prune_at_exit(folder: Path) -> None:
+    """``prune(folder)`` when the process exits, after every session it made (once
+    however often asked): the marker's one stat, and a day's scan. A process that ends
+    by ``os._exit`` (a forked worker of a many-routine render) does not prune."""
+    if folder not in _at_exit:
+        _at_exit.add(folder)
+        atexit.register(_prune_quietly, folder)
+
+
+def _prune_quietly(folder: Path) -> None:
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C while leaving: another day
+        prune(folder)
 
 
 def _valid(data: bytes, key: str) -> bool:

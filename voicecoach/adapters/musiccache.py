@@ -30,6 +30,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from voicecoach.adapters.clipcache import evict
+
 CACHE_VERSION = "2"
 HEADER = struct.Struct("<8sdq")  # magic, loudness (LUFS), samples
 MAGIC = b"VCMUSIC1"
@@ -131,15 +133,4 @@ def prune(folder: Path, keep: Iterable[Path] = (), limit: int | None = None) -> 
             tracks.setdefault(path.with_suffix(""), []).append((path, st))
     total = sum(st.st_size for files in tracks.values() for _, st in files)
     # Oldest use first: a track's use is the newest mtime of its files.
-    order = sorted(tracks, key=lambda k: max(st.st_mtime for _, st in tracks[k]))
-    for stem in order:
-        if total <= limit:
-            break
-        if stem in kept:
-            continue
-        for path, st in tracks[stem]:
-            with contextlib.suppress(OSError):
-                path.unlink()
-                total -= st.st_size
-                removed += st.st_size
-    return removed
+    return removed + evict((f for stem, f in tracks.items() if stem not in kept), total, limit)

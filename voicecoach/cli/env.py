@@ -35,9 +35,11 @@ if TYPE_CHECKING:
 
 
 def speech(voice: Voice) -> Synth:
-    from voicecoach.adapters import speech
+    from voicecoach.adapters import clipcache, speech
 
-    return speech.Speech(voice, warn=_warn)
+    made = speech.Speech(voice, warn=_warn)
+    clipcache.prune_at_exit(made.cache.folder)  # the clips kept under their limit
+    return made
 
 
 def _warn(message: str) -> None:
