@@ -90,8 +90,8 @@ STALE_TEMP_SECONDS = 3600.0
 
 # Pruning (``prune``). The default limit: a clip is 44 KB a second of speech, a phrase
 # ~100 KB with its levelled twin and its ``.cue`` (this dev machine: 850 MB in 8965
-# files), a routine at one voice and rate ~10-30 MB, so 1 GB keeps dozens of routine,
-# voice, rate and language sets warm, yet stays small beside a user cache folder.
+# files), the flagship at one voice and rate 42 MB (434 files), so 1 GB keeps some 25
+# routine, voice, rate and language sets warm, yet stays small beside a user cache.
 LIMIT = 1024 * 1024 * 1024  # bytes
 LIMIT_ENV = "VOICECOACH_CLIP_CACHE_MB"  # another limit, in MB (0: keep nothing old)
 PRUNE_TO = 0.8  # of the limit, so the next scan is not due after one more session
