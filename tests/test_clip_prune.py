@@ -86,7 +86,7 @@ def test_oldest_go_first_down_to_the_target(tmp_path: Path) -> None:
     removed = prune(folder, 10_000)
     assert removed == 16_000
     kept = {p.name for p in folder.iterdir()}
-    assert kept == {p.name for p in old[16:] + fresh} | {temp.name, within_hour.name, PRUNED}
+    assert kept == {p.name for p in old[16:] + fresh} | {temp.name, within_hour.name, ".locks"}
 
 
 def test_files_in_use_stay_even_over_the_limit(tmp_path: Path) -> None:

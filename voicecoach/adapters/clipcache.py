@@ -96,7 +96,7 @@ LIMIT = 1024 * 1024 * 1024  # bytes
 LIMIT_ENV = "VOICECOACH_CLIP_CACHE_MB"  # another limit, in MB (0: keep nothing old)
 PRUNE_TO = 0.8  # of the limit, so the next scan is not due after one more session
 PRUNE_EVERY = 86400.0  # seconds between scans (stat of every file: ~10k on a used cache)
-PRUNED = ".pruned"  # marker file: its mtime is the last scan
+PRUNED = Path(".locks", "pruned")  # marker file: its mtime is the last scan
 REFRESH_SECONDS = 86400.0  # a file read is marked used if its mtime is older than this
 IN_USE_SECONDS = 3600.0  # a file touched this recently is never pruned
 
@@ -351,6 +351,7 @@ def prune(folder: Path, limit_bytes: int | None = None) -> int:
     except OSError:
         return 0
     try:
+        marker.parent.mkdir(exist_ok=True)  # beside the lock: the folder holds clips only
         marker.touch()  # first, so a second process starting now does not scan too
     except OSError:
         return 0
@@ -364,7 +365,7 @@ def prune(folder: Path, limit_bytes: int | None = None) -> int:
     in_use = time.time() - IN_USE_SECONDS
     for entry in entries:
         if not entry.name.endswith((SUFFIX, ANALYSIS_SUFFIX)):
-            continue  # temporaries (".*.tmp"), the marker, the locks
+            continue  # temporaries (".*.tmp"), ".locks"
         try:
             st = entry.stat(follow_symlinks=False)
         except OSError:
