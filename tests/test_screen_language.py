@@ -35,6 +35,7 @@ from voicecoach.app.headstart import Growing
 from voicecoach.app.session import Session
 from voicecoach.core.records import Summary
 from voicecoach.core.status import Guide, clock
+from voicecoach.core.timeline import Event
 from voicecoach.routine import catalogues, loader
 
 if TYPE_CHECKING:
@@ -84,6 +85,14 @@ def made(language: str) -> Session:
     text = ROUTINE.format(*NAMES[language], title=TITLES[language], language=language)
     routine = loader.load_text(text, f"screen-{language}.yaml")
     return session.prepare(routine, speech=FakeSpeech(), sounds=fake_sounds())
+
+
+def rep_event(prepared: Session, exercise: str, *, rep: int, set: int, side: str) -> Event:
+    """The event that starts that rep of that set and side."""
+    return next(
+        e for e in prepared.timeline.events
+        if (e.exercise, e.rep, e.set, e.side) == (exercise, rep, set, side)
+    )  # fmt: skip
 
 
 def starts(lines: list[str], prefix: str) -> bool:
@@ -174,10 +183,7 @@ def test_the_german_status_line_where_it_is() -> None:
     """The one-line screen (a narrow terminal): exercise, set, side, rep, time left."""
     prepared = made("de")
     guide, rate = Guide(prepared.timeline, prepared.messages), prepared.timeline.sample_rate
-    rep = next(
-        e for e in prepared.timeline.events
-        if e.exercise == "Vogel-Hund" and e.rep == 2 and e.set == 1 and e.side == "left"
-    )  # fmt: skip
+    rep = rep_event(prepared, "Vogel-Hund", rep=2, set=1, side="left")
     left = clock((prepared.timeline.length - rep.start) / rate)
     assert guide.line(rep.start) == f"2/4 Vogel-Hund · Satz 1/2 · links · Wdh. 2/3 · noch {left}"
     assert guide.line(0) == f"Willkommen · noch {clock(prepared.timeline.length / rate)}"
@@ -191,10 +197,7 @@ def test_the_german_status_line_where_it_is() -> None:
 def test_the_spanish_panel_and_status_line() -> None:
     prepared = made("es")
     guide, rate = Guide(prepared.timeline, prepared.messages), prepared.timeline.sample_rate
-    rep = next(
-        e for e in prepared.timeline.events
-        if e.exercise == "Perro de caza" and e.rep == 3 and e.set == 2 and e.side == "right"
-    )  # fmt: skip
+    rep = rep_event(prepared, "Perro de caza", rep=3, set=2, side="right")
     rows = panel_rows(guide.glance(rep.start))
     assert rows[0] == "2/4  Perro de caza · lado derecho · serie 2 de 2"
     assert "  Rep. 3 / 3" in rows

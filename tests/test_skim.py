@@ -205,23 +205,46 @@ def test_ctrl_c_stops_at_once_and_is_raised(flagship: Session) -> None:
 # -- the command -------------------------------------------------------------------------
 
 
-def test_audition_skim_plays_with_the_keys_line(tmp_path: Path) -> None:
-    path = tmp_path / "short.yaml"
-    path.write_text(SHORT_ROUTINE)
+GERMAN = """\
+title: Rücken
+language: de
+exercises:
+  - name: Brücke
+    hold: 6s
+    lead_in: 3s
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "keys_line", "status"),
+    [
+        (SHORT_ROUTINE, SKIM_KEYS, ""),
+        (GERMAN, "Tasten: space anhalten · n nächste Übung · b vorige Übung · q beenden",
+         "Schnelldurchlauf "),
+    ],
+    ids=["en", "de"],
+)  # fmt: skip
+def test_audition_skim_plays_with_the_keys_line(
+    tmp_path: Path, text: str, keys_line: str, status: str
+) -> None:
+    """The keys line, then the skim; both in the routine's language."""
+    path = tmp_path / "routine.yaml"
+    path.write_text(text)
     clock = FakeClock()
-    out, status = RecordingOut(clock), FakeStatus()
+    out, shown = RecordingOut(clock), FakeStatus()
 
     @contextlib.contextmanager
     def keys() -> Iterator[ScriptedKeys]:
         yield ScriptedKeys([], clock, clock.sleep)
 
-    env = fake_env(output=lambda: out, keys=keys, status=lambda: status)
+    env = fake_env(output=lambda: out, keys=keys, status=lambda: shown)
     result = CliRunner().invoke(cli, ["audition", str(path), "--skim"], obj=env)
     assert result.exit_code == 0, result.output
     assert result.stdout == ""  # no transcript
-    assert result.stderr.splitlines()[-1] == SKIM_KEYS
+    assert result.stderr.splitlines()[-1] == keys_line
     assert out.plays and all(p.stopped is None for p in out.plays)
-    assert status.lines and status.cleared == 1
+    assert shown.lines and shown.cleared == 1
+    assert shown.lines[0].startswith(status)
 
 
 @pytest.mark.slow

@@ -185,25 +185,6 @@ def test_the_english_skim_screen_is_as_it_was(monkeypatch: pytest.MonkeyPatch) -
     )
 
 
-def test_audition_skim_prints_its_keys_in_the_routines_language(tmp_path: Path) -> None:
-    path = tmp_path / "ruecken.yaml"
-    path.write_text(routine_text("de"))
-    clock = FakeClock()
-    out, status = RecordingOut(clock), FakeStatus()
-
-    @contextlib.contextmanager
-    def keys() -> Iterator[ScriptedKeys]:
-        yield ScriptedKeys([], clock, clock.sleep)
-
-    env = fake_env(output=lambda: out, keys=keys, status=lambda: status)
-    result = CliRunner().invoke(cli, ["audition", str(path), "--skim"], obj=env)
-    assert result.exit_code == 0, result.output
-    assert result.stderr.splitlines()[-1] == (
-        "Tasten: space anhalten · n nächste Übung · b vorige Übung · q beenden"
-    )
-    assert status.lines[0].startswith("Schnelldurchlauf ")
-
-
 def test_the_keys_line_of_a_live_run() -> None:
     german = catalogues.messages("de")
     assert keys_line(False, german) == (
